@@ -1,0 +1,169 @@
+package dynamic
+
+import "github.com/guan-gateway/guan/config"
+
+// Middleware is exactly one middleware kind.
+type Middleware struct {
+	AddPrefix        *AddPrefix        `json:"addPrefix,omitempty"`
+	StripPrefix      *StripPrefix      `json:"stripPrefix,omitempty"`
+	StripPrefixRegex *StripPrefixRegex `json:"stripPrefixRegex,omitempty"`
+	ReplacePath      *ReplacePath      `json:"replacePath,omitempty"`
+	ReplacePathRegex *ReplacePathRegex `json:"replacePathRegex,omitempty"`
+	Chain            *Chain            `json:"chain,omitempty"`
+	IPAllowList      *IPAllowList      `json:"ipAllowList,omitempty"`
+	Headers          *Headers          `json:"headers,omitempty"`
+	Errors           *ErrorPage        `json:"errors,omitempty"`
+	RedirectRegex    *RedirectRegex    `json:"redirectRegex,omitempty"`
+	RedirectScheme   *RedirectScheme   `json:"redirectScheme,omitempty"`
+	BasicAuth        *BasicAuth        `json:"basicAuth,omitempty"`
+	InFlightReq      *InFlightReq      `json:"inFlightReq,omitempty"`
+	Buffering        *Buffering        `json:"buffering,omitempty"`
+	Compress         *Compress         `json:"compress,omitempty"`
+	Retry            *Retry            `json:"retry,omitempty"`
+}
+
+// AddPrefix prepends Prefix to the request path.
+type AddPrefix struct {
+	Prefix string `json:"prefix,omitempty"`
+}
+
+// StripPrefix removes the first matching prefix from the path.
+type StripPrefix struct {
+	Prefixes   []string `json:"prefixes,omitempty"`
+	ForceSlash *bool    `json:"forceSlash,omitempty"` // deprecated in Traefik; accepted and ignored
+}
+
+// StripPrefixRegex removes the first matching regex prefix from the path.
+type StripPrefixRegex struct {
+	Regex []string `json:"regex,omitempty"`
+}
+
+// ReplacePath sets the request path.
+type ReplacePath struct {
+	Path string `json:"path,omitempty"`
+}
+
+// ReplacePathRegex rewrites the path with a regex and replacement ($1...).
+type ReplacePathRegex struct {
+	Regex       string `json:"regex,omitempty"`
+	Replacement string `json:"replacement,omitempty"`
+}
+
+// Chain applies other middlewares in order.
+type Chain struct {
+	Middlewares []string `json:"middlewares,omitempty"`
+}
+
+// IPStrategy says which address of X-Forwarded-For is the client.
+type IPStrategy struct {
+	Depth       int      `json:"depth,omitempty"`
+	ExcludedIPs []string `json:"excludedIPs,omitempty"`
+	IPv6Subnet  *int     `json:"ipv6Subnet,omitempty"`
+}
+
+// IPAllowList admits only clients from SourceRange.
+type IPAllowList struct {
+	SourceRange      []string    `json:"sourceRange,omitempty"`
+	IPStrategy       *IPStrategy `json:"ipStrategy,omitempty"`
+	RejectStatusCode int         `json:"rejectStatusCode,omitempty"` // default 403
+}
+
+// Headers sets request/response headers, CORS and security headers.
+type Headers struct {
+	CustomRequestHeaders              map[string]string `json:"customRequestHeaders,omitempty"`
+	CustomResponseHeaders             map[string]string `json:"customResponseHeaders,omitempty"`
+	AccessControlAllowCredentials     bool              `json:"accessControlAllowCredentials,omitempty"`
+	AccessControlAllowHeaders         []string          `json:"accessControlAllowHeaders,omitempty"`
+	AccessControlAllowMethods         []string          `json:"accessControlAllowMethods,omitempty"`
+	AccessControlAllowOriginList      []string          `json:"accessControlAllowOriginList,omitempty"`
+	AccessControlAllowOriginListRegex []string          `json:"accessControlAllowOriginListRegex,omitempty"`
+	AccessControlExposeHeaders        []string          `json:"accessControlExposeHeaders,omitempty"`
+	AccessControlMaxAge               int64             `json:"accessControlMaxAge,omitempty"`
+	AddVaryHeader                     bool              `json:"addVaryHeader,omitempty"`
+	AllowedHosts                      []string          `json:"allowedHosts,omitempty"`
+	HostsProxyHeaders                 []string          `json:"hostsProxyHeaders,omitempty"`
+	SSLProxyHeaders                   map[string]string `json:"sslProxyHeaders,omitempty"`
+	STSSeconds                        int64             `json:"stsSeconds,omitempty"`
+	STSIncludeSubdomains              bool              `json:"stsIncludeSubdomains,omitempty"`
+	STSPreload                        bool              `json:"stsPreload,omitempty"`
+	ForceSTSHeader                    bool              `json:"forceSTSHeader,omitempty"`
+	FrameDeny                         bool              `json:"frameDeny,omitempty"`
+	CustomFrameOptionsValue           string            `json:"customFrameOptionsValue,omitempty"`
+	ContentTypeNosniff                bool              `json:"contentTypeNosniff,omitempty"`
+	BrowserXSSFilter                  bool              `json:"browserXssFilter,omitempty"`
+	CustomBrowserXSSValue             string            `json:"customBrowserXSSValue,omitempty"`
+	ContentSecurityPolicy             string            `json:"contentSecurityPolicy,omitempty"`
+	ContentSecurityPolicyReportOnly   string            `json:"contentSecurityPolicyReportOnly,omitempty"`
+	PublicKey                         string            `json:"publicKey,omitempty"`
+	ReferrerPolicy                    string            `json:"referrerPolicy,omitempty"`
+	PermissionsPolicy                 string            `json:"permissionsPolicy,omitempty"`
+	IsDevelopment                     bool              `json:"isDevelopment,omitempty"`
+}
+
+// ErrorPage serves a page from Service for responses whose status is in Status.
+type ErrorPage struct {
+	Status         []string       `json:"status,omitempty"` // "500", "500-599"
+	StatusRewrites map[string]int `json:"statusRewrites,omitempty"`
+	Service        string         `json:"service,omitempty"`
+	Query          string         `json:"query,omitempty"` // "/{status}.html"; {status}, {originalStatus}, {url}
+}
+
+// RedirectRegex redirects when the URL matches Regex.
+type RedirectRegex struct {
+	Regex       string `json:"regex,omitempty"`
+	Replacement string `json:"replacement,omitempty"`
+	Permanent   bool   `json:"permanent,omitempty"`
+}
+
+// RedirectScheme redirects to another scheme (and port).
+type RedirectScheme struct {
+	Scheme    string `json:"scheme,omitempty"`
+	Port      string `json:"port,omitempty"`
+	Permanent bool   `json:"permanent,omitempty"`
+}
+
+// BasicAuth checks HTTP basic credentials against htpasswd entries.
+type BasicAuth struct {
+	Users        []string `json:"users,omitempty"` // "name:hash"
+	UsersFile    string   `json:"usersFile,omitempty"`
+	Realm        string   `json:"realm,omitempty"` // default "traefik"
+	RemoveHeader bool     `json:"removeHeader,omitempty"`
+	HeaderField  string   `json:"headerField,omitempty"`
+}
+
+// SourceCriterion groups requests by client.
+type SourceCriterion struct {
+	IPStrategy        *IPStrategy `json:"ipStrategy,omitempty"`
+	RequestHeaderName string      `json:"requestHeaderName,omitempty"`
+	RequestHost       bool        `json:"requestHost,omitempty"`
+}
+
+// InFlightReq caps simultaneous requests per source.
+type InFlightReq struct {
+	Amount          int64            `json:"amount,omitempty"`
+	SourceCriterion *SourceCriterion `json:"sourceCriterion,omitempty"`
+}
+
+// Buffering reads whole requests/responses before passing them on.
+type Buffering struct {
+	MaxRequestBodyBytes  int64  `json:"maxRequestBodyBytes,omitempty"`
+	MemRequestBodyBytes  int64  `json:"memRequestBodyBytes,omitempty"`
+	MaxResponseBodyBytes int64  `json:"maxResponseBodyBytes,omitempty"`
+	MemResponseBodyBytes int64  `json:"memResponseBodyBytes,omitempty"`
+	RetryExpression      string `json:"retryExpression,omitempty"`
+}
+
+// Compress compresses responses with gzip, brotli or zstd.
+type Compress struct {
+	ExcludedContentTypes []string `json:"excludedContentTypes,omitempty"`
+	IncludedContentTypes []string `json:"includedContentTypes,omitempty"`
+	MinResponseBodyBytes int      `json:"minResponseBodyBytes,omitempty"` // default 1024
+	Encodings            []string `json:"encodings,omitempty"`            // default zstd, br, gzip
+	DefaultEncoding      string   `json:"defaultEncoding,omitempty"`
+}
+
+// Retry re-sends a request that failed to reach a server.
+type Retry struct {
+	Attempts        int              `json:"attempts,omitempty"`
+	InitialInterval *config.Duration `json:"initialInterval,omitempty"`
+}

@@ -1,0 +1,36 @@
+package dynamic
+
+// TLSConfiguration is the tls section.
+type TLSConfiguration struct {
+	Certificates []*CertAndStores    `json:"certificates,omitempty"`
+	Options      map[string]*Options `json:"options,omitempty"`
+	Stores       map[string]*Store   `json:"stores,omitempty"`
+}
+
+// CertAndStores is a certificate and the stores it belongs to.
+type CertAndStores struct {
+	Certificate
+	Stores []string `json:"stores,omitempty"`
+}
+
+// Options are TLS handshake settings, chosen per router by name.
+type Options struct {
+	MinVersion       string     `json:"minVersion,omitempty"` // VersionTLS12 (default), VersionTLS13...
+	MaxVersion       string     `json:"maxVersion,omitempty"`
+	CipherSuites     []string   `json:"cipherSuites,omitempty"`
+	CurvePreferences []string   `json:"curvePreferences,omitempty"`
+	ClientAuth       ClientAuth `json:"clientAuth,omitempty"`
+	SniStrict        bool       `json:"sniStrict,omitempty"`
+	ALPNProtocols    []string   `json:"alpnProtocols,omitempty"` // default h2, http/1.1, acme-tls/1
+}
+
+// ClientAuth asks for and verifies client certificates.
+type ClientAuth struct {
+	CAFiles        []string `json:"caFiles,omitempty"`
+	ClientAuthType string   `json:"clientAuthType,omitempty"` // NoClientCert, RequestClientCert, RequireAnyClientCert, VerifyClientCertIfGiven, RequireAndVerifyClientCert
+}
+
+// Store holds the default certificate served when no other matches.
+type Store struct {
+	DefaultCertificate *Certificate `json:"defaultCertificate,omitempty"`
+}

@@ -1,0 +1,178 @@
+// Package static holds the static configuration (traefik-style.toml), in
+// Traefik v3's format. Field names follow the json tags, matched
+// case-insensitively by the decoder.
+package static
+
+import "github.com/guan-gateway/guan/config"
+
+// Configuration is the whole static configuration.
+type Configuration struct {
+	Global      *Global                `json:"global,omitempty"`
+	Core        *Core                  `json:"core,omitempty"`
+	EntryPoints map[string]*EntryPoint `json:"entryPoints,omitempty"`
+	Providers   *Providers             `json:"providers,omitempty"`
+	API         *API                   `json:"api,omitempty"`
+	Ping        *Ping                  `json:"ping,omitempty"`
+	Metrics     *Metrics               `json:"metrics,omitempty"`
+	Log         *Log                   `json:"log,omitempty"`
+	AccessLog   *AccessLog             `json:"accessLog,omitempty"`
+}
+
+// Global holds Traefik's global switches; accepted for compatibility.
+type Global struct {
+	CheckNewVersion    bool `json:"checkNewVersion,omitempty"`
+	SendAnonymousUsage bool `json:"sendAnonymousUsage,omitempty"`
+}
+
+// Core holds defaults for the rule language.
+type Core struct {
+	DefaultRuleSyntax string `json:"defaultRuleSyntax,omitempty"` // v3 (default) or v2
+}
+
+// EntryPoint is a listening address and how connections on it are served.
+type EntryPoint struct {
+	Address          string            `json:"address,omitempty"` // ":8000", "127.0.0.1:8080", ":9000/tcp"
+	Transport        *Transport        `json:"transport,omitempty"`
+	ForwardedHeaders *ForwardedHeaders `json:"forwardedHeaders,omitempty"`
+	HTTP             *HTTP             `json:"http,omitempty"`
+	HTTP2            *HTTP2            `json:"http2,omitempty"`
+}
+
+// Transport holds timeouts and the shutdown grace period.
+type Transport struct {
+	LifeCycle            *LifeCycle          `json:"lifeCycle,omitempty"`
+	RespondingTimeouts   *RespondingTimeouts `json:"respondingTimeouts,omitempty"`
+	KeepAliveMaxRequests int                 `json:"keepAliveMaxRequests,omitempty"`
+	KeepAliveMaxTime     *config.Duration    `json:"keepAliveMaxTime,omitempty"`
+}
+
+// LifeCycle governs graceful shutdown.
+type LifeCycle struct {
+	RequestAcceptGraceTimeout *config.Duration `json:"requestAcceptGraceTimeout,omitempty"`
+	GraceTimeOut              *config.Duration `json:"graceTimeOut,omitempty"` // default 10s
+}
+
+// RespondingTimeouts bound the downstream side.
+type RespondingTimeouts struct {
+	ReadTimeout  *config.Duration `json:"readTimeout,omitempty"`  // default 60s
+	WriteTimeout *config.Duration `json:"writeTimeout,omitempty"` // default 0 (none)
+	IdleTimeout  *config.Duration `json:"idleTimeout,omitempty"`  // default 180s
+}
+
+// ForwardedHeaders says whose X-Forwarded-* headers are trusted.
+type ForwardedHeaders struct {
+	Insecure   bool     `json:"insecure,omitempty"`
+	TrustedIPs []string `json:"trustedIPs,omitempty"`
+}
+
+// HTTP holds entrypoint-wide HTTP settings.
+type HTTP struct {
+	Redirections   *Redirections `json:"redirections,omitempty"`
+	Middlewares    []string      `json:"middlewares,omitempty"`
+	TLS            *HTTPTLS      `json:"tls,omitempty"`
+	MaxHeaderBytes int           `json:"maxHeaderBytes,omitempty"` // default 1 MiB
+}
+
+// HTTPTLS makes every router on the entrypoint a TLS router by default.
+type HTTPTLS struct {
+	Options      string `json:"options,omitempty"`
+	CertResolver string `json:"certResolver,omitempty"`
+}
+
+// Redirections redirects every request to another entrypoint.
+type Redirections struct {
+	EntryPoint *RedirectEntryPoint `json:"entryPoint,omitempty"`
+}
+
+// RedirectEntryPoint names where to redirect to.
+type RedirectEntryPoint struct {
+	To        string `json:"to,omitempty"`        // entrypoint name or ":port"
+	Scheme    string `json:"scheme,omitempty"`    // default https
+	Permanent *bool  `json:"permanent,omitempty"` // default true
+	Priority  int    `json:"priority,omitempty"`
+}
+
+// HTTP2 tunes the HTTP/2 server.
+type HTTP2 struct {
+	MaxConcurrentStreams int `json:"maxConcurrentStreams,omitempty"` // default 250
+}
+
+// Providers configures where dynamic configuration comes from.
+type Providers struct {
+	ProvidersThrottleDuration *config.Duration `json:"providersThrottleDuration,omitempty"` // default 2s
+	File                      *FileProvider    `json:"file,omitempty"`
+}
+
+// FileProvider reads dynamic configuration from a file or directory.
+type FileProvider struct {
+	Directory string `json:"directory,omitempty"`
+	Filename  string `json:"filename,omitempty"`
+	Watch     *bool  `json:"watch,omitempty"` // default true
+}
+
+// API exposes the read-only API and dashboard.
+type API struct {
+	Insecure  bool   `json:"insecure,omitempty"`
+	Dashboard *bool  `json:"dashboard,omitempty"` // default true
+	Debug     bool   `json:"debug,omitempty"`
+	BasePath  string `json:"basePath,omitempty"` // default "/"
+}
+
+// Ping serves a health endpoint.
+type Ping struct {
+	EntryPoint            string `json:"entryPoint,omitempty"` // default "traefik"
+	ManualRouting         bool   `json:"manualRouting,omitempty"`
+	TerminatingStatusCode int    `json:"terminatingStatusCode,omitempty"` // default 503
+}
+
+// Metrics enables metric exporters.
+type Metrics struct {
+	Prometheus *Prometheus `json:"prometheus,omitempty"`
+}
+
+// Prometheus serves /metrics.
+type Prometheus struct {
+	Buckets              []float64 `json:"buckets,omitempty"`
+	AddEntryPointsLabels *bool     `json:"addEntryPointsLabels,omitempty"` // default true
+	AddRoutersLabels     bool      `json:"addRoutersLabels,omitempty"`
+	AddServicesLabels    *bool     `json:"addServicesLabels,omitempty"` // default true
+	EntryPoint           string    `json:"entryPoint,omitempty"`        // default "traefik"
+	ManualRouting        bool      `json:"manualRouting,omitempty"`
+}
+
+// Log configures the application log.
+type Log struct {
+	Level    string `json:"level,omitempty"`  // DEBUG, INFO, WARN, ERROR (default ERROR, as Traefik)
+	Format   string `json:"format,omitempty"` // common (text) or json
+	FilePath string `json:"filePath,omitempty"`
+	NoColor  bool   `json:"noColor,omitempty"`
+}
+
+// AccessLog configures the access log.
+type AccessLog struct {
+	FilePath      string            `json:"filePath,omitempty"` // default stdout
+	Format        string            `json:"format,omitempty"`   // common (default) or json
+	BufferingSize int64             `json:"bufferingSize,omitempty"`
+	Filters       *AccessLogFilters `json:"filters,omitempty"`
+	Fields        *AccessLogFields  `json:"fields,omitempty"`
+}
+
+// AccessLogFilters keep only some requests in the access log.
+type AccessLogFilters struct {
+	StatusCodes   []string         `json:"statusCodes,omitempty"` // "200", "300-302"
+	RetryAttempts bool             `json:"retryAttempts,omitempty"`
+	MinDuration   *config.Duration `json:"minDuration,omitempty"`
+}
+
+// AccessLogFields selects the JSON fields.
+type AccessLogFields struct {
+	DefaultMode string            `json:"defaultMode,omitempty"` // keep (default) or drop
+	Names       map[string]string `json:"names,omitempty"`       // field -> keep|drop
+	Headers     *FieldHeaders     `json:"headers,omitempty"`
+}
+
+// FieldHeaders selects request/response headers in the JSON access log.
+type FieldHeaders struct {
+	DefaultMode string            `json:"defaultMode,omitempty"` // drop (default), keep, redact
+	Names       map[string]string `json:"names,omitempty"`
+}

@@ -1,0 +1,49 @@
+// Package reqinfo carries what the request path learns about a request —
+// router, service, upstream status, retries, user — to the access log and
+// metrics, which read it after the response is written.
+package reqinfo
+
+import (
+	"context"
+	"time"
+)
+
+// Info is filled in as the request passes through the gateway. Each field is
+// written by one stage: the entrypoint (EntryPoint, Start), the router table
+// (Router), services (Service, ServiceURL, ServiceAddr, Origin*), retry
+// (RetryAttempts) and auth middlewares (ClientUsername).
+type Info struct {
+	EntryPoint     string
+	Start          time.Time
+	Router         string
+	Service        string
+	ServiceURL     string
+	ServiceAddr    string
+	OriginStatus   int
+	OriginSize     int64
+	OriginDuration time.Duration
+	RetryAttempts  int
+	ClientUsername string
+}
+
+type ctxKey struct{}
+
+// With attaches info to ctx.
+func With(ctx context.Context, info *Info) context.Context {
+	return context.WithValue(ctx, ctxKey{}, info)
+}
+
+// From returns the request's Info, or a throw-away one when none is attached,
+// so writers never need a nil check.
+func From(ctx context.Context) *Info {
+	if i, ok := ctx.Value(ctxKey{}).(*Info); ok {
+		return i
+	}
+	return &Info{}
+}
+
+// Lookup returns the request's Info and whether one is attached.
+func Lookup(ctx context.Context) (*Info, bool) {
+	i, ok := ctx.Value(ctxKey{}).(*Info)
+	return i, ok
+}
