@@ -47,3 +47,23 @@ func Lookup(ctx context.Context) (*Info, bool) {
 	i, ok := ctx.Value(ctxKey{}).(*Info)
 	return i, ok
 }
+
+// infoCtx carries an Info in the same allocation as its context, so the
+// entrypoint attaches request info at the cost of one allocation.
+type infoCtx struct {
+	context.Context
+	info Info
+}
+
+func (c *infoCtx) Value(key any) any {
+	if key == (ctxKey{}) {
+		return &c.info
+	}
+	return c.Context.Value(key)
+}
+
+// NewContext returns a child of parent carrying a fresh Info.
+func NewContext(parent context.Context) (context.Context, *Info) {
+	c := &infoCtx{Context: parent}
+	return c, &c.info
+}

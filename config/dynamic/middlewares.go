@@ -30,7 +30,7 @@ type AddPrefix struct {
 // StripPrefix removes the first matching prefix from the path.
 type StripPrefix struct {
 	Prefixes   []string `json:"prefixes,omitempty"`
-	ForceSlash *bool    `json:"forceSlash,omitempty"` // deprecated in Traefik; accepted and ignored
+	ForceSlash *bool    `json:"forceSlash,omitempty"` // deprecated in Traefik; honoured as Traefik does
 }
 
 // StripPrefixRegex removes the first matching regex prefix from the path.

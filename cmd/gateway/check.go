@@ -1,0 +1,49 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/guan-gateway/guan/providers"
+	"github.com/guan-gateway/guan/providers/file"
+	"github.com/guan-gateway/guan/snapshot"
+	"github.com/guan-gateway/guan/statestore"
+)
+
+// check validates the static configuration and everything the file provider
+// would load, printing one "file:line:col: message" line per problem.
+func check(path string, stdout, stderr io.Writer) int {
+	cfg, used, err := loadStatic(path)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	msgs := map[string]providers.Message{}
+	if cfg.Providers != nil && cfg.Providers.File != nil {
+		msg := file.New(*cfg.Providers.File, slog.New(slog.DiscardHandler)).Load()
+		if msg.Err != nil {
+			fmt.Fprintln(stderr, msg.Err)
+			return 1
+		}
+		msgs[msg.Provider] = msg
+	}
+	store := statestore.New()
+	b := store.Begin()
+	defer b.Abort() // stops any health checker the build started
+	snap, err := snapshot.Build(buildInput(cfg, msgs, b, nil, slog.New(slog.DiscardHandler)))
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	if probs := snap.Problems(); len(probs) > 0 {
+		for _, p := range probs {
+			fmt.Fprintln(stderr, p.Error())
+		}
+		return 1
+	}
+	st := snap.Status()
+	fmt.Fprintf(stdout, "configuration OK (%s): %d routers, %d services, %d middlewares, %d TCP routers, %d TCP services\n",
+		used, len(st.Routers), len(st.Services), len(st.Middlewares), len(st.TCPRouters), len(st.TCPServices))
+	return 0
+}

@@ -1,0 +1,319 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/guan-gateway/guan"
+	"github.com/guan-gateway/guan/accesslog"
+	"github.com/guan-gateway/guan/config/static"
+	"github.com/guan-gateway/guan/dashboard"
+	"github.com/guan-gateway/guan/entrypoints"
+	"github.com/guan-gateway/guan/entrypoints/inherit"
+	"github.com/guan-gateway/guan/metrics"
+	"github.com/guan-gateway/guan/pipeline"
+	"github.com/guan-gateway/guan/providers"
+	"github.com/guan-gateway/guan/providers/file"
+	"github.com/guan-gateway/guan/services/builtin"
+	"github.com/guan-gateway/guan/snapshot"
+	"github.com/guan-gateway/guan/statestore"
+	"github.com/guan-gateway/guan/status"
+)
+
+// internals are the handlers behind the *@internal services.
+type internals struct {
+	api, dashboard, ping, prometheus http.Handler
+}
+
+func (in *internals) services() map[string]http.Handler {
+	m := map[string]http.Handler{"noop@internal": builtin.Noop, "demo@internal": builtin.Demo()}
+	if in == nil {
+		// check mode: the names must resolve, the handlers are never called.
+		in = &internals{api: builtin.Noop, dashboard: builtin.Noop, ping: builtin.Noop, prometheus: builtin.Noop}
+	}
+	m["api@internal"] = in.api
+	m["dashboard@internal"] = in.dashboard
+	m["ping@internal"] = in.ping
+	m["prometheus@internal"] = in.prometheus
+	return m
+}
+
+// internalRouters are the routers Traefik adds for its own endpoints.
+func internalRouters(cfg *static.Configuration) []snapshot.InternalRouter {
+	var rs []snapshot.InternalRouter
+	const top = 1<<31 - 2
+	if a := cfg.API; a != nil && a.Insecure {
+		base := strings.TrimSuffix(a.BasePath, "/")
+		rs = append(rs, snapshot.InternalRouter{Name: "api@internal", EntryPoint: "traefik", Priority: top,
+			Rule: fmt.Sprintf("PathPrefix(`%s/api`)", base), Service: "api@internal"})
+		if a.Dashboard == nil || *a.Dashboard {
+			rs = append(rs, snapshot.InternalRouter{Name: "dashboard@internal", EntryPoint: "traefik", Priority: top - 1,
+				Rule: fmt.Sprintf("PathPrefix(`%s/`)", base), Service: "dashboard@internal"})
+		}
+	}
+	if p := cfg.Ping; p != nil && !p.ManualRouting {
+		rs = append(rs, snapshot.InternalRouter{Name: "ping@internal", EntryPoint: p.EntryPoint, Priority: top,
+			Rule: "PathPrefix(`/ping`)", Service: "ping@internal"})
+	}
+	if m := cfg.Metrics; m != nil && m.Prometheus != nil && !m.Prometheus.ManualRouting {
+		rs = append(rs, snapshot.InternalRouter{Name: "prometheus@internal", EntryPoint: m.Prometheus.EntryPoint, Priority: top,
+			Rule: "PathPrefix(`/metrics`)", Service: "prometheus@internal"})
+	}
+	return rs
+}
+
+func buildInput(cfg *static.Configuration, msgs map[string]providers.Message, b *statestore.Build, in *internals, log *slog.Logger) snapshot.Input {
+	syntax := "v3"
+	if cfg.Core != nil && cfg.Core.DefaultRuleSyntax != "" {
+		syntax = cfg.Core.DefaultRuleSyntax
+	}
+	return snapshot.Input{
+		EntryPoints:       cfg.EntryPoints,
+		DefaultRuleSyntax: syntax,
+		Providers:         msgs,
+		Internal:          in.services(),
+		InternalRouters:   internalRouters(cfg),
+		Store:             b,
+		Logger:            log,
+	}
+}
+
+// apiSource adapts the pipeline to what the API reads.
+type apiSource struct {
+	p   *pipeline.Pipeline
+	eps []status.EntryPoint
+}
+
+func (s apiSource) Status() *status.Set                 { return s.p.Current().Status() }
+func (s apiSource) RawDynamic() any                     { return s.p.Current().Raw() }
+func (s apiSource) EntryPoints() []status.EntryPoint    { return s.eps }
+func (s apiSource) Version() (version, codename string) { return guan.Version, guan.Codename }
+
+// epHandler routes a request with the snapshot that is live when it arrives.
+type epHandler struct {
+	name string
+	p    *pipeline.Pipeline
+}
+
+func (h epHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.p.Current().ServeHTTP(h.name, w, r)
+}
+
+func newLogger(cfg *static.Log, stderr io.Writer) (*slog.Logger, io.Closer, error) {
+	level := slog.LevelError
+	var closer io.Closer
+	out := stderr
+	if cfg != nil {
+		switch strings.ToUpper(cfg.Level) {
+		case "TRACE", "DEBUG":
+			level = slog.LevelDebug
+		case "INFO":
+			level = slog.LevelInfo
+		case "WARN", "WARNING":
+			level = slog.LevelWarn
+		}
+		if cfg.FilePath != "" {
+			f, err := os.OpenFile(cfg.FilePath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+			if err != nil {
+				return nil, nil, fmt.Errorf("log.filePath: %w", err)
+			}
+			out, closer = f, f
+		}
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg != nil && strings.EqualFold(cfg.Format, "json") {
+		return slog.New(slog.NewJSONHandler(out, opts)), closer, nil
+	}
+	return slog.New(slog.NewTextHandler(out, opts)), closer, nil
+}
+
+// serve runs the gateway until SIGTERM or SIGINT.
+func serve(path string, stderr io.Writer) int {
+	cfg, used, err := loadStatic(path)
+	if err != nil {
+		fmt.Fprintln(stderr, describe(used, err))
+		return 1
+	}
+	log, logCloser, err := newLogger(cfg.Log, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	if logCloser != nil {
+		defer logCloser.Close()
+	}
+	slog.SetDefault(log)
+	log.Info("starting", "version", guan.Version, "config", used)
+
+	var prom *static.Prometheus
+	if cfg.Metrics != nil {
+		prom = cfg.Metrics.Prometheus
+	}
+	mets := metrics.New(prom)
+	alog, err := accesslog.New(cfg.AccessLog)
+	if err != nil {
+		log.Error("access log", "error", err)
+		return 1
+	}
+	defer alog.Close()
+
+	var terminating atomic.Bool
+	throttle := 2 * time.Second
+	if cfg.Providers != nil && cfg.Providers.ProvidersThrottleDuration != nil {
+		throttle = cfg.Providers.ProvidersThrottleDuration.Std()
+	}
+	in := &internals{prometheus: mets.Handler()}
+	pingStatus := 503
+	if cfg.Ping != nil && cfg.Ping.TerminatingStatusCode != 0 {
+		pingStatus = cfg.Ping.TerminatingStatusCode
+	}
+	in.ping = dashboard.PingHandler(terminating.Load, pingStatus)
+
+	var p *pipeline.Pipeline
+	p = pipeline.New(pipeline.Options{
+		Throttle: throttle,
+		Logger:   log,
+		OnReload: mets.ReloadDone,
+		Build: func(msgs map[string]providers.Message, b *statestore.Build) (*snapshot.Snapshot, error) {
+			input := buildInput(cfg, msgs, b, in, log)
+			input.OnServerState = mets.ServerState
+			return snapshot.Build(input)
+		},
+	})
+	var epStatus []status.EntryPoint
+	for name, ep := range cfg.EntryPoints {
+		epStatus = append(epStatus, status.EntryPoint{Name: name, Address: ep.Address})
+	}
+	basePath := "/"
+	dash := true
+	if cfg.API != nil {
+		basePath = cfg.API.BasePath
+		dash = cfg.API.Dashboard == nil || *cfg.API.Dashboard
+	}
+	src := apiSource{p: p, eps: epStatus}
+	in.api = dashboard.NewAPI(src, basePath, dash)
+	in.dashboard = dashboard.NewUI(basePath)
+
+	inherited, err := inherit.Listeners()
+	if err != nil {
+		log.Error("inherited listeners", "error", err)
+		return 1
+	}
+	eps := map[string]*entrypoints.EntryPoint{}
+	for name, epCfg := range cfg.EntryPoints {
+		name := name
+		var h http.Handler = epHandler{name: name, p: p}
+		h = mets.Wrap(name, h)
+		h = alog.Wrap(name, h)
+		ep, err := entrypoints.New(entrypoints.Options{
+			Name:     name,
+			Config:   epCfg,
+			Handler:  h,
+			Routing:  func() entrypoints.Routing { return p.Current().Routing(name) },
+			Listener: inherited[name],
+			Logger:   log.With("entryPoint", name),
+			OnConn:   func(proto string, delta int) { mets.ConnOpened(name, proto, delta) },
+		})
+		if err != nil {
+			log.Error("entrypoint", "entryPoint", name, "error", err)
+			return 1
+		}
+		eps[name] = ep
+	}
+	for name := range inherited {
+		if _, ok := eps[name]; !ok {
+			log.Warn("inherited listener has no entrypoint of that name; closing it", "entryPoint", name)
+			inherited[name].Close()
+		}
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	msgs := make(chan providers.Message, 16)
+	var fileProv *file.Provider
+	if cfg.Providers != nil && cfg.Providers.File != nil {
+		fileProv = file.New(*cfg.Providers.File, log.With("provider", "file"))
+		go func() {
+			if err := fileProv.Run(ctx, msgs); err != nil && ctx.Err() == nil {
+				log.Error("file provider stopped", "error", err)
+			}
+		}()
+	}
+	go p.Run(ctx, msgs)
+	if fileProv != nil {
+		select {
+		case <-p.Applied():
+		case <-time.After(10 * time.Second):
+			log.Warn("no configuration applied yet; starting with an empty one")
+		}
+	}
+
+	for name, ep := range eps {
+		if err := ep.Start(); err != nil {
+			log.Error("entrypoint", "entryPoint", name, "error", err)
+			return 1
+		}
+		log.Info("entrypoint listening", "entryPoint", name, "address", ep.Addr().String())
+	}
+
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGUSR1)
+	for sig := range sigs {
+		switch sig {
+		case syscall.SIGHUP:
+			log.Info("SIGHUP: reloading configuration")
+			if fileProv != nil {
+				fileProv.Reload()
+			}
+		case syscall.SIGUSR1:
+			log.Info("SIGUSR1: reopening access log")
+			alog.Reopen()
+		default:
+			log.Info("shutting down", "signal", sig.String())
+			terminating.Store(true)
+			shutdown(cfg, eps, log)
+			cancel()
+			return 0
+		}
+	}
+	return 0
+}
+
+// shutdown drains every entrypoint in parallel within its graceTimeOut.
+func shutdown(cfg *static.Configuration, eps map[string]*entrypoints.EntryPoint, log *slog.Logger) {
+	var wg sync.WaitGroup
+	for name, ep := range eps {
+		grace := 10 * time.Second
+		if t := cfg.EntryPoints[name].Transport; t != nil && t.LifeCycle != nil {
+			if t.LifeCycle.GraceTimeOut != nil {
+				grace = t.LifeCycle.GraceTimeOut.Std()
+			}
+			if t.LifeCycle.RequestAcceptGraceTimeout != nil {
+				grace += t.LifeCycle.RequestAcceptGraceTimeout.Std()
+			}
+		}
+		wg.Add(1)
+		go func(name string, ep *entrypoints.EntryPoint) {
+			defer wg.Done()
+			// Shutdown keeps accepting for requestAcceptGraceTimeout, so load
+			// balancers in front see the failing /ping before connections are
+			// refused, then drains within graceTimeOut.
+			ctx, cancel := context.WithTimeout(context.Background(), grace)
+			defer cancel()
+			if err := ep.Shutdown(ctx); err != nil {
+				log.Warn("entrypoint did not drain in time; remaining connections closed", "entryPoint", name, "error", err)
+			}
+		}(name, ep)
+	}
+	wg.Wait()
+}

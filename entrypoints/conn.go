@@ -1,0 +1,112 @@
+package entrypoints
+
+import (
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Protocols reported to Options.OnConn.
+const (
+	ProtoHTTP           = "http"
+	ProtoHTTPS          = "https"
+	ProtoTCP            = "tcp"
+	ProtoTLS            = "tls" // TLS terminated here, then TCP
+	ProtoTLSPassthrough = "tls-passthrough"
+)
+
+var protoNames = [...]string{"", ProtoHTTP, ProtoHTTPS, ProtoTCP, ProtoTLS, ProtoTLSPassthrough}
+
+const (
+	protoUnset int32 = iota
+	protoHTTP
+	protoHTTPS
+	protoTCP
+	protoTLS
+	protoPassthrough
+	protoClosed = -1
+)
+
+// peekBufSize fits real ClientHellos (even with post-quantum key shares).
+const peekBufSize = 4096
+
+var peekPool = sync.Pool{New: func() any { b := make([]byte, peekBufSize); return &b }}
+
+// conn is an accepted connection: it replays the bytes read while peeking,
+// counts itself in the entrypoint's open connections and tells the
+// entrypoint when it closes. One allocation per connection.
+type conn struct {
+	net.Conn
+	ep       *EntryPoint
+	accepted time.Time
+	requests atomic.Int64 // HTTP requests served, for keepAliveMaxRequests
+	proto    atomic.Int32
+
+	// Peeked bytes not yet read back; owned by the reading goroutine.
+	pending []byte
+	buf     *[]byte // pooled buffer behind pending, returned once drained
+}
+
+func (c *conn) Read(p []byte) (int, error) {
+	if len(c.pending) > 0 {
+		n := copy(p, c.pending)
+		c.pending = c.pending[n:]
+		if len(c.pending) == 0 {
+			c.release()
+		}
+		return n, nil
+	}
+	return c.Conn.Read(p)
+}
+
+// WriteTo lets io.Copy(dst, conn) use the socket directly (splice on Linux)
+// once the peeked bytes are written.
+func (c *conn) WriteTo(w io.Writer) (int64, error) {
+	var total int64
+	if len(c.pending) > 0 {
+		n, err := w.Write(c.pending)
+		total += int64(n)
+		c.pending = c.pending[n:]
+		if err != nil {
+			return total, err
+		}
+		c.release()
+	}
+	n, err := io.Copy(w, c.Conn)
+	return total + n, err
+}
+
+// replay makes the next reads return b (which lives in buf) first.
+func (c *conn) replay(buf *[]byte, b []byte) {
+	c.buf, c.pending = buf, b
+	if len(b) == 0 {
+		c.release()
+	}
+}
+
+func (c *conn) release() {
+	c.pending = nil
+	if c.buf != nil && cap(*c.buf) == peekBufSize {
+		peekPool.Put(c.buf)
+	}
+	c.buf = nil
+}
+
+// setProto classifies the connection once and counts it as open.
+func (c *conn) setProto(p int32) {
+	if c.proto.CompareAndSwap(protoUnset, p) && c.ep.onConn != nil {
+		c.ep.onConn(protoNames[p], 1)
+	}
+}
+
+func (c *conn) Close() error {
+	if p := c.proto.Swap(protoClosed); p != protoClosed {
+		if p != protoUnset && c.ep.onConn != nil {
+			c.ep.onConn(protoNames[p], -1)
+		}
+		c.ep.untrack(c)
+	}
+	return c.Conn.Close()
+}

@@ -1,0 +1,157 @@
+package entrypoints
+
+import (
+	"context"
+	cryptotls "crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"os"
+	"time"
+
+	"github.com/guan-gateway/guan/entrypoints/clienthello"
+)
+
+// maxPeek bounds what is buffered while waiting for a fragmented ClientHello.
+const maxPeek = 2 * clienthello.MaxHelloLen
+
+// route reads the first bytes of c, picks its route and hands it over. It
+// runs on its own goroutine only until the connection is classified; HTTP
+// connections then belong to the HTTP server's goroutine.
+func (e *EntryPoint) route(c *conn, rt Routing) {
+	info := ConnInfo{RemoteAddr: c.RemoteAddr()}
+	catchAll := rt.CatchAllTCP()
+	if catchAll == CatchAllOnly {
+		if h, _, ok := rt.TCP(info); ok {
+			e.serveTCP(c, h, protoTCP)
+			return
+		}
+	}
+
+	bufp := peekPool.Get().(*[]byte)
+	buf := *bufp
+	deadline := time.Now().Add(e.set.peekTimeout())
+	first := deadline
+	if catchAll == CatchAllAfterDelay {
+		first = time.Now().Add(ServerFirstDelay)
+	}
+	_ = c.SetReadDeadline(first)
+	n, err := c.Conn.Read(buf)
+	if n == 0 && catchAll == CatchAllAfterDelay && errors.Is(err, os.ErrDeadlineExceeded) {
+		// A silent client: a server-first protocol waiting for our greeting.
+		peekPool.Put(bufp)
+		if h, _, ok := rt.TCP(info); ok {
+			_ = c.SetReadDeadline(time.Time{})
+			e.serveTCP(c, h, protoTCP)
+			return
+		}
+		e.drop(c, "no route for a silent connection")
+		return
+	}
+	if n == 0 {
+		peekPool.Put(bufp)
+		c.Close()
+		return
+	}
+
+	if !clienthello.IsTLS(buf[0]) {
+		_ = c.SetReadDeadline(time.Time{})
+		c.replay(bufp, buf[:n])
+		if h, _, ok := rt.TCP(info); ok {
+			e.serveTCP(c, h, protoTCP)
+			return
+		}
+		c.setProto(protoHTTP)
+		e.httpLn.hand(c)
+		return
+	}
+
+	// TLS: read until the whole ClientHello is in.
+	_ = c.SetReadDeadline(deadline)
+	var hello clienthello.Hello
+	for {
+		hello, err = clienthello.Parse(buf[:n])
+		if !errors.Is(err, clienthello.ErrIncomplete) {
+			break
+		}
+		if n == len(buf) {
+			if len(buf) >= maxPeek {
+				err = clienthello.ErrTooLarge
+				break
+			}
+			grown := make([]byte, min(2*len(buf), maxPeek))
+			copy(grown, buf[:n])
+			if cap(*bufp) == peekBufSize {
+				peekPool.Put(bufp)
+			}
+			buf = grown
+			bufp = &grown
+		}
+		var m int
+		m, err = c.Conn.Read(buf[n:])
+		n += m
+		if err != nil && m == 0 {
+			break
+		}
+	}
+	if err != nil {
+		if cap(*bufp) == peekBufSize {
+			peekPool.Put(bufp)
+		}
+		e.drop(c, "reading TLS ClientHello", "error", err)
+		return
+	}
+	_ = c.SetReadDeadline(time.Time{})
+	c.replay(bufp, buf[:n])
+	info.TLS = true
+	info.ServerName = hello.ServerName
+	info.ALPN = hello.ALPN
+
+	if h, term, ok := rt.TCP(info); ok {
+		if term == nil {
+			e.serveTCP(c, h, protoPassthrough)
+			return
+		}
+		e.terminateTCP(c, h, term)
+		return
+	}
+	cfg := rt.HTTPS(info)
+	if cfg == nil {
+		e.drop(c, "no HTTPS or TLS route", "serverName", info.ServerName)
+		return
+	}
+	c.setProto(protoHTTPS)
+	// The HTTP server runs the handshake (bounded by its read/write
+	// timeouts) and picks HTTP/2 or HTTP/1.1 from ALPN.
+	e.httpLn.hand(cryptotls.Server(c, cfg))
+}
+
+// serveTCP gives c to a TCP route and closes it when the route is done.
+func (e *EntryPoint) serveTCP(c *conn, h TCPHandler, proto int32) {
+	c.setProto(proto)
+	defer c.Close()
+	h.ServeTCP(c)
+}
+
+// terminateTCP completes the TLS handshake, then gives the decrypted
+// connection to the TCP route.
+func (e *EntryPoint) terminateTCP(c *conn, h TCPHandler, cfg *cryptotls.Config) {
+	c.setProto(protoTLS)
+	tc := cryptotls.Server(c, cfg)
+	defer tc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), e.set.peekTimeout())
+	err := tc.HandshakeContext(ctx)
+	cancel()
+	if err != nil {
+		e.log.Debug("TLS handshake failed", "remote", c.RemoteAddr().String(), "error", err)
+		return
+	}
+	h.ServeTCP(tc)
+}
+
+func (e *EntryPoint) drop(c net.Conn, why string, attrs ...any) {
+	if e.log.Enabled(context.Background(), slog.LevelDebug) {
+		e.log.Debug("closing connection", append([]any{"reason", why, "remote", c.RemoteAddr().String()}, attrs...)...)
+	}
+	c.Close()
+}

@@ -1,0 +1,311 @@
+// Package entrypoints owns listening sockets and the connections accepted on
+// them: it reads just enough of each connection to route it (plain HTTP,
+// HTTPS by SNI, TCP, TLS passthrough), runs the HTTP server with the
+// entrypoint's timeouts and limits, and drains connections on shutdown.
+package entrypoints
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/guan-gateway/guan/config/static"
+	"github.com/guan-gateway/guan/entrypoints/forwarded"
+)
+
+// Options configure an entrypoint.
+type Options struct {
+	Name   string
+	Config *static.EntryPoint // defaults applied; nil settings get package defaults
+	// Handler serves every HTTP request; it reads the current snapshot per
+	// request itself. It sees forwarded headers already rewritten and a
+	// reqinfo.Info in the request context.
+	Handler http.Handler
+	// Routing returns the current snapshot's view; called per connection.
+	// nil means plain HTTP only.
+	Routing  func() Routing
+	Listener net.Listener // optional inherited listener; else listen on Config.Address
+	Logger   *slog.Logger
+	// OnConn reports open connections by protocol (ProtoHTTP, ProtoHTTPS,
+	// ProtoTCP, ProtoTLS, ProtoTLSPassthrough); may be nil.
+	OnConn func(proto string, delta int)
+}
+
+// EntryPoint is one listening address and the connections accepted on it.
+type EntryPoint struct {
+	name    string
+	set     settings
+	ln      net.Listener
+	log     *slog.Logger
+	routing func() Routing
+	onConn  func(string, int)
+	srv     *http.Server
+	httpLn  *handoff
+
+	started    atomic.Bool
+	acceptDone chan struct{}
+
+	mu       sync.Mutex
+	conns    map[*conn]struct{}
+	draining bool
+	drained  chan struct{} // closed when conns empties while draining
+}
+
+// New validates the settings and opens the listener (or adopts
+// o.Listener), so address conflicts are reported before Start.
+func New(o Options) (*EntryPoint, error) {
+	cfg := o.Config
+	if cfg == nil {
+		cfg = &static.EntryPoint{}
+	}
+	if o.Listener != nil {
+		// An inherited listener replaces the configured address.
+		c := *cfg
+		c.Address = o.Listener.Addr().String()
+		cfg = &c
+	}
+	set, err := resolve(o.Name, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if o.Handler == nil {
+		return nil, fmt.Errorf("entrypoint %q: no handler", o.Name)
+	}
+	fwd, err := forwarded.New(set.insecureForwarded, set.trustedIPs)
+	if err != nil {
+		return nil, fmt.Errorf("entryPoints.%s.%w", o.Name, err)
+	}
+	logger := o.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	logger = logger.With("entryPoint", o.Name)
+
+	ln := o.Listener
+	if ln == nil {
+		if ln, err = net.Listen("tcp", set.address); err != nil {
+			return nil, fmt.Errorf("entrypoint %q: listen on %s: %w", o.Name, set.address, err)
+		}
+	}
+	e := &EntryPoint{
+		name:       o.Name,
+		set:        set,
+		ln:         ln,
+		log:        logger,
+		routing:    o.Routing,
+		onConn:     o.OnConn,
+		httpLn:     newHandoff(ln.Addr()),
+		acceptDone: make(chan struct{}),
+		conns:      make(map[*conn]struct{}),
+	}
+	eh := &entryHandler{
+		name: o.Name, next: o.Handler, fwd: fwd,
+		maxReqs: set.keepAliveMaxRequests, maxAge: set.keepAliveMaxTime,
+		limitsKA: set.keepAliveMaxRequests > 0 || set.keepAliveMaxTime > 0,
+	}
+	e.srv = e.newServer(eh)
+	return e, nil
+}
+
+func (e *EntryPoint) newServer(h *entryHandler) *http.Server {
+	var protos http.Protocols
+	protos.SetHTTP1(true)
+	protos.SetHTTP2(true)
+	protos.SetUnencryptedHTTP2(true) // h2c with prior knowledge
+	srv := &http.Server{
+		Handler:        h,
+		ReadTimeout:    e.set.readTimeout,
+		WriteTimeout:   e.set.writeTimeout,
+		IdleTimeout:    e.set.idleTimeout,
+		MaxHeaderBytes: e.set.maxHeaderBytes,
+		Protocols:      &protos,
+		HTTP2:          &http.HTTP2Config{MaxConcurrentStreams: e.set.maxConcurrentStreams},
+		ErrorLog:       slog.NewLogLogger(e.log.Handler(), slog.LevelDebug),
+	}
+	if h.limitsKA {
+		srv.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
+			if bc := baseConn(c); bc != nil {
+				return context.WithValue(ctx, connKey{}, bc)
+			}
+			return ctx
+		}
+	}
+	return srv
+}
+
+// baseConn finds the entrypoint's conn under a TLS conn.
+func baseConn(c net.Conn) *conn {
+	for {
+		switch v := c.(type) {
+		case *conn:
+			return v
+		case interface{ NetConn() net.Conn }:
+			c = v.NetConn()
+		default:
+			return nil
+		}
+	}
+}
+
+// Name returns the entrypoint name.
+func (e *EntryPoint) Name() string { return e.name }
+
+// Addr returns the listening address.
+func (e *EntryPoint) Addr() net.Addr { return e.ln.Addr() }
+
+// Start begins accepting connections in the background.
+func (e *EntryPoint) Start() error {
+	if !e.started.CompareAndSwap(false, true) {
+		return fmt.Errorf("entrypoint %q already started", e.name)
+	}
+	go func() {
+		if err := e.srv.Serve(e.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			e.log.Error("HTTP server stopped", "error", err)
+		}
+	}()
+	go e.acceptLoop()
+	return nil
+}
+
+func (e *EntryPoint) acceptLoop() {
+	defer close(e.acceptDone)
+	var backoff time.Duration
+	for {
+		raw, err := e.ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Out of fds, aborted handshakes...: retry with a growing pause.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			e.log.Warn("accept failed; retrying", "error", err, "retryIn", backoff)
+			time.Sleep(backoff)
+			continue
+		}
+		backoff = 0
+		c := &conn{Conn: raw, ep: e, accepted: time.Now()}
+		if !e.track(c) {
+			raw.Close()
+			continue
+		}
+		var rt Routing
+		if e.routing != nil {
+			rt = e.routing()
+		}
+		if rt == nil || !rt.PeekNeeded() {
+			c.setProto(protoHTTP)
+			e.httpLn.hand(c)
+			continue
+		}
+		go e.route(c, rt)
+	}
+}
+
+func (e *EntryPoint) track(c *conn) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.draining {
+		return false
+	}
+	e.conns[c] = struct{}{}
+	return true
+}
+
+func (e *EntryPoint) untrack(c *conn) {
+	e.mu.Lock()
+	delete(e.conns, c)
+	if e.drained != nil && len(e.conns) == 0 {
+		close(e.drained)
+		e.drained = nil
+	}
+	e.mu.Unlock()
+}
+
+// Shutdown drains the entrypoint: it keeps serving for
+// lifeCycle.requestAcceptGraceTimeout, stops accepting, lets in-flight
+// requests finish, closes idle keep-alive connections and waits for
+// hijacked and TCP connections. When ctx or lifeCycle.graceTimeOut ends
+// first, the remaining connections are closed and the error says so.
+func (e *EntryPoint) Shutdown(ctx context.Context) error {
+	if e.set.graceTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, e.set.acceptGrace+e.set.graceTimeout)
+		defer cancel()
+	}
+	if e.set.acceptGrace > 0 {
+		t := time.NewTimer(e.set.acceptGrace)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		}
+	}
+
+	e.ln.Close()
+	if e.started.Load() {
+		<-e.acceptDone
+	}
+	e.mu.Lock()
+	e.draining = true
+	drained := make(chan struct{})
+	if len(e.conns) == 0 {
+		close(drained)
+	} else {
+		e.drained = drained
+	}
+	// Connections still waiting for their first bytes carry no request yet
+	// (browsers open such speculative connections): do not wait for them.
+	var silent []*conn
+	for c := range e.conns {
+		if c.proto.Load() == protoUnset {
+			silent = append(silent, c)
+		}
+	}
+	e.mu.Unlock()
+	for _, c := range silent {
+		c.Close()
+	}
+
+	srvErr := e.srv.Shutdown(ctx) // returns once HTTP conns are closed, or at ctx end
+	e.httpLn.Close()
+	select {
+	case <-drained:
+		return srvErr
+	case <-ctx.Done():
+	}
+
+	// Out of time: close what is left (hijacked, TCP, still peeking).
+	_ = e.srv.Close()
+	e.mu.Lock()
+	left := make([]*conn, 0, len(e.conns))
+	for c := range e.conns {
+		left = append(left, c)
+	}
+	e.mu.Unlock()
+	for _, c := range left {
+		c.Close()
+	}
+	e.log.Warn("grace period over; closed remaining connections", "connections", len(left))
+	return fmt.Errorf("entrypoint %q: %d connections still open at the end of the grace period were closed: %w", e.name, len(left), ctx.Err())
+}
+
+// File returns a duplicate of the listening socket, to hand to a new
+// process (see package inherit). The caller closes it.
+func (e *EntryPoint) File() (*os.File, error) {
+	fl, ok := e.ln.(interface{ File() (*os.File, error) })
+	if !ok {
+		return nil, fmt.Errorf("entrypoint %q: listener %T cannot be passed to another process", e.name, e.ln)
+	}
+	f, err := fl.File()
+	if err != nil {
+		return nil, fmt.Errorf("entrypoint %q: duplicate listener: %w", e.name, err)
+	}
+	return f, nil
+}

@@ -1,0 +1,49 @@
+package entrypoints
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/guan-gateway/guan/entrypoints/forwarded"
+	"github.com/guan-gateway/guan/reqinfo"
+)
+
+// connKey finds the *conn behind a request (only set when keep-alive limits
+// need per-connection counts).
+type connKey struct{}
+
+// entryHandler is the first handler of every request on the entrypoint.
+type entryHandler struct {
+	name     string
+	next     http.Handler
+	fwd      *forwarded.Rewriter
+	maxReqs  int64
+	maxAge   time.Duration
+	limitsKA bool
+}
+
+func (h *entryHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	if h.limitsKA {
+		h.limitKeepAlive(w, r, start)
+	}
+	h.fwd.Rewrite(r)
+	ctx, info := reqinfo.NewContext(r.Context())
+	info.EntryPoint = h.name
+	info.Start = start
+	h.next.ServeHTTP(w, r.WithContext(ctx))
+}
+
+// limitKeepAlive asks the client to close the connection once it served
+// keepAliveMaxRequests or is older than keepAliveMaxTime. On HTTP/2,
+// "Connection: close" makes the server send GOAWAY.
+func (h *entryHandler) limitKeepAlive(w http.ResponseWriter, r *http.Request, now time.Time) {
+	c, ok := r.Context().Value(connKey{}).(*conn)
+	if !ok {
+		return
+	}
+	n := c.requests.Add(1)
+	if (h.maxReqs > 0 && n >= h.maxReqs) || (h.maxAge > 0 && now.Sub(c.accepted) >= h.maxAge) {
+		w.Header().Set("Connection", "close")
+	}
+}

@@ -1,0 +1,375 @@
+// Package metrics exports the gateway's Prometheus metrics: per entrypoint,
+// router and service request counts, latencies and sizes, open connections,
+// configuration reloads and upstream server health. Every name starts with
+// "guan_".
+package metrics
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/guan-gateway/guan/config/static"
+	"github.com/guan-gateway/guan/metrics/capture"
+	"github.com/guan-gateway/guan/reqinfo"
+)
+
+// DefaultBuckets are the latency histogram buckets, in seconds, used when the
+// configuration names none (Traefik's defaults).
+var DefaultBuckets = []float64{0.1, 0.3, 1.2, 5.0}
+
+// Metrics owns a Prometheus registry and the gateway's collectors. The zero
+// value and a nil *Metrics are disabled: every method is a cheap no-op.
+type Metrics struct {
+	reg *prometheus.Registry
+
+	entryPoints *requestVecs // nil unless addEntryPointsLabels
+	routers     *requestVecs // nil unless addRoutersLabels
+	services    *requestVecs // nil unless addServicesLabels
+	retries     *prometheus.CounterVec
+
+	openConns   *prometheus.GaugeVec
+	reloads     *prometheus.CounterVec
+	lastSuccess prometheus.Gauge
+	lastFailure prometheus.Gauge
+	serverUp    *prometheus.GaugeVec
+
+	// Label-resolved series, so the request path does a lock-free map load
+	// instead of hashing label values in WithLabelValues.
+	epCache     sync.Map // epKey -> *series
+	routerCache sync.Map // routerKey -> *series
+	svcCache    sync.Map // svcKey -> *series
+	retryCache  sync.Map // string -> prometheus.Counter
+	connCache   sync.Map // [2]string -> prometheus.Gauge
+}
+
+// requestVecs are the four request metrics of one level (entrypoint, router
+// or service).
+type requestVecs struct {
+	reqs      *prometheus.CounterVec
+	duration  *prometheus.HistogramVec
+	reqBytes  *prometheus.CounterVec
+	respBytes *prometheus.CounterVec
+}
+
+// series is requestVecs resolved for one label tuple.
+type series struct {
+	reqs      prometheus.Counter
+	duration  prometheus.Observer
+	reqBytes  prometheus.Counter
+	respBytes prometheus.Counter
+}
+
+type epKey struct {
+	code                   int
+	method, proto, entryPt string
+}
+
+type routerKey struct {
+	code                           int
+	method, proto, router, service string
+}
+
+type svcKey struct {
+	code                   int
+	method, proto, service string
+}
+
+// New builds the metrics for cfg. A nil cfg disables metrics.
+func New(cfg *static.Prometheus) *Metrics {
+	if cfg == nil {
+		return &Metrics{}
+	}
+	buckets := cfg.Buckets
+	if len(buckets) == 0 {
+		buckets = DefaultBuckets
+	}
+	m := &Metrics{reg: prometheus.NewRegistry()}
+	m.reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	if cfg.AddEntryPointsLabels == nil || *cfg.AddEntryPointsLabels {
+		m.entryPoints = m.newRequestVecs("entrypoint", "an entrypoint", buckets, "code", "method", "protocol", "entrypoint")
+	}
+	if cfg.AddRoutersLabels {
+		m.routers = m.newRequestVecs("router", "a router", buckets, "code", "method", "protocol", "router", "service")
+	}
+	if cfg.AddServicesLabels == nil || *cfg.AddServicesLabels {
+		m.services = m.newRequestVecs("service", "a service", buckets, "code", "method", "protocol", "service")
+		m.retries = prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "guan_service_retries_total",
+			Help: "Request retries made by a service.",
+		}, []string{"service"})
+		m.reg.MustRegister(m.retries)
+	}
+	m.openConns = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "guan_open_connections",
+		Help: "Open connections per entrypoint and protocol.",
+	}, []string{"entrypoint", "protocol"})
+	m.reloads = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "guan_config_reloads_total",
+		Help: "Dynamic configuration reloads, by outcome.",
+	}, []string{"status"})
+	m.lastSuccess = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "guan_config_last_reload_success_timestamp_seconds",
+		Help: "Unix time of the last successful configuration reload.",
+	})
+	m.lastFailure = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "guan_config_last_reload_failure_timestamp_seconds",
+		Help: "Unix time of the last failed configuration reload.",
+	})
+	m.serverUp = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "guan_service_server_up",
+		Help: "Whether a service's server is up (1) or down (0).",
+	}, []string{"service", "url"})
+	m.reg.MustRegister(m.openConns, m.reloads, m.lastSuccess, m.lastFailure, m.serverUp)
+	// Both outcomes exist from the start so rate() and alerts see a zero.
+	m.reloads.WithLabelValues("success")
+	m.reloads.WithLabelValues("failure")
+	return m
+}
+
+func (m *Metrics) newRequestVecs(level, what string, buckets []float64, labels ...string) *requestVecs {
+	prefix := "guan_" + level + "_"
+	v := &requestVecs{
+		reqs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: prefix + "requests_total",
+			Help: "HTTP requests processed by " + what + ".",
+		}, labels),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    prefix + "request_duration_seconds",
+			Help:    "HTTP request processing time in " + what + ", in seconds.",
+			Buckets: buckets,
+		}, labels),
+		reqBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: prefix + "requests_bytes_total",
+			Help: "Request body bytes received by " + what + ".",
+		}, labels),
+		respBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: prefix + "responses_bytes_total",
+			Help: "Response body bytes sent by " + what + ".",
+		}, labels),
+	}
+	m.reg.MustRegister(v.reqs, v.duration, v.reqBytes, v.respBytes)
+	return v
+}
+
+func (v *requestVecs) resolve(labels ...string) *series {
+	return &series{
+		reqs:      v.reqs.WithLabelValues(labels...),
+		duration:  v.duration.WithLabelValues(labels...),
+		reqBytes:  v.reqBytes.WithLabelValues(labels...),
+		respBytes: v.respBytes.WithLabelValues(labels...),
+	}
+}
+
+func (s *series) observe(seconds float64, reqBytes, respBytes int64) {
+	s.reqs.Inc()
+	s.duration.Observe(seconds)
+	if reqBytes > 0 {
+		s.reqBytes.Add(float64(reqBytes))
+	}
+	if respBytes > 0 {
+		s.respBytes.Add(float64(respBytes))
+	}
+}
+
+// Enabled reports whether metrics are collected.
+func (m *Metrics) Enabled() bool { return m != nil && m.reg != nil }
+
+// Registry is the registry the metrics are registered in, for components
+// that export their own collectors. It is nil when metrics are disabled.
+func (m *Metrics) Registry() *prometheus.Registry {
+	if m == nil {
+		return nil
+	}
+	return m.reg
+}
+
+// Handler serves the metrics in the Prometheus exposition format. When
+// metrics are disabled it answers 404.
+func (m *Metrics) Handler() http.Handler {
+	if !m.Enabled() {
+		return http.NotFoundHandler()
+	}
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// Wrap counts the requests next serves on entryPoint. Router and service
+// labels come from reqinfo, filled in by the inner stages. When the request
+// carries no reqinfo.Info yet, Wrap attaches one.
+func (m *Metrics) Wrap(entryPoint string, next http.Handler) http.Handler {
+	if !m.Enabled() || (m.entryPoints == nil && m.routers == nil && m.services == nil) {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		info, ok := reqinfo.Lookup(r.Context())
+		if !ok {
+			info = &reqinfo.Info{EntryPoint: entryPoint, Start: start}
+			r = r.WithContext(reqinfo.With(r.Context(), info))
+		} else if !info.Start.IsZero() {
+			start = info.Start // the entrypoint saw the request first
+		}
+		c, owner := capture.Begin(w, r)
+		returned := false
+		defer func() {
+			m.observe(entryPoint, r, info, c, returned, time.Since(start))
+			if owner {
+				c.Release()
+			}
+		}()
+		next.ServeHTTP(c, r)
+		returned = true
+	})
+}
+
+func (m *Metrics) observe(entryPoint string, r *http.Request, info *reqinfo.Info, c *capture.Capture, returned bool, d time.Duration) {
+	code := c.ResponseStatus(returned)
+	method := methodLabel(r.Method)
+	proto := Protocol(r, c.Header())
+	secs := d.Seconds()
+	reqBytes, respBytes := c.RequestSize(), c.Size()
+
+	if m.entryPoints != nil {
+		k := epKey{code, method, proto, entryPoint}
+		s, ok := m.epCache.Load(k)
+		if !ok {
+			s, _ = m.epCache.LoadOrStore(k, m.entryPoints.resolve(codeLabel(code), method, proto, entryPoint))
+		}
+		s.(*series).observe(secs, reqBytes, respBytes)
+	}
+	if m.routers != nil && info.Router != "" {
+		k := routerKey{code, method, proto, info.Router, info.Service}
+		s, ok := m.routerCache.Load(k)
+		if !ok {
+			s, _ = m.routerCache.LoadOrStore(k, m.routers.resolve(codeLabel(code), method, proto, info.Router, info.Service))
+		}
+		s.(*series).observe(secs, reqBytes, respBytes)
+	}
+	if m.services != nil && info.Service != "" {
+		k := svcKey{code, method, proto, info.Service}
+		s, ok := m.svcCache.Load(k)
+		if !ok {
+			s, _ = m.svcCache.LoadOrStore(k, m.services.resolve(codeLabel(code), method, proto, info.Service))
+		}
+		s.(*series).observe(secs, reqBytes, respBytes)
+		if info.RetryAttempts > 0 {
+			c, ok := m.retryCache.Load(info.Service)
+			if !ok {
+				c, _ = m.retryCache.LoadOrStore(info.Service, m.retries.WithLabelValues(info.Service))
+			}
+			c.(prometheus.Counter).Add(float64(info.RetryAttempts))
+		}
+	}
+}
+
+// ConnOpened adds delta (+1 on accept, -1 on close) to the open connections
+// of entryPoint for protocol (e.g. "TCP", "HTTP", "UDP").
+func (m *Metrics) ConnOpened(entryPoint, protocol string, delta int) {
+	if !m.Enabled() {
+		return
+	}
+	k := [2]string{entryPoint, protocol}
+	g, ok := m.connCache.Load(k)
+	if !ok {
+		g, _ = m.connCache.LoadOrStore(k, m.openConns.WithLabelValues(entryPoint, protocol))
+	}
+	g.(prometheus.Gauge).Add(float64(delta))
+}
+
+// ReloadDone records the outcome of a configuration reload.
+func (m *Metrics) ReloadDone(ok bool) {
+	if !m.Enabled() {
+		return
+	}
+	now := float64(time.Now().UnixNano()) / 1e9
+	if ok {
+		m.reloads.WithLabelValues("success").Inc()
+		m.lastSuccess.Set(now)
+		return
+	}
+	m.reloads.WithLabelValues("failure").Inc()
+	m.lastFailure.Set(now)
+}
+
+// ServerState records whether a service's server is up.
+func (m *Metrics) ServerState(service, url string, up bool) {
+	if !m.Enabled() {
+		return
+	}
+	v := 0.0
+	if up {
+		v = 1
+	}
+	m.serverUp.WithLabelValues(service, url).Set(v)
+}
+
+// ServerRemoved drops the server-up series of a server that is no longer
+// configured, so dashboards do not show it as down forever.
+func (m *Metrics) ServerRemoved(service, url string) {
+	if !m.Enabled() {
+		return
+	}
+	m.serverUp.DeleteLabelValues(service, url)
+}
+
+// Protocol labels a request "websocket", "grpc", "sse" or "http". The
+// response header is consulted for server-sent events the client did not
+// announce in Accept.
+func Protocol(r *http.Request, respHeader http.Header) string {
+	if isWebSocket(r) {
+		return "websocket"
+	}
+	if ct := r.Header["Content-Type"]; len(ct) > 0 && strings.HasPrefix(ct[0], "application/grpc") {
+		return "grpc"
+	}
+	if a := r.Header["Accept"]; len(a) > 0 && strings.Contains(a[0], "text/event-stream") {
+		return "sse"
+	}
+	if ct := respHeader["Content-Type"]; len(ct) > 0 && strings.HasPrefix(ct[0], "text/event-stream") {
+		return "sse"
+	}
+	return "http"
+}
+
+func isWebSocket(r *http.Request) bool {
+	if r.Method == http.MethodConnect {
+		// HTTP/2 and HTTP/3 extended CONNECT (RFC 8441).
+		return strings.EqualFold(r.Header.Get(":protocol"), "websocket")
+	}
+	up := r.Header["Upgrade"]
+	return len(up) > 0 && strings.EqualFold(up[0], "websocket")
+}
+
+// methodLabel bounds the method label to the standard methods, so a client
+// cannot create series at will.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace:
+		return m
+	}
+	return "OTHER"
+}
+
+var codeLabels = func() (t [600]string) {
+	for i := 100; i < len(t); i++ {
+		t[i] = strconv.Itoa(i)
+	}
+	return t
+}()
+
+func codeLabel(code int) string {
+	if code >= 100 && code < len(codeLabels) {
+		return codeLabels[code]
+	}
+	return strconv.Itoa(code)
+}

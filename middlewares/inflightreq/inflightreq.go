@@ -1,0 +1,101 @@
+// Package inflightreq implements the inFlightReq middleware: at most amount
+// requests per source are served at once; the rest get 429.
+package inflightreq
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/guan-gateway/guan/config/dynamic"
+	"github.com/guan-gateway/guan/middlewares"
+	"github.com/guan-gateway/guan/middlewares/ipstrategy"
+)
+
+// storeKind is the statestore kind under which counter tables are kept, so
+// an unchanged middleware keeps counting requests that started before a
+// reload.
+const storeKind = "inflightreq"
+
+type inFlight struct {
+	next   http.Handler
+	amount int64
+	source func(*http.Request) string
+	counts *Table
+	logger *slog.Logger
+}
+
+// New builds the middleware. amount must be positive.
+func New(env middlewares.Env, cfg dynamic.InFlightReq, next http.Handler) (http.Handler, error) {
+	if cfg.Amount <= 0 {
+		return nil, fmt.Errorf("inFlightReq: amount is %d; set it to the maximum number of simultaneous requests per source (> 0)", cfg.Amount)
+	}
+	source, err := sourceFunc(cfg.SourceCriterion)
+	if err != nil {
+		return nil, fmt.Errorf("inFlightReq: %w", err)
+	}
+	var counts *Table
+	if env.Store != nil {
+		v, err := env.Store.Get(storeKind, env.Name, cfg, func() (any, error) { return NewTable(), nil })
+		if err != nil {
+			return nil, fmt.Errorf("inFlightReq: counter table: %w", err)
+		}
+		t, ok := v.(*Table)
+		if !ok {
+			return nil, fmt.Errorf("inFlightReq: state store holds %T for %q, want *inflightreq.Table", v, env.Name)
+		}
+		counts = t
+	} else {
+		counts = NewTable()
+	}
+	logger := env.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &inFlight{next: next, amount: cfg.Amount, source: source, counts: counts, logger: logger}, nil
+}
+
+// sourceFunc returns how requests are grouped. As in Traefik the three
+// criteria are mutually exclusive and the default is the peer IP.
+func sourceFunc(sc *dynamic.SourceCriterion) (func(*http.Request) string, error) {
+	if sc == nil {
+		sc = &dynamic.SourceCriterion{}
+	}
+	set := 0
+	if sc.IPStrategy != nil {
+		set++
+	}
+	if sc.RequestHeaderName != "" {
+		set++
+	}
+	if sc.RequestHost {
+		set++
+	}
+	if set > 1 {
+		return nil, errors.New("sourceCriterion: ipStrategy, requestHeaderName and requestHost are mutually exclusive; keep only one")
+	}
+	switch {
+	case sc.RequestHeaderName != "":
+		name := http.CanonicalHeaderKey(sc.RequestHeaderName)
+		return func(r *http.Request) string { return r.Header.Get(name) }, nil
+	case sc.RequestHost:
+		return func(r *http.Request) string { return r.Host }, nil
+	}
+	s, err := ipstrategy.New(sc.IPStrategy)
+	if err != nil {
+		return nil, fmt.Errorf("sourceCriterion.%w", err)
+	}
+	return s.ClientIP, nil
+}
+
+func (m *inFlight) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	key := m.source(req)
+	if !m.counts.Acquire(key, m.amount) {
+		m.logger.Debug("in-flight request limit reached", "source", key, "amount", m.amount)
+		http.Error(w, http.StatusText(http.StatusTooManyRequests), http.StatusTooManyRequests)
+		return
+	}
+	defer m.counts.Release(key)
+	m.next.ServeHTTP(w, req)
+}

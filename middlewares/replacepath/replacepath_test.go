@@ -1,0 +1,57 @@
+package replacepath
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/guan-gateway/guan/config/dynamic"
+	"github.com/guan-gateway/guan/middlewares"
+)
+
+type seen struct{ path, rawPath, requestURI, replaced string }
+
+func TestReplacePath(t *testing.T) {
+	tests := []struct {
+		name    string
+		path    string
+		reqPath string
+		want    seen
+	}{
+		{"replaces", "/foo", "/bar/baz", seen{"/foo", "/foo", "/foo", "/bar/baz"}},
+		{"query kept", "/foo", "/bar?x=1", seen{"/foo", "/foo", "/foo?x=1", "/bar"}},
+		{"original escaped form saved", "/foo", "/a%2Fb", seen{"/foo", "/foo", "/foo", "/a%2Fb"}},
+		{"configured escape kept", "/a%2Fb", "/x", seen{"/a/b", "/a%2Fb", "/a%2Fb", "/x"}},
+		{"relative path gets slash", "foo", "/x", seen{"/foo", "/foo", "/foo", "/x"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := make(chan seen, 1)
+			next := http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+				got <- seen{r.URL.Path, r.URL.RawPath, r.RequestURI, r.Header.Get(ReplacedPathHeader)}
+			})
+			h, err := New(middlewares.Env{}, dynamic.ReplacePath{Path: tt.path}, next)
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := httptest.NewServer(h)
+			defer srv.Close()
+			resp, err := srv.Client().Get(srv.URL + tt.reqPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if g := <-got; g != tt.want {
+				t.Errorf("upstream saw %+v, want %+v", g, tt.want)
+			}
+		})
+	}
+}
+
+func TestReplacePathConfigErrors(t *testing.T) {
+	for _, p := range []string{"", "/a%zz"} {
+		if _, err := New(middlewares.Env{}, dynamic.ReplacePath{Path: p}, http.NotFoundHandler()); err == nil {
+			t.Errorf("path %q accepted", p)
+		}
+	}
+}

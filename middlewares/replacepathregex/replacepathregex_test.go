@@ -1,0 +1,110 @@
+package replacepathregex
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/guan-gateway/guan/config/dynamic"
+	"github.com/guan-gateway/guan/middlewares"
+)
+
+type seen struct{ path, rawPath, requestURI, replaced string }
+
+func TestReplacePathRegex(t *testing.T) {
+	tests := []struct {
+		name        string
+		regex, repl string
+		reqPath     string
+		want        seen
+	}{
+		{"group replacement", `^/foo/(.*)`, "/bar/$1", "/foo/x/y?q=1", seen{"/bar/x/y", "/bar/x/y", "/bar/x/y?q=1", "/foo/x/y"}},
+		{"named group", `^/v(?P<ver>\d+)/(.*)`, "/api/${ver}/${2}", "/v2/users", seen{"/api/2/users", "/api/2/users", "/api/2/users", "/v2/users"}},
+		{"no match: unchanged, no header", `^/foo/(.*)`, "/bar/$1", "/other", seen{"/other", "", "/other", ""}},
+		{"matches escaped path", `^/a%2Fb/(.*)`, "/c/$1", "/a%2Fb/d", seen{"/c/d", "/c/d", "/c/d", "/a%2Fb/d"}},
+		{"replacement introduces escape", `^/(.*)`, "/x%2F$1", "/y", seen{"/x/y", "/x%2Fy", "/x%2Fy", "/y"}},
+		{"every match replaced", `o`, "0", "/foo/boo", seen{"/f00/b00", "/f00/b00", "/f00/b00", "/foo/boo"}},
+		{"relative result gets slash", `^/(.*)`, "$1", "/z", seen{"/z", "/z", "/z", "/z"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := make(chan seen, 1)
+			next := http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+				got <- seen{r.URL.Path, r.URL.RawPath, r.RequestURI, r.Header.Get("X-Replaced-Path")}
+			})
+			h, err := New(middlewares.Env{}, dynamic.ReplacePathRegex{Regex: tt.regex, Replacement: tt.repl}, next)
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := httptest.NewServer(h)
+			defer srv.Close()
+			resp, err := srv.Client().Get(srv.URL + tt.reqPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if g := <-got; g != tt.want {
+				t.Errorf("upstream saw %+v, want %+v", g, tt.want)
+			}
+		})
+	}
+}
+
+func TestReplacePathRegexInvalidResult(t *testing.T) {
+	h, err := New(middlewares.Env{}, dynamic.ReplacePathRegex{Regex: `^/(.*)`, Replacement: "/%zz$1"}, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		t.Error("next called with an invalid path")
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/x", nil))
+	if rec.Code != http.StatusInternalServerError {
+		t.Fatalf("status %d, want 500", rec.Code)
+	}
+}
+
+func TestReplacePathRegexConfigErrors(t *testing.T) {
+	for _, cfg := range []dynamic.ReplacePathRegex{{Replacement: "/x"}, {Regex: "/x"}, {Regex: "(", Replacement: "/x"}} {
+		if _, err := New(middlewares.Env{}, cfg, http.NotFoundHandler()); err == nil {
+			t.Errorf("config %+v accepted", cfg)
+		}
+	}
+}
+
+// FuzzReplacePathRegex checks that whatever path arrives, the next handler
+// sees a rooted path whose RawPath decodes to Path, or the request is
+// refused with 500.
+func FuzzReplacePathRegex(f *testing.F) {
+	for _, s := range []string{"/foo/bar", "/foo/a%2Fb", "/foo/%zz", "/foo/", "/x"} {
+		f.Add(s)
+	}
+	var got *http.Request
+	h, err := New(middlewares.Env{}, dynamic.ReplacePathRegex{Regex: `^/foo/(.*)`, Replacement: "/bar/$1"}, http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { got = r }))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, target string) {
+		u, err := url.ParseRequestURI(target)
+		if err != nil || u.Host != "" || !strings.HasPrefix(u.Path, "/") {
+			return
+		}
+		got = nil
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, &http.Request{URL: u, RequestURI: target, Header: http.Header{}})
+		if got == nil {
+			if rec.Code != http.StatusInternalServerError {
+				t.Fatalf("next not called, status %d", rec.Code)
+			}
+			return
+		}
+		if !strings.HasPrefix(got.URL.Path, "/") {
+			t.Fatalf("path %q", got.URL.Path)
+		}
+		if dec, err := url.PathUnescape(got.URL.EscapedPath()); err != nil || dec != got.URL.Path {
+			t.Fatalf("escaped path %q does not encode Path %q", got.URL.EscapedPath(), got.URL.Path)
+		}
+	})
+}

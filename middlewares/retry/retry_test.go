@@ -1,0 +1,304 @@
+package retry
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/guan-gateway/guan/config"
+	"github.com/guan-gateway/guan/config/dynamic"
+	"github.com/guan-gateway/guan/middlewares"
+	"github.com/guan-gateway/guan/reqinfo"
+	"github.com/guan-gateway/guan/services/attempt"
+)
+
+// proxyTo is a real reverse proxy that follows the attempt contract: when
+// the upstream cannot be reached it hands the error to a catcher if one is
+// installed, and otherwise answers 502 itself.
+func proxyTo(addr string) http.Handler {
+	return &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(&url.URL{Scheme: "http", Host: addr})
+		},
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if attempt.Catch(r.Context(), err) {
+				return
+			}
+			w.WriteHeader(http.StatusBadGateway)
+		},
+	}
+}
+
+// closedAddr returns a loopback address nobody listens on (yet).
+func closedAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
+// echoUpstream answers with the request body and counts hits.
+type echoUpstream struct {
+	hits   atomic.Int64
+	status int
+}
+
+func (e *echoUpstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	e.hits.Add(1)
+	b, _ := io.ReadAll(r.Body)
+	if e.status != 0 {
+		w.WriteHeader(e.status)
+	}
+	w.Write(b)
+}
+
+func serveOn(t *testing.T, addr string, h http.Handler) {
+	t.Helper()
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("reopen %s: %v", addr, err)
+	}
+	srv := &http.Server{Handler: h}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+}
+
+func dur(d time.Duration) *config.Duration { c := config.Duration(d); return &c }
+
+// withInfo attaches a reqinfo.Info the way the entrypoint does.
+func withInfo(h http.Handler, got chan<- *reqinfo.Info) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		info := &reqinfo.Info{}
+		h.ServeHTTP(w, r.WithContext(reqinfo.With(r.Context(), info)))
+		got <- info
+	})
+}
+
+func TestRetryUntilUpstreamComesUp(t *testing.T) {
+	addr := closedAddr(t)
+	up := &echoUpstream{}
+	var tries atomic.Int64
+	// Between retry and the proxy: the upstream starts listening only when
+	// the second try begins, so the first one is refused for real.
+	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if tries.Add(1) == 2 {
+			serveOn(t, addr, up)
+		}
+		w.Header().Add("X-Inner", "seen")
+		proxyTo(addr).ServeHTTP(w, r)
+	})
+	h, err := New(middlewares.Env{}, dynamic.Retry{Attempts: 3}, inner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	infos := make(chan *reqinfo.Info, 1)
+	front := httptest.NewServer(withInfo(h, infos))
+	defer front.Close()
+
+	resp, err := http.Post(front.URL, "text/plain", strings.NewReader("payload"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != "payload" {
+		t.Fatalf("got %d %q, want 200 with the replayed body", resp.StatusCode, body)
+	}
+	if got := resp.Header.Values("X-Inner"); len(got) != 1 {
+		t.Errorf("X-Inner = %v, want one value (failed attempt's headers leaked)", got)
+	}
+	if n := tries.Load(); n != 2 {
+		t.Errorf("tries = %d, want 2", n)
+	}
+	if n := (<-infos).RetryAttempts; n != 1 {
+		t.Errorf("RetryAttempts = %d, want 1", n)
+	}
+}
+
+func TestRetry(t *testing.T) {
+	big := bytes.Repeat([]byte("x"), MaxReplayBody+10)
+	tests := []struct {
+		name        string
+		attempts    int
+		upStatus    int  // upstream status when reachable
+		down        bool // upstream never listens
+		body        []byte
+		chunked     bool
+		wantStatus  int
+		wantTries   int64
+		wantRetries int
+	}{
+		{name: "500 is an answer, not retried", attempts: 3, upStatus: 500, wantStatus: 500, wantTries: 1},
+		{name: "success first time", attempts: 3, body: []byte("hi"), wantStatus: 200, wantTries: 1},
+		{name: "all attempts fail, proxy answers", attempts: 3, down: true, wantStatus: 502, wantTries: 3, wantRetries: 2},
+		{name: "single attempt", attempts: 1, down: true, wantStatus: 502, wantTries: 1},
+		{name: "chunked body buffered", attempts: 2, down: true, body: []byte("abc"), chunked: true, wantStatus: 502, wantTries: 2, wantRetries: 1},
+		{name: "body too large is not retried", attempts: 3, down: true, body: big, wantStatus: 502, wantTries: 1},
+		{name: "chunked body too large is not retried", attempts: 3, down: true, body: big, chunked: true, wantStatus: 502, wantTries: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			addr := closedAddr(t)
+			up := &echoUpstream{status: tt.upStatus}
+			if !tt.down {
+				serveOn(t, addr, up)
+			}
+			var tries atomic.Int64
+			inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				tries.Add(1)
+				proxyTo(addr).ServeHTTP(w, r)
+			})
+			h, err := New(middlewares.Env{}, dynamic.Retry{Attempts: tt.attempts}, inner)
+			if err != nil {
+				t.Fatal(err)
+			}
+			infos := make(chan *reqinfo.Info, 1)
+			front := httptest.NewServer(withInfo(h, infos))
+			defer front.Close()
+			var rd io.Reader = bytes.NewReader(tt.body)
+			if tt.chunked {
+				rd = io.MultiReader(rd) // hides the length: sent chunked
+			}
+			req, _ := http.NewRequest(http.MethodPost, front.URL, rd)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tt.wantStatus {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tt.wantStatus)
+			}
+			if tt.wantStatus == 200 && !bytes.Equal(got, tt.body) {
+				t.Errorf("body %q, want %q", got, tt.body)
+			}
+			if n := tries.Load(); n != tt.wantTries {
+				t.Errorf("tries = %d, want %d", n, tt.wantTries)
+			}
+			if n := (<-infos).RetryAttempts; n != tt.wantRetries {
+				t.Errorf("RetryAttempts = %d, want %d", n, tt.wantRetries)
+			}
+			if !tt.down && up.hits.Load() != 1 {
+				t.Errorf("upstream hits = %d, want 1", up.hits.Load())
+			}
+		})
+	}
+}
+
+func TestBackoffWaits(t *testing.T) {
+	addr := closedAddr(t)
+	h, err := New(middlewares.Env{}, dynamic.Retry{Attempts: 3, InitialInterval: dur(40 * time.Millisecond)}, proxyTo(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	front := httptest.NewServer(h)
+	defer front.Close()
+	start := time.Now()
+	resp, err := http.Get(front.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	// Two waits of at least half the (growing) interval each.
+	if el := time.Since(start); el < 40*time.Millisecond {
+		t.Errorf("finished after %s, want the backoff to wait", el)
+	}
+}
+
+func TestConcurrentRetries(t *testing.T) {
+	addr := closedAddr(t)
+	var once sync.Once
+	up := &echoUpstream{}
+	var tries atomic.Int64
+	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if tries.Add(1) > 4 {
+			once.Do(func() { serveOn(t, addr, up) })
+		}
+		proxyTo(addr).ServeHTTP(w, r)
+	})
+	h, err := New(middlewares.Env{}, dynamic.Retry{Attempts: 20}, inner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	front := httptest.NewServer(h)
+	defer front.Close()
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			want := strings.Repeat("b", i*100)
+			resp, err := http.Post(front.URL, "text/plain", strings.NewReader(want))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			got, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || string(got) != want {
+				t.Errorf("got %d with %d bytes, want 200 with %d", resp.StatusCode, len(got), len(want))
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func TestNewErrors(t *testing.T) {
+	for _, cfg := range []dynamic.Retry{{}, {Attempts: -1}, {Attempts: 2, InitialInterval: dur(-time.Second)}} {
+		if _, err := New(middlewares.Env{}, cfg, http.NotFoundHandler()); err == nil {
+			t.Errorf("New(%+v) accepted", cfg)
+		}
+	}
+}
+
+// TestUsesGetBody: a body an earlier middleware made replayable is rewound
+// with GetBody instead of being copied again.
+func TestUsesGetBody(t *testing.T) {
+	addr := closedAddr(t)
+	up := &echoUpstream{}
+	var tries, rewinds atomic.Int64
+	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if tries.Add(1) == 3 {
+			serveOn(t, addr, up)
+		}
+		proxyTo(addr).ServeHTTP(w, r)
+	})
+	h, err := New(middlewares.Env{}, dynamic.Retry{Attempts: 3}, inner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		r.ContentLength = int64(len(b))
+		r.GetBody = func() (io.ReadCloser, error) {
+			rewinds.Add(1)
+			return io.NopCloser(bytes.NewReader(b)), nil
+		}
+		h.ServeHTTP(w, r)
+	}))
+	defer front.Close()
+	resp, err := http.Post(front.URL, "text/plain", strings.NewReader("rewind"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(got) != "rewind" {
+		t.Fatalf("got %d %q", resp.StatusCode, got)
+	}
+	if n := rewinds.Load(); n < 2 {
+		t.Errorf("GetBody called %d times, want at least 2 (one per retry)", n)
+	}
+}

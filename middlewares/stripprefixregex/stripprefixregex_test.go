@@ -1,0 +1,98 @@
+package stripprefixregex
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/guan-gateway/guan/config/dynamic"
+	"github.com/guan-gateway/guan/middlewares"
+)
+
+type seen struct {
+	path, rawPath, requestURI string
+	forwardedPrefix           string
+}
+
+func TestStripPrefixRegex(t *testing.T) {
+	tests := []struct {
+		name    string
+		regex   []string
+		reqPath string
+		want    seen
+	}{
+		{"strips match", []string{"/a/api/"}, "/a/api/users", seen{"/users", "", "/users", "/a/api/"}},
+		{"pattern", []string{"/b/[a-z0-9]+/"}, "/b/v2/users?x=1", seen{"/users", "", "/users?x=1", "/b/v2/"}},
+		{"whole path", []string{"/b/[a-z0-9]+"}, "/b/v2", seen{"/", "", "/", "/b/v2"}},
+		{"not at start: no strip", []string{"/api"}, "/x/api/users", seen{"/x/api/users", "", "/x/api/users", ""}},
+		{"first matching expression wins", []string{"/nope", "/c/[0-9]+", "/c"}, "/c/12/d", seen{"/d", "", "/d", "/c/12"}},
+		{"empty match ignored", []string{"x*"}, "/users", seen{"/users", "", "/users", ""}},
+		{"encoded remainder kept", []string{"/api"}, "/api/a%2Fb", seen{"/a/b", "/a%2Fb", "/a%2Fb", "/api"}},
+		{"matches decoded path", []string{"/my api"}, "/my%20api/x", seen{"/x", "", "/x", "/my api"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := make(chan seen, 1)
+			next := http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+				got <- seen{r.URL.Path, r.URL.RawPath, r.RequestURI, strings.Join(r.Header.Values("X-Forwarded-Prefix"), ";")}
+			})
+			h, err := New(middlewares.Env{}, dynamic.StripPrefixRegex{Regex: tt.regex}, next)
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := httptest.NewServer(h)
+			defer srv.Close()
+			resp, err := srv.Client().Get(srv.URL + tt.reqPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if g := <-got; g != tt.want {
+				t.Errorf("upstream saw %+v, want %+v", g, tt.want)
+			}
+		})
+	}
+}
+
+func TestStripPrefixRegexConfigErrors(t *testing.T) {
+	for _, cfg := range []dynamic.StripPrefixRegex{{}, {Regex: []string{"/a", ""}}, {Regex: []string{"/a(["}}} {
+		_, err := New(middlewares.Env{}, cfg, http.NotFoundHandler())
+		if err == nil {
+			t.Errorf("config %+v accepted", cfg)
+			continue
+		}
+		if !strings.Contains(err.Error(), "regex") {
+			t.Errorf("error %q does not name the key", err)
+		}
+	}
+}
+
+// FuzzStripPrefixRegex checks that any request path leaves the middleware
+// rooted, with RawPath still encoding Path.
+func FuzzStripPrefixRegex(f *testing.F) {
+	for _, s := range []string{"/api/x", "/b/v2%2Fx", "/a%2", "/%41pi", "/"} {
+		f.Add(s)
+	}
+	var got *http.Request
+	h, err := New(middlewares.Env{}, dynamic.StripPrefixRegex{Regex: []string{"/[a-z]+", "/b/[a-z0-9]+/"}}, http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { got = r }))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, target string) {
+		u, err := url.ParseRequestURI(target)
+		if err != nil || u.Host != "" || !strings.HasPrefix(u.Path, "/") {
+			return
+		}
+		h.ServeHTTP(httptest.NewRecorder(), &http.Request{URL: u, RequestURI: target, Header: http.Header{}})
+		if !strings.HasPrefix(got.URL.Path, "/") || !strings.HasPrefix(got.RequestURI, "/") {
+			t.Fatalf("path %q, RequestURI %q", got.URL.Path, got.RequestURI)
+		}
+		if got.URL.RawPath != "" {
+			if dec, err := url.PathUnescape(got.URL.RawPath); err != nil || dec != got.URL.Path {
+				t.Fatalf("RawPath %q does not encode Path %q", got.URL.RawPath, got.URL.Path)
+			}
+		}
+	})
+}

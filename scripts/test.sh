@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs what the tests need (where missing) and runs every check CI runs:
+# gofmt, go vet, the race-enabled test suite (unit + end-to-end) and a short
+# run of every fuzz target.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v curl >/dev/null || need+=(curl)
+command -v openssl >/dev/null || need+=(openssl)
+if ((${#need[@]})); then
+	echo "installing: ${need[*]}"
+	if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+	$SUDO apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+echo "== gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+	echo "not gofmt-ed:"; echo "$unformatted"; exit 1
+fi
+
+echo "== go vet"
+go vet ./...
+
+echo "== go test -race"
+go test -race -count=1 -timeout 15m ./...
+
+echo "== fuzz (short run per target)"
+fuzztime="${FUZZTIME:-4s}"
+for pkg in $(go list ./...); do
+	for target in $(go test -list '^Fuzz' "$pkg" 2>/dev/null | grep '^Fuzz' || true); do
+		echo "-- $pkg $target"
+		go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg" >/tmp/guan-fuzz.log 2>&1 || { cat /tmp/guan-fuzz.log; exit 1; }
+	done
+done
+
+echo "== benchmarks compile and run once"
+go test -run '^$' -bench . -benchtime 1x ./bench/... >/dev/null
+
+echo "all checks passed"

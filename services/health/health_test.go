@@ -1,0 +1,91 @@
+package health
+
+import (
+	"testing"
+	"time"
+
+	"github.com/guan-gateway/guan/config"
+	"github.com/guan-gateway/guan/config/dynamic"
+)
+
+func wait(t *testing.T, ch <-chan struct{}) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no state change within 5s")
+	}
+}
+
+func TestActiveDownAndUp(t *testing.T) {
+	s := NewServers([]string{"http://a", "http://b"}, nil)
+	var events []string
+	s.SetHook(func(url string, up bool) {
+		if up {
+			events = append(events, url+" up")
+		} else {
+			events = append(events, url+" down")
+		}
+	})
+	ch := s.Changed()
+	if !s.SetActive(0, false) {
+		t.Fatal("SetActive(false) on an up server must report a change")
+	}
+	wait(t, ch)
+	if s.SetActive(0, false) {
+		t.Fatal("repeated result must not report a change")
+	}
+	if s.Up(0) || !s.Up(1) || !s.Healthy() {
+		t.Fatal("wrong state after one server went down")
+	}
+	s.SetActive(1, false)
+	if s.Healthy() {
+		t.Fatal("Healthy with every server down")
+	}
+	if got := s.Status(); got["http://a"] != "DOWN" || got["http://b"] != "DOWN" {
+		t.Fatalf("Status = %v", got)
+	}
+	s.SetActive(0, true)
+	want := []string{"http://a up", "http://b up", "http://a down", "http://b down", "http://a up"}
+	if len(events) != len(want) {
+		t.Fatalf("events = %v, want %v", events, want)
+	}
+	for i := range want {
+		if events[i] != want[i] {
+			t.Fatalf("events = %v, want %v", events, want)
+		}
+	}
+}
+
+func TestPassiveEjectionAndReturn(t *testing.T) {
+	window := config.Duration(100 * time.Millisecond)
+	s := NewServers([]string{"http://a"}, &dynamic.PassiveServerHealthCheck{FailureWindow: &window, MaxFailedAttempts: 2})
+	defer s.Close()
+	s.Failure(0)
+	if !s.Up(0) {
+		t.Fatal("one failure of two allowed must not eject")
+	}
+	ch := s.Changed()
+	s.Failure(0)
+	wait(t, ch)
+	if s.Up(0) {
+		t.Fatal("server not ejected after maxFailedAttempts")
+	}
+	ch = s.Changed()
+	wait(t, ch)
+	if !s.Up(0) {
+		t.Fatal("server not back after the failure window")
+	}
+}
+
+func TestPassiveFailuresOutsideWindowDontAdd(t *testing.T) {
+	window := config.Duration(30 * time.Millisecond)
+	s := NewServers([]string{"http://a"}, &dynamic.PassiveServerHealthCheck{FailureWindow: &window, MaxFailedAttempts: 2})
+	defer s.Close()
+	s.Failure(0)
+	time.Sleep(50 * time.Millisecond)
+	s.Failure(0)
+	if !s.Up(0) {
+		t.Fatal("failures in different windows must not add up")
+	}
+}

@@ -1,0 +1,467 @@
+// Package proxy forwards one request to one upstream server and copies the
+// response back: HTTP/1.1, HTTP/2 (TLS or h2c), protocol upgrades
+// (WebSocket), trailers (gRPC) and streaming with prompt flushing.
+//
+// It is written against http.RoundTripper directly rather than on
+// httputil.ReverseProxy: ReverseProxy clones the request, wraps the body,
+// allocates a ProxyRequest and an httptrace hook for every request (about
+// ten allocations before the transport is reached). Here a GET costs a
+// shallow request copy, its URL, one header copy and the X-Forwarded-For
+// value; small responses copy without a flush timer; buffers are pooled.
+package proxy
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/guan-gateway/guan/reqinfo"
+	"github.com/guan-gateway/guan/services/attempt"
+)
+
+// StatusClientClosedRequest is recorded when the client went away first.
+const StatusClientClosedRequest = 499
+
+// DefaultFlushInterval is responseForwarding.flushInterval's default.
+const DefaultFlushInterval = 100 * time.Millisecond
+
+// Options configure a proxy to one server.
+type Options struct {
+	// Target is the server URL (http, https or h2c). With PreservePath its
+	// path is prefixed to the request path.
+	Target *url.URL
+	// Transport sends the request; its URL scheme is already the wire
+	// scheme (h2c is sent as http on an h2c transport).
+	Transport http.RoundTripper
+	// PassHostHeader forwards the client's Host; otherwise the server's.
+	PassHostHeader bool
+	PreservePath   bool
+	// FlushInterval for bodies with a known length; 0 means the default,
+	// negative flushes after every write. Event streams and bodies without
+	// Content-Length always flush after every write.
+	FlushInterval time.Duration
+	// OnFailure is told when the server could not be reached or answered
+	// nothing (refused, reset, timeout) — input for passive health checks.
+	OnFailure func()
+	Logger    *slog.Logger
+}
+
+// Proxy is an http.Handler forwarding to one server.
+type Proxy struct {
+	rt            http.RoundTripper
+	scheme, host  string
+	targetURL     string
+	targetPath    string
+	targetRawPath string
+	passHost      bool
+	preservePath  bool
+	flush         time.Duration
+	onFailure     func()
+	log           *slog.Logger
+}
+
+// New returns a proxy to o.Target.
+func New(o Options) *Proxy {
+	p := &Proxy{
+		rt:            o.Transport,
+		scheme:        o.Target.Scheme,
+		host:          o.Target.Host,
+		targetURL:     o.Target.String(),
+		targetPath:    o.Target.Path,
+		targetRawPath: o.Target.RawPath,
+		passHost:      o.PassHostHeader,
+		preservePath:  o.PreservePath,
+		flush:         o.FlushInterval,
+		onFailure:     o.OnFailure,
+		log:           o.Logger,
+	}
+	if p.scheme == "h2c" {
+		p.scheme = "http"
+	}
+	if p.flush == 0 {
+		p.flush = DefaultFlushInterval
+	}
+	if p.log == nil {
+		p.log = slog.New(slog.DiscardHandler)
+	}
+	return p
+}
+
+var emptyValue = []string{""}
+
+// ServeHTTP forwards r.
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	info, _ := reqinfo.Lookup(ctx)
+	start := time.Now()
+	if info != nil {
+		info.ServiceURL = p.targetURL
+		info.ServiceAddr = p.host
+	}
+
+	out := r.WithContext(ctx) // shallow copy; r stays untouched for retries
+	u := *r.URL
+	out.URL = &u
+	u.Scheme, u.Host = p.scheme, p.host
+	if p.preservePath {
+		u.Path, u.RawPath = joinPath(p.targetPath, p.targetRawPath, r.URL)
+	}
+	out.RequestURI = ""
+	out.Close = false
+	out.TransferEncoding = nil
+	if !p.passHost {
+		out.Host = ""
+	}
+
+	upType := upgradeType(r.Header)
+	out.Header = outboundHeader(r, upType)
+	if _, ok := out.Header["User-Agent"]; !ok {
+		out.Header["User-Agent"] = emptyValue // don't announce Go's client
+	}
+
+	var body *bodyTracker
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
+		out.Body = nil // lets the transport retry on a stale pooled connection
+	} else {
+		body = &bodyTracker{rc: r.Body}
+		out.Body = body
+		defer body.Close()
+	}
+
+	res, err := p.rt.RoundTrip(out)
+	if err != nil {
+		p.fail(w, r, err, body, info, start)
+		return
+	}
+	if info != nil {
+		info.OriginStatus = res.StatusCode
+	}
+	if res.StatusCode == http.StatusSwitchingProtocols {
+		p.upgrade(w, r, res, upType, info, start)
+		return
+	}
+	n := p.copyResponse(w, r, res)
+	if info != nil {
+		info.OriginSize = n
+		info.OriginDuration = time.Since(start)
+	}
+}
+
+// fail answers a request that got no response.
+func (p *Proxy) fail(w http.ResponseWriter, r *http.Request, err error, body *bodyTracker, info *reqinfo.Info, start time.Time) {
+	if info != nil {
+		info.OriginDuration = time.Since(start)
+	}
+	if cerr := r.Context().Err(); errors.Is(cerr, context.Canceled) {
+		// The client went away; nobody is left to answer.
+		if info != nil {
+			info.OriginStatus = StatusClientClosedRequest
+		}
+		p.log.Debug("client closed the request before the upstream answered", "url", p.targetURL, "error", err)
+		return
+	}
+	if p.onFailure != nil {
+		p.onFailure()
+	}
+	if (body == nil || body.n.Load() == 0) && attempt.Catch(r.Context(), err) {
+		return // a retry middleware tries again
+	}
+	code := StatusFor(err)
+	if info != nil {
+		info.OriginStatus = code
+	}
+	p.log.Debug("upstream request failed", "url", p.targetURL, "status", code, "error", err)
+	WriteError(w, code)
+}
+
+// StatusFor maps a transport error to the status the client gets.
+func StatusFor(err error) int {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return http.StatusGatewayTimeout
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return http.StatusGatewayTimeout
+	}
+	return http.StatusBadGateway
+}
+
+// WriteError writes a plain status-text error body, never an internal error.
+func WriteError(w http.ResponseWriter, code int) {
+	h := w.Header()
+	h["Content-Type"] = textPlain
+	h["X-Content-Type-Options"] = nosniff
+	w.WriteHeader(code)
+	io.WriteString(w, http.StatusText(code))
+}
+
+var (
+	textPlain = []string{"text/plain; charset=utf-8"}
+	nosniff   = []string{"nosniff"}
+)
+
+// copyResponse writes res to w and returns the number of body bytes written.
+func (p *Proxy) copyResponse(w http.ResponseWriter, r *http.Request, res *http.Response) int64 {
+	defer res.Body.Close()
+	removeHopByHop(res.Header)
+	h := w.Header()
+	for k, vv := range res.Header {
+		if prev, ok := h[k]; ok {
+			h[k] = append(prev, vv...)
+		} else {
+			h[k] = vv // res is ours alone; share its slice
+		}
+	}
+	announced := len(res.Trailer)
+	if announced > 0 {
+		keys := make([]string, 0, announced)
+		for k := range res.Trailer {
+			keys = append(keys, k)
+		}
+		h["Trailer"] = []string{strings.Join(keys, ", ")}
+	}
+	w.WriteHeader(res.StatusCode)
+	if announced > 0 {
+		flush(w) // force chunking so trailers can follow
+	}
+
+	n, err := p.copyBody(w, res)
+	if err != nil {
+		if r.Context().Err() != nil || errors.Is(err, errClientWrite) {
+			p.log.Debug("client went away during the response", "url", p.targetURL, "error", err)
+			return n
+		}
+		// The upstream broke mid-body: abort so the client sees a broken
+		// response rather than a complete-looking truncated one.
+		p.log.Warn("upstream response body broken", "url", p.targetURL, "error", err)
+		panic(http.ErrAbortHandler)
+	}
+
+	if len(res.Trailer) > 0 {
+		if len(res.Trailer) != announced {
+			flush(w) // unannounced trailers need the header sent first
+		}
+		for k, vv := range res.Trailer {
+			if _, ok := h[k]; !ok && len(res.Trailer) != announced {
+				k = http.TrailerPrefix + k
+			}
+			h[k] = vv
+		}
+	}
+	return n
+}
+
+var errClientWrite = errors.New("write to client failed")
+
+// flush sends buffered response bytes to the client. Writers wrapped by
+// middlewares are reached through Unwrap by the ResponseController.
+func flush(w http.ResponseWriter) {
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+		return
+	}
+	http.NewResponseController(w).Flush()
+}
+
+func (p *Proxy) copyBody(w http.ResponseWriter, res *http.Response) (int64, error) {
+	if res.Body == http.NoBody {
+		return 0, nil
+	}
+	interval := p.flush
+	if res.ContentLength < 0 || isEventStream(res.Header) {
+		interval = -1
+	}
+	bufp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bufp)
+	buf := *bufp
+
+	var lf *latencyFlusher
+	defer func() {
+		if lf != nil {
+			lf.stop()
+		}
+	}()
+	var total int64
+	for {
+		nr, rerr := res.Body.Read(buf)
+		if nr > 0 {
+			var nw int
+			var werr error
+			if lf != nil {
+				nw, werr = lf.write(buf[:nr])
+			} else {
+				nw, werr = w.Write(buf[:nr])
+			}
+			total += int64(nw)
+			if werr != nil {
+				return total, errors.Join(errClientWrite, werr)
+			}
+			switch {
+			case interval < 0:
+				flush(w)
+			case lf == nil && rerr == nil && total < res.ContentLength:
+				// More is coming: bound how long it may sit in buffers.
+				// Bodies read in one go never start a timer.
+				lf = newLatencyFlusher(w, interval)
+			}
+		}
+		if rerr == io.EOF {
+			return total, nil
+		}
+		if rerr != nil {
+			return total, rerr
+		}
+	}
+}
+
+// upgrade switches the connection to the protocol the upstream accepted and
+// copies bytes both ways until either side closes.
+func (p *Proxy) upgrade(w http.ResponseWriter, r *http.Request, res *http.Response, reqType string, info *reqinfo.Info, start time.Time) {
+	resType := upgradeType(res.Header)
+	backConn, ok := res.Body.(io.ReadWriteCloser)
+	if !ok || !strings.EqualFold(reqType, resType) {
+		res.Body.Close()
+		p.log.Debug("upstream switched protocols unexpectedly", "url", p.targetURL, "requested", reqType, "got", resType)
+		p.failWith(w, info, http.StatusBadGateway)
+		return
+	}
+	defer backConn.Close()
+	conn, brw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		p.log.Debug("cannot take over the client connection for an upgrade", "error", err)
+		p.failWith(w, info, http.StatusBadGateway)
+		return
+	}
+	defer conn.Close()
+
+	copyHeaderTo(w.Header(), res.Header)
+	res.Header = w.Header()
+	res.Body = nil
+	if err := res.Write(brw); err != nil {
+		return
+	}
+	if err := brw.Flush(); err != nil {
+		return
+	}
+	var fromClient io.Reader = conn
+	if brw.Reader.Buffered() > 0 {
+		fromClient = brw.Reader
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		io.Copy(conn, backConn)
+		closeWrite(conn)
+	}()
+	io.Copy(backConn, fromClient)
+	closeWrite(backConn)
+	<-done
+	if info != nil {
+		info.OriginDuration = time.Since(start)
+	}
+}
+
+func (p *Proxy) failWith(w http.ResponseWriter, info *reqinfo.Info, code int) {
+	if info != nil {
+		info.OriginStatus = code
+	}
+	WriteError(w, code)
+}
+
+func closeWrite(c any) {
+	if cw, ok := c.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+		return
+	}
+	if cl, ok := c.(io.Closer); ok {
+		cl.Close()
+	}
+}
+
+func copyHeaderTo(dst, src http.Header) {
+	for k, vv := range src {
+		dst[k] = append(dst[k], vv...)
+	}
+}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// bodyTracker passes the request body to the transport, counts what was
+// read (a partly sent body cannot be retried) and ignores Close: closing the
+// inbound body early could hang on a client still sending (100-continue).
+// Reads after the handler returned fail instead of touching a finished
+// request.
+type bodyTracker struct {
+	rc     io.ReadCloser
+	n      atomic.Int64
+	closed atomic.Bool
+}
+
+var errBodyClosed = errors.New("proxy: request body read after the request finished")
+
+func (b *bodyTracker) Read(p []byte) (int, error) {
+	if b.closed.Load() {
+		return 0, errBodyClosed
+	}
+	n, err := b.rc.Read(p)
+	b.n.Add(int64(n))
+	return n, err
+}
+
+func (b *bodyTracker) Close() error {
+	b.closed.Store(true)
+	return nil
+}
+
+// latencyFlusher flushes buffered response bytes at most interval after
+// they were written, for slow bodies of known length.
+type latencyFlusher struct {
+	mu       sync.Mutex
+	w        http.ResponseWriter
+	t        *time.Timer
+	interval time.Duration
+	pending  bool
+	stopped  bool
+}
+
+func newLatencyFlusher(w http.ResponseWriter, interval time.Duration) *latencyFlusher {
+	lf := &latencyFlusher{w: w, interval: interval, pending: true}
+	lf.t = time.AfterFunc(interval, lf.flush)
+	return lf
+}
+
+func (lf *latencyFlusher) write(b []byte) (int, error) {
+	lf.mu.Lock()
+	defer lf.mu.Unlock()
+	n, err := lf.w.Write(b)
+	if !lf.pending {
+		lf.pending = true
+		lf.t.Reset(lf.interval)
+	}
+	return n, err
+}
+
+func (lf *latencyFlusher) flush() {
+	lf.mu.Lock()
+	defer lf.mu.Unlock()
+	if lf.stopped || !lf.pending {
+		return
+	}
+	lf.pending = false
+	flush(lf.w)
+}
+
+func (lf *latencyFlusher) stop() {
+	lf.mu.Lock()
+	lf.stopped = true
+	lf.t.Stop()
+	lf.mu.Unlock()
+}

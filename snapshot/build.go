@@ -1,0 +1,248 @@
+package snapshot
+
+import (
+	cryptotls "crypto/tls"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/guan-gateway/guan/config"
+	"github.com/guan-gateway/guan/config/dynamic"
+	"github.com/guan-gateway/guan/config/static"
+	"github.com/guan-gateway/guan/middlewares"
+	"github.com/guan-gateway/guan/middlewares/redirect"
+	"github.com/guan-gateway/guan/middlewares/registry"
+	"github.com/guan-gateway/guan/providers"
+	"github.com/guan-gateway/guan/routers"
+	"github.com/guan-gateway/guan/services"
+	"github.com/guan-gateway/guan/statestore"
+	"github.com/guan-gateway/guan/status"
+	guantls "github.com/guan-gateway/guan/tls"
+)
+
+// InternalRouter is a router the gateway adds itself (API, ping, metrics,
+// entrypoint redirections), shown in the API like any other.
+type InternalRouter struct {
+	Name        string // qualified, e.g. "api@internal"
+	EntryPoint  string
+	Rule        string
+	Priority    int
+	Service     string // an internal service name
+	Middlewares []string
+}
+
+// Input is everything a build needs.
+type Input struct {
+	EntryPoints       map[string]*static.EntryPoint
+	DefaultRuleSyntax string
+	Providers         map[string]providers.Message // last good message per provider
+	Internal          map[string]http.Handler      // internal services, "name@internal"
+	InternalRouters   []InternalRouter
+	Store             *statestore.Build
+	Logger            *slog.Logger
+	OnServerState     func(service, url string, up bool)
+}
+
+// maxPriority is what Traefik gives its internal routers so user routers
+// can't shadow them by accident.
+const maxPriority = math.MaxInt32 - 1
+
+// builder holds the state of one build.
+type builder struct {
+	in     Input
+	m      *merged
+	st     *status.Set
+	svcs   *services.Set
+	tlsm   *guantls.Manager
+	errs   config.Errors
+	log    *slog.Logger
+	mwMemo map[string]mwResult
+	mwBusy map[string]bool
+}
+
+type mwResult struct {
+	wrap func(http.Handler) (http.Handler, error)
+	err  error
+}
+
+// Build compiles in into a snapshot. Object errors disable the object and are
+// listed in Problems; Build itself fails only when nothing could be compiled.
+func Build(in Input) (*Snapshot, error) {
+	if in.Logger == nil {
+		in.Logger = slog.Default()
+	}
+	b := &builder{in: in, m: mergeConfigs(in.Providers), st: status.NewSet(), log: in.Logger,
+		mwMemo: map[string]mwResult{}, mwBusy: map[string]bool{}}
+	for p, msg := range in.Providers {
+		if msg.Err != nil {
+			b.st.ProviderErrors[p] = strings.Split(msg.Err.Error(), "\n")
+		}
+	}
+	for name, ep := range in.EntryPoints {
+		b.st.EntryPoints = append(b.st.EntryPoints, status.EntryPoint{Name: name, Address: ep.Address})
+	}
+	sort.Slice(b.st.EntryPoints, func(i, j int) bool { return b.st.EntryPoints[i].Name < b.st.EntryPoints[j].Name })
+
+	b.svcs = services.New(services.Options{
+		Services:      b.m.services,
+		Transports:    b.m.transports,
+		TCPServices:   b.m.tcpServices,
+		Store:         in.Store,
+		Logger:        in.Logger,
+		BaseDir:       func(svc string) string { _, p := splitName(svc); return b.m.baseDir[p] },
+		OnServerState: in.OnServerState,
+	})
+	b.buildTLS()
+	b.initStatus()
+
+	snap := &Snapshot{status: b.st, eps: map[string]*epRoutes{}}
+	snap.raw = b.raw()
+	httpRoutes, httpsRoutes, tlsHosts := b.buildHTTPRouters()
+	tcpRoutes := b.buildTCPRouters()
+	for name := range in.EntryPoints {
+		e := &epRoutes{}
+		e.http = routers.NewTable(httpRoutes[name])
+		if len(httpsRoutes[name]) > 0 {
+			e.https = routers.NewTable(httpsRoutes[name])
+			e.hasHTTPS = true
+		}
+		if rs := tcpRoutes[name]; len(rs) > 0 {
+			e.tcp = routers.NewTCPTable(rs)
+			for _, r := range rs {
+				if !r.Handler.(*tcpRoute).tlsOnly {
+					e.catchAllTCP = true
+				}
+			}
+		}
+		if e.hasHTTPS {
+			b.assignTLS(e, tlsHosts[name])
+		}
+		snap.eps[name] = e
+	}
+	b.finishStatus()
+	sort.Slice(b.errs, func(i, j int) bool { return b.errs[i].Error() < b.errs[j].Error() })
+	snap.errs = b.errs
+	return snap, nil
+}
+
+// problem records an error against an object and its source position.
+func (b *builder) problem(kind []string, qname string, field string, msg string) {
+	name, prov := splitName(qname)
+	var pos config.Position
+	if f := b.m.pos[prov]; f != nil {
+		path := append(append([]string{}, kind...), name)
+		if field != "" {
+			path = append(path, field)
+		}
+		pos = f(path...)
+	}
+	b.errs = append(b.errs, &config.Error{Pos: pos, Msg: fmt.Sprintf("%s %q: %s", strings.Join(kind, "."), qname, msg)})
+}
+
+func (b *builder) buildTLS() {
+	dirs := b.m.certDirs
+	mgr, errs := guantls.NewManager(&b.m.tls, func(i int) string {
+		if i >= 0 && i < len(dirs) {
+			return dirs[i]
+		}
+		// Stores and options (caFiles) are global: resolve against the
+		// file provider, the one provider with files.
+		return b.m.baseDir["file"]
+	})
+	b.tlsm = mgr
+	for _, e := range errs {
+		b.errs = append(b.errs, &config.Error{Msg: "tls: " + e.Error()})
+	}
+}
+
+func (b *builder) tlsConfig(options string) (*cryptotls.Config, error) {
+	if options == "" {
+		options = "default"
+	}
+	return b.tlsm.Config(options)
+}
+
+// service resolves an HTTP service by qualified name, internal ones included.
+func (b *builder) service(name string) (http.Handler, error) {
+	if h, ok := b.in.Internal[name]; ok {
+		return h, nil
+	}
+	if _, ok := b.m.services[name]; !ok {
+		return nil, fmt.Errorf("service %q does not exist", name)
+	}
+	return b.svcs.Handler(name)
+}
+
+// middleware returns a wrapper for the named middleware; chains are resolved
+// here so cycles are found and reported instead of recursing forever.
+func (b *builder) middleware(name string) (func(http.Handler) (http.Handler, error), error) {
+	if r, ok := b.mwMemo[name]; ok {
+		return r.wrap, r.err
+	}
+	if b.mwBusy[name] {
+		return nil, fmt.Errorf("middleware %q is part of a chain cycle", name)
+	}
+	cfg, ok := b.m.middlewares[name]
+	if !ok {
+		return nil, fmt.Errorf("middleware %q does not exist", name)
+	}
+	b.mwBusy[name] = true
+	wrap, err := b.compileMiddleware(name, cfg)
+	delete(b.mwBusy, name)
+	b.mwMemo[name] = mwResult{wrap, err}
+	if mi := b.st.Middlewares[name]; mi != nil && err != nil {
+		mi.Status = status.Disabled
+		mi.Err = append(mi.Err, err.Error())
+		b.problem([]string{"http", "middlewares"}, name, "", err.Error())
+	}
+	return wrap, err
+}
+
+func (b *builder) compileMiddleware(name string, cfg *dynamic.Middleware) (func(http.Handler) (http.Handler, error), error) {
+	if cfg.Chain != nil {
+		if n := registry.Count(cfg); n != 1 {
+			return nil, fmt.Errorf("exactly one middleware type must be set, found %d", n)
+		}
+		var parts []func(http.Handler) (http.Handler, error)
+		for _, child := range cfg.Chain.Middlewares {
+			w, err := b.middleware(child)
+			if err != nil {
+				return nil, fmt.Errorf("chain: %w", err)
+			}
+			parts = append(parts, w)
+		}
+		return func(next http.Handler) (http.Handler, error) { return applyChain(parts, next) }, nil
+	}
+	_, prov := splitName(name)
+	env := middlewares.Env{
+		Name:    name,
+		Store:   b.in.Store,
+		Logger:  b.log.With("middleware", name),
+		BaseDir: b.m.baseDir[prov],
+		Service: func(svc string) (http.Handler, error) { return b.service(Qualify(svc, prov)) },
+	}
+	ctor, err := registry.New(env, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return func(next http.Handler) (http.Handler, error) { return ctor(next) }, nil
+}
+
+// applyChain wraps next so that parts[0] runs first.
+func applyChain(parts []func(http.Handler) (http.Handler, error), next http.Handler) (http.Handler, error) {
+	h := next
+	for i := len(parts) - 1; i >= 0; i-- {
+		var err error
+		if h, err = parts[i](h); err != nil {
+			return nil, err
+		}
+	}
+	return h, nil
+}
+
+func newSchemeRedirect(scheme, port string, permanent bool) (http.Handler, error) {
+	return redirect.NewScheme(middlewares.Env{Name: "redirect@internal"}, dynamic.RedirectScheme{Scheme: scheme, Port: port, Permanent: permanent}, noop)
+}

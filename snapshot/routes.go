@@ -1,0 +1,285 @@
+package snapshot
+
+import (
+	cryptotls "crypto/tls"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/guan-gateway/guan/config"
+	"github.com/guan-gateway/guan/config/dynamic"
+	"github.com/guan-gateway/guan/routers"
+	"github.com/guan-gateway/guan/status"
+)
+
+// tlsHost says which TLS options an HTTPS router wants for a host.
+type tlsHost struct {
+	host    string // lower-case; "*.example.com" for wildcards
+	options string
+	router  string
+}
+
+// routerEntryPoints returns the entrypoints a router attaches to: the ones
+// it names, or every entrypoint but the internal "traefik" one.
+func (b *builder) routerEntryPoints(names []string) (found, missing []string) {
+	if len(names) == 0 {
+		for ep := range b.in.EntryPoints {
+			if ep != "traefik" {
+				found = append(found, ep)
+			}
+		}
+		sort.Strings(found)
+		return found, nil
+	}
+	for _, ep := range names {
+		if _, ok := b.in.EntryPoints[ep]; ok {
+			found = append(found, ep)
+		} else {
+			missing = append(missing, ep)
+		}
+	}
+	return found, missing
+}
+
+func (b *builder) ruleSyntax(s string) string {
+	if s != "" {
+		return s
+	}
+	return b.in.DefaultRuleSyntax
+}
+
+func (b *builder) buildHTTPRouters() (plain, secure map[string][]routers.Route, hosts map[string][]tlsHost) {
+	plain, secure, hosts = map[string][]routers.Route{}, map[string][]routers.Route{}, map[string][]tlsHost{}
+	for _, name := range sortedKeys(b.m.routers) {
+		r := b.m.routers[name]
+		ri := b.st.Routers[name]
+		fail := func(field, msg string) {
+			ri.Status = status.Disabled
+			ri.Err = append(ri.Err, msg)
+			b.problem([]string{"http", "routers"}, name, field, msg)
+		}
+		_, prov := splitName(name)
+		eps, missing := b.routerEntryPoints(r.EntryPoints)
+		for _, ep := range missing {
+			ri.Err = append(ri.Err, fmt.Sprintf("entryPoint %q doesn't exist", ep))
+			b.problem([]string{"http", "routers"}, name, "entryPoints", fmt.Sprintf("entryPoint %q doesn't exist", ep))
+		}
+		if len(eps) == 0 {
+			fail("entryPoints", "no valid entryPoint for this router")
+			continue
+		}
+		if r.Rule == "" {
+			fail("rule", "rule is empty: set a rule such as Host(`example.com`)")
+			continue
+		}
+		rule, err := routers.ParseHTTP(r.Rule, b.ruleSyntax(r.RuleSyntax))
+		if err != nil {
+			fail("rule", "rule "+err.Error())
+			continue
+		}
+		if r.Service == "" {
+			fail("service", "service is not set")
+			continue
+		}
+		svc, err := b.service(r.Service)
+		if err != nil {
+			fail("service", err.Error())
+			continue
+		}
+		for _, ep := range eps {
+			isTLS, opts := r.TLS != nil, ""
+			if r.TLS != nil {
+				opts = r.TLS.Options
+			} else if e := b.in.EntryPoints[ep]; e.HTTP != nil && e.HTTP.TLS != nil {
+				isTLS, opts = true, e.HTTP.TLS.Options
+			}
+			var mws []string
+			if e := b.in.EntryPoints[ep]; e.HTTP != nil {
+				for _, m := range e.HTTP.Middlewares {
+					mws = append(mws, Qualify(m, prov))
+				}
+			}
+			mws = append(mws, r.Middlewares...)
+			h, err := b.chain(mws, svc)
+			if err != nil {
+				fail("middlewares", err.Error())
+				break
+			}
+			route := routers.Route{Name: name, Rule: rule, Priority: r.Priority, Handler: h}
+			if isTLS {
+				secure[ep] = append(secure[ep], route)
+				hs, _ := rule.Hosts()
+				for _, host := range hs {
+					hosts[ep] = append(hosts[ep], tlsHost{host: strings.ToLower(host), options: opts, router: name})
+				}
+				if len(hs) == 0 && opts != "" && opts != "default" {
+					hosts[ep] = append(hosts[ep], tlsHost{host: "", options: opts, router: name})
+				}
+			} else {
+				plain[ep] = append(plain[ep], route)
+			}
+			ri.Using = append(ri.Using, ep)
+		}
+		if ri.Status != status.Disabled && len(ri.Err) > 0 {
+			ri.Status = status.Warning
+		}
+		if ri.Status == status.Disabled {
+			ri.Using = nil
+		}
+	}
+	for _, ir := range b.in.InternalRouters {
+		b.addInternalRouter(ir, plain, secure)
+	}
+	b.addRedirections(plain, secure)
+	return plain, secure, hosts
+}
+
+// chain wraps svc with the named middlewares, the first name outermost.
+func (b *builder) chain(names []string, svc http.Handler) (http.Handler, error) {
+	parts := make([]func(http.Handler) (http.Handler, error), 0, len(names))
+	for _, n := range names {
+		w, err := b.middleware(n)
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, w)
+	}
+	return applyChain(parts, svc)
+}
+
+func (b *builder) addInternalRouter(ir InternalRouter, plain, secure map[string][]routers.Route) {
+	if _, ok := b.in.EntryPoints[ir.EntryPoint]; !ok {
+		return
+	}
+	ri := &status.Router{Router: &dynamic.Router{EntryPoints: []string{ir.EntryPoint}, Rule: ir.Rule, Priority: ir.Priority, Service: ir.Service, Middlewares: ir.Middlewares},
+		Name: ir.Name, Provider: "internal", Status: status.Enabled, Using: []string{ir.EntryPoint}}
+	b.st.Routers[ir.Name] = ri
+	rule, err := routers.ParseHTTP(ir.Rule, "v3")
+	if err == nil {
+		var svc http.Handler
+		if svc, err = b.service(ir.Service); err == nil {
+			var h http.Handler
+			if h, err = b.chain(ir.Middlewares, svc); err == nil {
+				route := routers.Route{Name: ir.Name, Rule: rule, Priority: ir.Priority, Handler: h}
+				plain[ir.EntryPoint] = append(plain[ir.EntryPoint], route)
+				secure[ir.EntryPoint] = append(secure[ir.EntryPoint], route)
+				return
+			}
+		}
+	}
+	ri.Status, ri.Err, ri.Using = status.Disabled, []string{err.Error()}, nil
+}
+
+func (b *builder) buildTCPRouters() map[string][]routers.TCPRoute {
+	out := map[string][]routers.TCPRoute{}
+	for _, name := range sortedKeys(b.m.tcpRouters) {
+		r := b.m.tcpRouters[name]
+		ri := b.st.TCPRouters[name]
+		fail := func(field, msg string) {
+			ri.Status = status.Disabled
+			ri.Err = append(ri.Err, msg)
+			b.problem([]string{"tcp", "routers"}, name, field, msg)
+		}
+		eps, missing := b.routerEntryPoints(r.EntryPoints)
+		for _, ep := range missing {
+			ri.Err = append(ri.Err, fmt.Sprintf("entryPoint %q doesn't exist", ep))
+			b.problem([]string{"tcp", "routers"}, name, "entryPoints", fmt.Sprintf("entryPoint %q doesn't exist", ep))
+		}
+		if len(eps) == 0 {
+			fail("entryPoints", "no valid entryPoint for this router")
+			continue
+		}
+		if len(r.Middlewares) > 0 {
+			fail("middlewares", "TCP middlewares are not supported yet; remove the middlewares list")
+			continue
+		}
+		rule, err := routers.ParseTCP(r.Rule, b.ruleSyntax(r.RuleSyntax))
+		if err != nil {
+			fail("rule", "rule "+err.Error())
+			continue
+		}
+		if _, ok := b.m.tcpServices[r.Service]; !ok {
+			fail("service", fmt.Sprintf("TCP service %q does not exist", r.Service))
+			continue
+		}
+		h, err := b.svcs.TCPHandler(r.Service)
+		if err != nil {
+			fail("service", err.Error())
+			continue
+		}
+		tr := &tcpRoute{handler: h}
+		if r.TLS != nil {
+			tr.tlsOnly = true
+			if !r.TLS.Passthrough {
+				conf, err := b.tlsConfig(r.TLS.Options)
+				if err != nil {
+					fail("tls", err.Error())
+					continue
+				}
+				tr.terminate = conf
+			}
+		} else if !rule.PlainTCP() {
+			fail("rule", "a TCP router without tls can only use HostSNI(`*`) and ClientIP: SNI and ALPN exist only on TLS connections")
+			continue
+		}
+		for _, ep := range eps {
+			out[ep] = append(out[ep], routers.TCPRoute{Name: name, Rule: rule, Priority: r.Priority, Handler: tr})
+			ri.Using = append(ri.Using, ep)
+		}
+		if len(ri.Err) > 0 {
+			ri.Status = status.Warning
+		}
+	}
+	return out
+}
+
+// assignTLS decides which TLS configuration each SNI gets on an entrypoint:
+// the options of the HTTPS routers whose rule names that host. A host claimed
+// by routers with different options falls back to the default options.
+func (b *builder) assignTLS(e *epRoutes, hosts []tlsHost) {
+	def, err := b.tlsConfig("default")
+	if err != nil {
+		b.log.Error("default TLS options unusable", "error", err)
+	}
+	e.tlsDefault = def
+	e.tlsExact = map[string]*cryptotls.Config{}
+	chosen := map[string]string{}
+	conflict := map[string]bool{}
+	for _, h := range hosts {
+		if h.host == "" {
+			continue
+		}
+		opts := h.options
+		if opts == "" {
+			opts = "default"
+		}
+		if prev, ok := chosen[h.host]; ok && prev != opts {
+			conflict[h.host] = true
+			if ri := b.st.Routers[h.router]; ri != nil {
+				ri.Err = append(ri.Err, fmt.Sprintf("host %q is served by routers with different TLS options; using the default options", h.host))
+				if ri.Status == status.Enabled {
+					ri.Status = status.Warning
+				}
+			}
+			continue
+		}
+		chosen[h.host] = opts
+	}
+	for _, host := range sortedKeys(chosen) {
+		opts := chosen[host]
+		if conflict[host] {
+			opts = "default"
+		}
+		conf, err := b.tlsConfig(opts)
+		if err != nil {
+			b.errs = append(b.errs, &config.Error{Msg: fmt.Sprintf("tls options %q for host %q: %v", opts, host, err)})
+			conf = def
+		}
+		if strings.HasPrefix(host, "*.") {
+			e.tlsWildcard = append(e.tlsWildcard, wildcardTLS{suffix: host[1:], conf: conf})
+		} else {
+			e.tlsExact[host] = conf
+		}
+	}
+}

@@ -1,0 +1,167 @@
+// Package snapshot compiles a merged dynamic configuration into an immutable
+// runtime: routing tables per entrypoint, middleware chains, services, TLS
+// configurations, and the status of every object for the API. A snapshot is
+// built off the request path and published with one atomic pointer swap.
+package snapshot
+
+import (
+	cryptotls "crypto/tls"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+
+	"github.com/guan-gateway/guan/config"
+	"github.com/guan-gateway/guan/config/dynamic"
+	"github.com/guan-gateway/guan/entrypoints"
+	"github.com/guan-gateway/guan/routers"
+	"github.com/guan-gateway/guan/status"
+)
+
+// Snapshot is one compiled configuration. It never changes once built.
+type Snapshot struct {
+	status *status.Set
+	raw    *dynamic.Configuration
+	eps    map[string]*epRoutes
+	errs   config.Errors
+}
+
+// Status returns the state of every object, for the API.
+func (s *Snapshot) Status() *status.Set { return s.status }
+
+// Raw returns the merged dynamic configuration with qualified names.
+func (s *Snapshot) Raw() *dynamic.Configuration { return s.raw }
+
+// Problems lists every object-level configuration problem with its source
+// position. Objects with problems are disabled; the rest of the snapshot works.
+func (s *Snapshot) Problems() config.Errors { return s.errs }
+
+// Empty returns a snapshot that answers 404 everywhere, served until the
+// first configuration arrives.
+func Empty() *Snapshot {
+	return &Snapshot{status: status.NewSet(), raw: &dynamic.Configuration{}, eps: map[string]*epRoutes{}}
+}
+
+// epRoutes is what one entrypoint routes with.
+type epRoutes struct {
+	http, https *routers.Table
+	tcp         *routers.TCPTable
+	hasHTTPS    bool
+	catchAllTCP bool
+
+	// TLS configurations for HTTPS, by the SNI they are chosen for.
+	tlsExact    map[string]*cryptotls.Config
+	tlsWildcard []wildcardTLS
+	tlsDefault  *cryptotls.Config
+}
+
+type wildcardTLS struct {
+	suffix string // ".example.com" for *.example.com
+	conf   *cryptotls.Config
+}
+
+var notFound = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	http.Error(w, "404 page not found", http.StatusNotFound)
+})
+
+// ServeHTTP routes a request that arrived on entrypoint ep.
+func (s *Snapshot) ServeHTTP(ep string, w http.ResponseWriter, r *http.Request) {
+	e := s.eps[ep]
+	if e == nil {
+		notFound(w, r)
+		return
+	}
+	t := e.http
+	if r.TLS != nil {
+		t = e.https
+	}
+	if t == nil {
+		notFound(w, r)
+		return
+	}
+	t.ServeHTTP(w, r)
+}
+
+// Routing returns the connection-level view of entrypoint ep.
+func (s *Snapshot) Routing(ep string) entrypoints.Routing {
+	if e := s.eps[ep]; e != nil {
+		return e
+	}
+	return (*epRoutes)(nil)
+}
+
+// PeekNeeded reports whether connections must be inspected before HTTP.
+func (e *epRoutes) PeekNeeded() bool {
+	return e != nil && (e.hasHTTPS || e.tcp != nil)
+}
+
+// CatchAllTCP says how a non-TLS TCP route (HostSNI(`*`)) competes with
+// HTTP: with no HTTP router it takes every plain connection at once; with
+// HTTP routers it takes only clients that stay silent (server-first
+// protocols such as SMTP or MySQL).
+func (e *epRoutes) CatchAllTCP() entrypoints.CatchAll {
+	switch {
+	case e == nil || !e.catchAllTCP:
+		return entrypoints.NoCatchAll
+	case e.http == nil || e.http.Len() == 0:
+		return entrypoints.CatchAllOnly
+	}
+	return entrypoints.CatchAllAfterDelay
+}
+
+// TCP matches a connection against the entrypoint's TCP routers.
+func (e *epRoutes) TCP(info entrypoints.ConnInfo) (entrypoints.TCPHandler, *cryptotls.Config, bool) {
+	if e == nil || e.tcp == nil {
+		return nil, nil, false
+	}
+	ci := routers.ConnInfo{ServerName: strings.ToLower(info.ServerName), ALPN: info.ALPN, TLS: info.TLS}
+	ci.RemoteIP = remoteIP(info.RemoteAddr)
+	rt := e.tcp.Match(ci)
+	if rt == nil {
+		return nil, nil, false
+	}
+	h := rt.Handler.(*tcpRoute)
+	if !info.TLS {
+		return h.handler, nil, true
+	}
+	return h.handler, h.terminate, true
+}
+
+// HTTPS returns the TLS configuration for an HTTPS connection with this SNI.
+func (e *epRoutes) HTTPS(info entrypoints.ConnInfo) *cryptotls.Config {
+	if e == nil || !e.hasHTTPS {
+		return nil
+	}
+	sni := strings.ToLower(strings.TrimSuffix(info.ServerName, "."))
+	if c, ok := e.tlsExact[sni]; ok {
+		return c
+	}
+	for _, w := range e.tlsWildcard {
+		if strings.HasSuffix(sni, w.suffix) && !strings.Contains(sni[:len(sni)-len(w.suffix)], ".") {
+			return w.conf
+		}
+	}
+	return e.tlsDefault
+}
+
+func remoteIP(a net.Addr) netip.Addr {
+	switch v := a.(type) {
+	case *net.TCPAddr:
+		ip, _ := netip.AddrFromSlice(v.IP)
+		return ip.Unmap()
+	case nil:
+		return netip.Addr{}
+	}
+	ap, err := netip.ParseAddrPort(a.String())
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
+}
+
+// tcpRoute is what a TCP routing-table entry carries.
+type tcpRoute struct {
+	handler   entrypoints.TCPHandler
+	terminate *cryptotls.Config // nil: passthrough or plain TCP
+	tlsOnly   bool              // the router has a tls section
+}

@@ -1,0 +1,186 @@
+package snapshot
+
+import (
+	"cmp"
+	"fmt"
+	"net"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/guan-gateway/guan/config/dynamic"
+	"github.com/guan-gateway/guan/middlewares/registry"
+	"github.com/guan-gateway/guan/routers"
+	"github.com/guan-gateway/guan/status"
+)
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// initStatus lists every object as enabled; build steps disable or warn.
+func (b *builder) initStatus() {
+	for name, r := range b.m.routers {
+		_, p := splitName(name)
+		b.st.Routers[name] = &status.Router{Router: r, Name: name, Provider: p, Status: status.Enabled}
+	}
+	for name, s := range b.m.services {
+		_, p := splitName(name)
+		si := &status.Service{Service: s, Name: name, Provider: p, Status: status.Enabled, Type: serviceType(s)}
+		svcName := name
+		if s.LoadBalancer != nil {
+			si.ServerStatus = func() map[string]string { return b.svcs.ServerStatus(svcName) }
+		}
+		b.st.Services[name] = si
+	}
+	for name, mw := range b.m.middlewares {
+		_, p := splitName(name)
+		b.st.Middlewares[name] = &status.Middleware{Middleware: mw, Name: name, Provider: p, Status: status.Enabled, Type: registry.Kind(mw)}
+	}
+	for name, r := range b.m.tcpRouters {
+		_, p := splitName(name)
+		b.st.TCPRouters[name] = &status.TCPRouter{TCPRouter: r, Name: name, Provider: p, Status: status.Enabled}
+	}
+	for name, s := range b.m.tcpServices {
+		_, p := splitName(name)
+		t := "loadbalancer"
+		if s.Weighted != nil {
+			t = "weighted"
+		}
+		b.st.TCPServices[name] = &status.TCPService{TCPService: s, Name: name, Provider: p, Status: status.Enabled, Type: t}
+	}
+	for name := range b.in.Internal {
+		b.st.Services[name] = &status.Service{Service: &dynamic.Service{}, Name: name, Provider: "internal", Status: status.Enabled}
+	}
+}
+
+func serviceType(s *dynamic.Service) string {
+	switch {
+	case s.LoadBalancer != nil:
+		return "loadbalancer"
+	case s.Weighted != nil:
+		return "weighted"
+	case s.Mirroring != nil:
+		return "mirroring"
+	case s.Failover != nil:
+		return "failover"
+	}
+	return ""
+}
+
+// finishStatus fills usedBy and service errors after every router is built.
+func (b *builder) finishStatus() {
+	for name, ri := range b.st.Routers {
+		if ri.Status == status.Disabled {
+			continue
+		}
+		if si := b.st.Services[ri.Router.Service]; si != nil {
+			si.UsedBy = append(si.UsedBy, name)
+		}
+		for _, m := range ri.Router.Middlewares {
+			if mi := b.st.Middlewares[m]; mi != nil {
+				mi.UsedBy = append(mi.UsedBy, name)
+			}
+		}
+	}
+	for name, ri := range b.st.TCPRouters {
+		if ri.Status == status.Disabled {
+			continue
+		}
+		if si := b.st.TCPServices[ri.TCPRouter.Service]; si != nil {
+			si.UsedBy = append(si.UsedBy, name)
+		}
+	}
+	for _, name := range sortedKeys(b.st.Services) {
+		si := b.st.Services[name]
+		if si.Provider == "internal" {
+			continue
+		}
+		if _, err := b.svcs.Handler(name); err != nil {
+			si.Status = status.Disabled
+			si.Err = append(si.Err, err.Error())
+			b.problem([]string{"http", "services"}, name, "", err.Error())
+		}
+		slices.Sort(si.UsedBy)
+	}
+	for _, name := range sortedKeys(b.st.TCPServices) {
+		si := b.st.TCPServices[name]
+		if _, err := b.svcs.TCPHandler(name); err != nil {
+			si.Status = status.Disabled
+			si.Err = append(si.Err, err.Error())
+			b.problem([]string{"tcp", "services"}, name, "", err.Error())
+		}
+		slices.Sort(si.UsedBy)
+	}
+	for _, name := range sortedKeys(b.st.Middlewares) {
+		mi := b.st.Middlewares[name]
+		if mi.Status != status.Disabled {
+			if _, err := b.middleware(name); err != nil && mi.Status != status.Disabled {
+				mi.Status = status.Disabled
+				mi.Err = append(mi.Err, err.Error())
+			}
+		}
+		slices.Sort(mi.UsedBy)
+	}
+	for _, ri := range b.st.Routers {
+		slices.Sort(ri.Using)
+	}
+}
+
+// raw renders the merged configuration for /api/rawdata.
+func (b *builder) raw() *dynamic.Configuration {
+	return &dynamic.Configuration{
+		HTTP: &dynamic.HTTPConfiguration{Routers: b.m.routers, Services: b.m.services, Middlewares: b.m.middlewares, ServersTransports: b.m.transports},
+		TCP:  &dynamic.TCPConfiguration{Routers: b.m.tcpRouters, Services: b.m.tcpServices},
+		TLS:  &dynamic.TLSConfiguration{Options: b.m.tls.Options, Stores: b.m.tls.Stores},
+	}
+}
+
+// addRedirections adds Traefik's entryPoints.<ep>.http.redirections.entryPoint
+// routers: every request on ep is redirected to the target entrypoint.
+func (b *builder) addRedirections(plain, secure map[string][]routers.Route) {
+	for _, name := range sortedKeys(b.in.EntryPoints) {
+		ep := b.in.EntryPoints[name]
+		if ep.HTTP == nil || ep.HTTP.Redirections == nil || ep.HTTP.Redirections.EntryPoint == nil {
+			continue
+		}
+		rd := ep.HTTP.Redirections.EntryPoint
+		port := rd.To
+		if target, ok := b.in.EntryPoints[rd.To]; ok {
+			_, p, err := net.SplitHostPort(strings.TrimSuffix(strings.TrimSuffix(target.Address, "/tcp"), "/udp"))
+			if err != nil {
+				continue
+			}
+			port = p
+		}
+		port = strings.TrimPrefix(port, ":")
+		scheme := cmp.Or(rd.Scheme, "https")
+		permanent := rd.Permanent == nil || *rd.Permanent
+		rname := fmt.Sprintf("%s-to-%s@internal", name, rd.To)
+		prio := rd.Priority
+		if prio == 0 {
+			prio = maxPriority
+		}
+		h, err := newSchemeRedirect(scheme, port, permanent)
+		ri := &status.Router{Router: &dynamic.Router{EntryPoints: []string{name}, Rule: "HostRegexp(`^.+$`)", Priority: prio, Service: "noop@internal"},
+			Name: rname, Provider: "internal", Status: status.Enabled, Using: []string{name}}
+		b.st.Routers[rname] = ri
+		if err != nil {
+			ri.Status, ri.Err, ri.Using = status.Disabled, []string{err.Error()}, nil
+			continue
+		}
+		rule, err := routers.ParseHTTP("PathPrefix(`/`)", "v3")
+		if err != nil {
+			continue
+		}
+		plain[name] = append(plain[name], routers.Route{Name: rname, Rule: rule, Priority: prio, Handler: h})
+	}
+}
+
+var noop = http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})

@@ -1,0 +1,93 @@
+package e2e
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+func TestDemoRouteAndNotFound(t *testing.T) {
+	g := startGateway(t, map[string]string{"demo.toml": `
+[http.routers.demo]
+  rule = "Host(` + "`demo.localhost`" + `)"
+  service = "demo@internal"
+`}, gatewayOpts{})
+	code, body, _ := get(t, nil, g.url("/hello"), map[string]string{"Host": "demo.localhost"})
+	if code != 200 || !strings.Contains(body, "GET /hello") {
+		t.Fatalf("demo route: %d %q", code, body)
+	}
+	code, body, _ = get(t, nil, g.url("/hello"), map[string]string{"Host": "other.localhost"})
+	if code != 404 || body != "404 page not found\n" {
+		t.Fatalf("no route: want 404, got %d %q", code, body)
+	}
+}
+
+func TestMatchersAndPriorities(t *testing.T) {
+	a, _ := backend(t, "a")
+	b, _ := backend(t, "b")
+	c, _ := backend(t, "c")
+	d, _ := backend(t, "d")
+	cfg := fmt.Sprintf(`
+http:
+  routers:
+    host-only:
+      rule: "Host(`+"`example.com`"+`)"
+      service: a
+    host-and-api:
+      rule: "Host(`+"`example.com`"+`) && PathPrefix(`+"`/api`"+`)"
+      service: b
+    method-header:
+      rule: "Host(`+"`example.com`"+`) && Method(`+"`POST`"+`) && Header(`+"`X-Mode`"+`, `+"`fast`"+`)"
+      service: c
+    pinned-low:
+      rule: "HostRegexp(`+"`^.+\\.example\\.org$`"+`) || Query(`+"`debug`"+`, `+"`1`"+`)"
+      priority: 1
+      service: d
+    not-rule:
+      rule: "Host(`+"`neg.test`"+`) && !PathRegexp(`+"`^/private`"+`)"
+      service: c
+  services:
+    a: {loadBalancer: {servers: [{url: "%s"}]}}
+    b: {loadBalancer: {servers: [{url: "%s"}]}}
+    c: {loadBalancer: {servers: [{url: "%s"}]}}
+    d: {loadBalancer: {servers: [{url: "%s"}]}}
+`, a, b, c, d)
+	g := startGateway(t, map[string]string{"r.yaml": cfg}, gatewayOpts{})
+	cases := []struct {
+		method, path string
+		hdr          map[string]string
+		want         string
+	}{
+		{"GET", "/", map[string]string{"Host": "example.com"}, "a"},
+		{"GET", "/api/x", map[string]string{"Host": "example.com"}, "b"}, // longer rule wins
+		{"POST", "/api/x", map[string]string{"Host": "example.com", "X-Mode": "fast"}, "c"},
+		{"GET", "/", map[string]string{"Host": "www.example.org"}, "d"},
+		{"GET", "/?debug=1", map[string]string{"Host": "example.com"}, "a"}, // priority 1 loses to host-only
+		{"GET", "/?debug=1", map[string]string{"Host": "nothing.test"}, "d"},
+		{"GET", "/public", map[string]string{"Host": "neg.test"}, "c"},
+		{"GET", "/private", map[string]string{"Host": "neg.test"}, "404"},
+	}
+	for _, tc := range cases {
+		req, _ := http.NewRequest(tc.method, g.url(tc.path), nil)
+		for k, v := range tc.hdr {
+			if k == "Host" {
+				req.Host = v
+			} else {
+				req.Header.Set(k, v)
+			}
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		got := resp.Header.Get("X-Backend")
+		if resp.StatusCode == 404 {
+			got = "404"
+		}
+		if got != tc.want {
+			t.Errorf("%s %s %v: routed to %q, want %q", tc.method, tc.path, tc.hdr, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,167 @@
+// Package tls builds the server-side TLS configuration of one dynamic
+// configuration snapshot: the certificate store with SNI selection and the
+// named TLS options routers refer to.
+package tls
+
+import (
+	cryptotls "crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"slices"
+
+	"github.com/guan-gateway/guan/config"
+	"github.com/guan-gateway/guan/config/dynamic"
+)
+
+// DefaultOptions names the option set used when a router names none.
+const DefaultOptions = "default"
+
+// DefaultStore is the only certificate store, as in Traefik v3.
+const DefaultStore = "default"
+
+// Manager holds the TLS configurations of one snapshot. It is immutable and
+// safe for concurrent use.
+type Manager struct {
+	store   *store
+	configs map[string]*cryptotls.Config
+	errs    map[string]error // options that failed to build
+	names   []string
+}
+
+// NewManager loads certificates and builds every option set of cfg (which
+// may be nil). baseDir, when not nil, gives the directory relative paths
+// are resolved against: baseDir(i) for tls.certificates[i], baseDir(-1)
+// for tls.stores and the caFiles of tls.options.
+//
+// A broken certificate is skipped and a broken option set is reported and
+// left out, so the rest keeps working: Config returns that option's error.
+// The returned errors are for reporting; the Manager is always usable.
+func NewManager(cfg *dynamic.TLSConfiguration, baseDir func(i int) string) (*Manager, config.Errors) {
+	if cfg == nil {
+		cfg = &dynamic.TLSConfiguration{}
+	}
+	var errs config.Errors
+	report := func(format string, a ...any) {
+		errs = append(errs, &config.Error{Msg: fmt.Sprintf(format, a...)})
+	}
+
+	sharedDir := ""
+	if baseDir != nil {
+		sharedDir = baseDir(-1)
+	}
+	st := newStore()
+	for i, c := range cfg.Certificates {
+		if c == nil {
+			continue
+		}
+		dir := ""
+		if baseDir != nil {
+			dir = baseDir(i)
+		}
+		cert, err := loadKeyPair(c.CertFile, c.KeyFile, dir)
+		if err != nil {
+			report("tls.certificates[%d] (certFile %s): %v", i, describe(c.CertFile), err)
+			continue
+		}
+		for _, s := range c.Stores {
+			if s != DefaultStore {
+				report("tls.certificates[%d]: store %q is not supported, only %q: remove it from stores", i, s, DefaultStore)
+			}
+		}
+		st.add(cert)
+	}
+
+	for name, s := range cfg.Stores {
+		if name != DefaultStore {
+			report("tls.stores.%s: only the %q store is supported: rename it", name, DefaultStore)
+			continue
+		}
+		if s == nil || s.DefaultCertificate == nil {
+			continue
+		}
+		cert, err := loadKeyPair(s.DefaultCertificate.CertFile, s.DefaultCertificate.KeyFile, sharedDir)
+		if err != nil {
+			report("tls.stores.%s.defaultCertificate (certFile %s): %v", name, describe(s.DefaultCertificate.CertFile), err)
+			continue
+		}
+		st.def = cert
+	}
+
+	m := &Manager{store: st, configs: make(map[string]*cryptotls.Config), errs: make(map[string]error)}
+	opts := cfg.Options
+	if _, ok := opts[DefaultOptions]; !ok {
+		opts = make(map[string]*dynamic.Options, len(cfg.Options)+1)
+		for k, v := range cfg.Options {
+			opts[k] = v
+		}
+		opts[DefaultOptions] = nil
+	}
+	for name, o := range opts {
+		m.names = append(m.names, name)
+		c, err := buildOptions(o, sharedDir)
+		if err != nil {
+			err = fmt.Errorf("tls.options.%s: %w", name, err)
+			m.errs[name] = err
+			errs = append(errs, &config.Error{Msg: err.Error()})
+			continue
+		}
+		c.GetCertificate = st.getCertificate(o != nil && o.SniStrict)
+		m.configs[name] = c
+	}
+	slices.Sort(m.names)
+	slices.SortFunc(errs, func(a, b *config.Error) int {
+		if a.Msg < b.Msg {
+			return -1
+		}
+		if a.Msg > b.Msg {
+			return 1
+		}
+		return 0
+	})
+	return m, errs
+}
+
+// Config returns the server TLS config of the named option set ("" means
+// "default"). It is shared: callers must not modify it.
+func (m *Manager) Config(options string) (*cryptotls.Config, error) {
+	if options == "" {
+		options = DefaultOptions
+	}
+	if c, ok := m.configs[options]; ok {
+		return c, nil
+	}
+	if err, ok := m.errs[options]; ok {
+		return nil, err
+	}
+	return nil, fmt.Errorf("unknown TLS option %q: define it under tls.options or use %q", options, DefaultOptions)
+}
+
+// Options lists the configured option set names, "default" included, sorted.
+func (m *Manager) Options() []string { return slices.Clone(m.names) }
+
+// Certificate returns the certificate the store serves for serverName
+// without sniStrict, for diagnostics and the dashboard.
+func (m *Manager) Certificate(serverName string) (*cryptotls.Certificate, error) {
+	return m.store.getCertificate(false)(&cryptotls.ClientHelloInfo{ServerName: serverName})
+}
+
+func loadKeyPair(certFile, keyFile, dir string) (*cryptotls.Certificate, error) {
+	certPEM, err := readFileOrContent(certFile, dir)
+	if err != nil {
+		return nil, fmt.Errorf("certFile: %w", err)
+	}
+	keyPEM, err := readFileOrContent(keyFile, dir)
+	if err != nil {
+		return nil, fmt.Errorf("keyFile: %w", err)
+	}
+	cert, err := cryptotls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return nil, fmt.Errorf("%w: check that certFile holds the PEM certificate chain and keyFile its matching private key", err)
+	}
+	if cert.Leaf == nil { // only when GODEBUG x509keypairleaf=0
+		if cert.Leaf, err = x509.ParseCertificate(cert.Certificate[0]); err != nil {
+			return nil, fmt.Errorf("parse certificate: %w", err)
+		}
+	}
+	return &cert, nil
+}

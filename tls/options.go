@@ -1,0 +1,144 @@
+package tls
+
+import (
+	cryptotls "crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/guan-gateway/guan/config/dynamic"
+)
+
+// DefaultALPNProtocols are offered when an option sets no alpnProtocols.
+var DefaultALPNProtocols = []string{"h2", "http/1.1", "acme-tls/1"}
+
+var versions = map[string]uint16{
+	"VersionTLS10": cryptotls.VersionTLS10,
+	"VersionTLS11": cryptotls.VersionTLS11,
+	"VersionTLS12": cryptotls.VersionTLS12,
+	"VersionTLS13": cryptotls.VersionTLS13,
+}
+
+// cipherSuites maps IANA names (and Go's older aliases) to suite IDs.
+var cipherSuites = func() map[string]uint16 {
+	m := make(map[string]uint16)
+	for _, s := range cryptotls.CipherSuites() {
+		m[s.Name] = s.ID
+	}
+	for _, s := range cryptotls.InsecureCipherSuites() {
+		m[s.Name] = s.ID
+	}
+	// Names Go exported before the IANA spelling, still used in Traefik configs.
+	m["TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305"] = cryptotls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256
+	m["TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305"] = cryptotls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256
+	return m
+}()
+
+// curves maps lower-cased curve names, Go style and RFC style, to IDs.
+var curves = map[string]cryptotls.CurveID{
+	"curvep256": cryptotls.CurveP256, "p256": cryptotls.CurveP256, "p-256": cryptotls.CurveP256, "secp256r1": cryptotls.CurveP256,
+	"curvep384": cryptotls.CurveP384, "p384": cryptotls.CurveP384, "p-384": cryptotls.CurveP384, "secp384r1": cryptotls.CurveP384,
+	"curvep521": cryptotls.CurveP521, "p521": cryptotls.CurveP521, "p-521": cryptotls.CurveP521, "secp521r1": cryptotls.CurveP521,
+	"x25519":             cryptotls.X25519,
+	"x25519mlkem768":     cryptotls.X25519MLKEM768,
+	"secp256r1mlkem768":  cryptotls.SecP256r1MLKEM768,
+	"secp384r1mlkem1024": cryptotls.SecP384r1MLKEM1024,
+}
+
+var clientAuthTypes = map[string]cryptotls.ClientAuthType{
+	"NoClientCert":               cryptotls.NoClientCert,
+	"RequestClientCert":          cryptotls.RequestClientCert,
+	"RequireAnyClientCert":       cryptotls.RequireAnyClientCert,
+	"VerifyClientCertIfGiven":    cryptotls.VerifyClientCertIfGiven,
+	"RequireAndVerifyClientCert": cryptotls.RequireAndVerifyClientCert,
+}
+
+// buildOptions turns one tls.options entry into a server config without
+// certificates; the caller installs GetCertificate.
+func buildOptions(o *dynamic.Options, dir string) (*cryptotls.Config, error) {
+	c := &cryptotls.Config{MinVersion: cryptotls.VersionTLS12}
+	if o == nil {
+		o = &dynamic.Options{}
+	}
+	if o.MinVersion != "" {
+		v, ok := versions[o.MinVersion]
+		if !ok {
+			return nil, fmt.Errorf("unknown minVersion %q: use one of %s", o.MinVersion, versionNames())
+		}
+		c.MinVersion = v
+	}
+	if o.MaxVersion != "" {
+		v, ok := versions[o.MaxVersion]
+		if !ok {
+			return nil, fmt.Errorf("unknown maxVersion %q: use one of %s", o.MaxVersion, versionNames())
+		}
+		c.MaxVersion = v
+		if v < c.MinVersion {
+			return nil, fmt.Errorf("maxVersion %s is lower than minVersion: raise maxVersion or lower minVersion", o.MaxVersion)
+		}
+	}
+	for _, name := range o.CipherSuites {
+		id, ok := cipherSuites[name]
+		if !ok {
+			return nil, fmt.Errorf("unknown cipher suite %q: use IANA names such as TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", name)
+		}
+		c.CipherSuites = append(c.CipherSuites, id)
+	}
+	for _, name := range o.CurvePreferences {
+		id, ok := curves[strings.ToLower(name)]
+		if !ok {
+			return nil, fmt.Errorf("unknown curve %q in curvePreferences: use CurveP256, CurveP384, CurveP521, X25519 or X25519MLKEM768", name)
+		}
+		c.CurvePreferences = append(c.CurvePreferences, id)
+	}
+	if len(o.ALPNProtocols) > 0 {
+		c.NextProtos = slices.Clone(o.ALPNProtocols)
+	} else {
+		c.NextProtos = slices.Clone(DefaultALPNProtocols)
+	}
+	if err := applyClientAuth(c, &o.ClientAuth, dir); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// applyClientAuth follows Traefik: CA files alone mean
+// RequireAndVerifyClientCert; the verifying types need CA files.
+func applyClientAuth(c *cryptotls.Config, ca *dynamic.ClientAuth, dir string) error {
+	if len(ca.CAFiles) > 0 {
+		pool := x509.NewCertPool()
+		for _, f := range ca.CAFiles {
+			pem, err := readFileOrContent(f, dir)
+			if err != nil {
+				return fmt.Errorf("clientAuth.caFiles: %w", err)
+			}
+			if !pool.AppendCertsFromPEM(pem) {
+				return fmt.Errorf("clientAuth.caFiles %s: no PEM certificate found", describe(f))
+			}
+		}
+		c.ClientCAs = pool
+		c.ClientAuth = cryptotls.RequireAndVerifyClientCert
+	}
+	if ca.ClientAuthType == "" {
+		return nil
+	}
+	t, ok := clientAuthTypes[ca.ClientAuthType]
+	if !ok {
+		return fmt.Errorf("unknown clientAuth.clientAuthType %q: use NoClientCert, RequestClientCert, RequireAnyClientCert, VerifyClientCertIfGiven or RequireAndVerifyClientCert", ca.ClientAuthType)
+	}
+	if c.ClientCAs == nil && (t == cryptotls.VerifyClientCertIfGiven || t == cryptotls.RequireAndVerifyClientCert) {
+		return fmt.Errorf("clientAuth.clientAuthType %s needs clientAuth.caFiles to verify client certificates against", ca.ClientAuthType)
+	}
+	c.ClientAuth = t
+	return nil
+}
+
+func versionNames() string {
+	names := make([]string, 0, len(versions))
+	for n := range versions {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return strings.Join(names, ", ")
+}
