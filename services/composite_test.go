@@ -17,10 +17,10 @@ func TestWeightedHealthPropagation(t *testing.T) {
 	}
 	children := []dynamic.WRRService{{Name: "a"}, {Name: "b"}}
 	s := New(Options{Services: map[string]*dynamic.Service{
-		"a@file":          lb(a.URL),
-		"b@file":          lb(b.URL),
+		"a@file":           lb(a.URL),
+		"b@file":           lb(b.URL),
 		"propagating@file": {Weighted: &dynamic.WeightedRoundRobin{Services: children, HealthCheck: &dynamic.HealthCheck{}}},
-		"plain@file":      {Weighted: &dynamic.WeightedRoundRobin{Services: children}},
+		"plain@file":       {Weighted: &dynamic.WeightedRoundRobin{Services: children}},
 	}})
 	prop, plain := mustHandler(t, s, "propagating@file"), mustHandler(t, s, "plain@file")
 	a.sick.Store(true)

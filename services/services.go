@@ -508,4 +508,3 @@ func (s *Set) buildTCP(name string) *builtTCP {
 	}
 	return &builtTCP{err: errors.New("no service type: set loadBalancer or weighted")}
 }
-

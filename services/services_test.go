@@ -34,8 +34,8 @@ func TestBuildErrors(t *testing.T) {
 		{"bad health mode", map[string]*dynamic.Service{"s@file": {LoadBalancer: &dynamic.ServersLoadBalancer{Servers: good.LoadBalancer.Servers, HealthCheck: &dynamic.ServerHealthCheck{Mode: "icmp"}}}}, "s@file", []string{"healthCheck.mode"}},
 		{"unknown child", map[string]*dynamic.Service{"w@file": {Weighted: &dynamic.WeightedRoundRobin{Services: []dynamic.WRRService{{Name: "gone"}}}}}, "w@file", []string{`service "w@file"`, `service "gone@file"`, "unknown service"}},
 		{"child error reaches parent", map[string]*dynamic.Service{
-			"f@file":   {Failover: &dynamic.Failover{Service: "bad", Fallback: "good"}},
-			"bad@file": {LoadBalancer: &dynamic.ServersLoadBalancer{}},
+			"f@file":    {Failover: &dynamic.Failover{Service: "bad", Fallback: "good"}},
+			"bad@file":  {LoadBalancer: &dynamic.ServersLoadBalancer{}},
 			"good@file": good,
 		}, "f@file", []string{`service "f@file"`, `service "bad@file"`, "no servers"}},
 		{"cycle", map[string]*dynamic.Service{
@@ -69,7 +69,7 @@ func TestBuildErrors(t *testing.T) {
 
 func TestBadTransportIsReported(t *testing.T) {
 	s := New(Options{
-		Services: map[string]*dynamic.Service{"s@file": {LoadBalancer: &dynamic.ServersLoadBalancer{Servers: servers("https://127.0.0.1:9"), ServersTransport: "tls"}}},
+		Services:   map[string]*dynamic.Service{"s@file": {LoadBalancer: &dynamic.ServersLoadBalancer{Servers: servers("https://127.0.0.1:9"), ServersTransport: "tls"}}},
 		Transports: map[string]*dynamic.ServersTransport{"tls@file": {RootCAs: []string{"missing-ca.pem"}}},
 		BaseDir:    func(string) string { return "/nonexistent" },
 	})
@@ -193,10 +193,10 @@ func TestTCPServices(t *testing.T) {
 	}
 	a, b := echo("a:"), echo("b:")
 	s := New(Options{TCPServices: map[string]*dynamic.TCPService{
-		"a@file": {LoadBalancer: &dynamic.TCPServersLoadBalancer{Servers: []dynamic.TCPServer{{Address: a}}}},
-		"b@file": {LoadBalancer: &dynamic.TCPServersLoadBalancer{Servers: []dynamic.TCPServer{{Address: b}}}},
-		"w@file": {Weighted: &dynamic.TCPWeightedRoundRobin{Services: []dynamic.WRRService{{Name: "a", Weight: intp(2)}, {Name: "b"}}}},
-		"bad@file": {LoadBalancer: &dynamic.TCPServersLoadBalancer{Servers: []dynamic.TCPServer{{Address: "nohost"}}}},
+		"a@file":    {LoadBalancer: &dynamic.TCPServersLoadBalancer{Servers: []dynamic.TCPServer{{Address: a}}}},
+		"b@file":    {LoadBalancer: &dynamic.TCPServersLoadBalancer{Servers: []dynamic.TCPServer{{Address: b}}}},
+		"w@file":    {Weighted: &dynamic.TCPWeightedRoundRobin{Services: []dynamic.WRRService{{Name: "a", Weight: intp(2)}, {Name: "b"}}}},
+		"bad@file":  {LoadBalancer: &dynamic.TCPServersLoadBalancer{Servers: []dynamic.TCPServer{{Address: "nohost"}}}},
 		"loop@file": {Weighted: &dynamic.TCPWeightedRoundRobin{Services: []dynamic.WRRService{{Name: "loop"}}}},
 	}})
 	h, err := s.TCPHandler("w@file")

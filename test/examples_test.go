@@ -39,6 +39,10 @@ func TestExamplesPassCheck(t *testing.T) {
   address = ":443"
 [entryPoints.traefik]
   address = ":8080"
+[entryPoints.postgres]
+  address = ":5432"
+[entryPoints.smtp]
+  address = ":25"
 [providers.file]
   filename = %q
 [api]

@@ -41,7 +41,7 @@ http:
       rule: "Host(`+"`example.com`"+`) && Method(`+"`POST`"+`) && Header(`+"`X-Mode`"+`, `+"`fast`"+`)"
       service: c
     pinned-low:
-      rule: "HostRegexp(`+"`^.+\\.example\\.org$`"+`) || Query(`+"`debug`"+`, `+"`1`"+`)"
+      rule: 'HostRegexp(`+"`^.+\\.example\\.org$`"+`) || Query(`+"`debug`"+`, `+"`1`"+`)'
       priority: 1
       service: d
     not-rule:

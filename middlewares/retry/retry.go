@@ -70,10 +70,11 @@ func (r *retry) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		if info != nil {
 			info.RetryAttempts = i
 		}
-		areq := req
-		if i > 0 || body != nil {
-			areq = req.Clone(ctx)
-		}
+		// Every attempt gets its own copy: inner middlewares rewrite the
+		// request in place (stripPrefix, headers), and a second attempt
+		// must start from what the client sent, not from the first
+		// attempt's rewrite.
+		areq := req.Clone(ctx)
 		if body != nil && (i > 0 || body.getBody == nil) {
 			rc, err := body.open()
 			if err != nil {

@@ -492,3 +492,36 @@ func TestGRPCThroughH2C(t *testing.T) {
 	cancel()
 	t.Log("done")
 }
+
+func FuzzOutboundHeader(f *testing.F) {
+	f.Add("keep-alive, X-Foo, Upgrade", "websocket", "trailers", "text/event-stream; charset=utf-8")
+	f.Add(",,,", "", "", ";")
+	f.Fuzz(func(t *testing.T, conn, upgrade, te, ct string) {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header["Connection"] = []string{conn}
+		r.Header["Upgrade"] = []string{upgrade}
+		r.Header["Te"] = []string{te}
+		r.Header["X-Foo"] = []string{"v"}
+		up := upgradeType(r.Header)
+		out := outboundHeader(r, up)
+		if up == "" {
+			if _, ok := out["Upgrade"]; ok {
+				t.Fatal("Upgrade forwarded without an upgrade")
+			}
+		}
+		for _, h := range []string{"Keep-Alive", "Transfer-Encoding", "Proxy-Connection"} {
+			if _, ok := out[h]; ok {
+				t.Fatalf("hop-by-hop %s forwarded", h)
+			}
+		}
+		if len(out["X-Forwarded-For"]) != 1 {
+			t.Fatalf("X-Forwarded-For = %q", out["X-Forwarded-For"])
+		}
+		res := http.Header{"Connection": {conn}, "Content-Type": {ct}, "X-Foo": {"v"}}
+		removeHopByHop(res)
+		_ = isEventStream(res)
+		if _, ok := res["Connection"]; ok {
+			t.Fatal("Connection kept in response")
+		}
+	})
+}

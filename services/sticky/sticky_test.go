@@ -86,4 +86,3 @@ func FuzzFind(f *testing.F) {
 		}
 	})
 }
-
