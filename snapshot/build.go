@@ -123,7 +123,19 @@ func Build(in Input) (*Snapshot, error) {
 		snap.eps[name] = e
 	}
 	b.finishStatus()
-	sort.Slice(b.errs, func(i, j int) bool { return b.errs[i].Error() < b.errs[j].Error() })
+	sort.SliceStable(b.errs, func(i, j int) bool {
+		a, c := b.errs[i].Pos, b.errs[j].Pos
+		if a.File != c.File {
+			return a.File < c.File
+		}
+		if a.Line != c.Line {
+			return a.Line < c.Line
+		}
+		if a.Col != c.Col {
+			return a.Col < c.Col
+		}
+		return b.errs[i].Msg < b.errs[j].Msg
+	})
 	snap.errs = b.errs
 	return snap, nil
 }
@@ -210,7 +222,7 @@ func (b *builder) compileMiddleware(name string, cfg *dynamic.Middleware) (func(
 		for _, child := range cfg.Chain.Middlewares {
 			w, err := b.middleware(child)
 			if err != nil {
-				return nil, fmt.Errorf("chain: %w", err)
+				return nil, err // names the failing middleware already
 			}
 			parts = append(parts, w)
 		}

@@ -106,6 +106,7 @@ func NewManager(cfg *dynamic.TLSConfiguration, baseDir func(i int) string) (*Man
 			continue
 		}
 		c.GetCertificate = st.getCertificate(o != nil && o.SniStrict)
+		tickets.install(c)
 		m.configs[name] = c
 	}
 	slices.Sort(m.names)

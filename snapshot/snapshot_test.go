@@ -1,0 +1,188 @@
+package snapshot
+
+import (
+	cryptotls "crypto/tls"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/guan-gateway/guan/config/decode"
+	"github.com/guan-gateway/guan/config/dynamic"
+	"github.com/guan-gateway/guan/config/static"
+	"github.com/guan-gateway/guan/entrypoints"
+	"github.com/guan-gateway/guan/providers"
+	"github.com/guan-gateway/guan/statestore"
+	"github.com/guan-gateway/guan/status"
+)
+
+// build decodes a TOML dynamic configuration as the file provider would and
+// compiles it with entrypoints web, websecure and traefik.
+func build(t *testing.T, toml string, eps map[string]*static.EntryPoint) *Snapshot {
+	t.Helper()
+	var cfg dynamic.Configuration
+	meta, err := decode.Bytes("dyn.toml", []byte(toml), &cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if eps == nil {
+		eps = map[string]*static.EntryPoint{"web": {Address: ":80"}, "websecure": {Address: ":443"}, "traefik": {Address: ":8080"}}
+	}
+	store := statestore.New()
+	b := store.Begin()
+	t.Cleanup(b.Abort)
+	snap, err := Build(Input{
+		EntryPoints:       eps,
+		DefaultRuleSyntax: "v3",
+		Providers:         map[string]providers.Message{"file": {Provider: "file", Config: &cfg, Meta: meta}},
+		Internal:          map[string]http.Handler{"noop@internal": http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})},
+		Store:             b,
+		Logger:            slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return snap
+}
+
+func serve(s *Snapshot, ep, url string) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(ep, rec, httptest.NewRequest("GET", url, nil))
+	return rec
+}
+
+func TestRoutesRequestsAndQualifiesNames(t *testing.T) {
+	be := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("backend " + r.URL.Path + " " + r.Header.Get("X-Mw")))
+	}))
+	defer be.Close()
+	s := build(t, `
+[http.routers.r]
+  rule = "Host(`+"`a.test`"+`)"
+  service = "svc"
+  middlewares = ["mw"]
+[http.middlewares.mw.headers.customRequestHeaders]
+  X-Mw = "yes"
+[[http.services.svc.loadBalancer.servers]]
+  url = "`+be.URL+`"
+`, nil)
+	if p := s.Problems(); len(p) > 0 {
+		t.Fatal(p)
+	}
+	if rec := serve(s, "web", "http://a.test/x"); rec.Code != 200 || rec.Body.String() != "backend /x yes" {
+		t.Fatalf("web: %d %q", rec.Code, rec.Body)
+	}
+	// Routers without entryPoints skip the internal traefik entrypoint.
+	if rec := serve(s, "traefik", "http://a.test/x"); rec.Code != 404 {
+		t.Fatalf("traefik entrypoint served a user router: %d", rec.Code)
+	}
+	r := s.Status().Routers["r@file"]
+	if r == nil || r.Service != "svc@file" || r.Middlewares[0] != "mw@file" || r.Status != status.Enabled {
+		t.Fatalf("router status: %+v", r)
+	}
+	if got := strings.Join(r.Using, ","); got != "web,websecure" {
+		t.Fatalf("using %q", got)
+	}
+	if mw := s.Status().Middlewares["mw@file"]; mw.Type != "headers" || len(mw.UsedBy) != 1 {
+		t.Fatalf("middleware status: %+v", mw)
+	}
+}
+
+func TestObjectErrorsDisableOnlyTheObject(t *testing.T) {
+	s := build(t, `
+[http.routers.good]
+  rule = "Path(`+"`/good`"+`)"
+  service = "noop@internal"
+[http.routers.badrule]
+  rule = "Hots(`+"`x`"+`)"
+  service = "noop@internal"
+[http.routers.missing]
+  rule = "Path(`+"`/m`"+`)"
+  service = "nope"
+[http.routers.cyclic]
+  rule = "Path(`+"`/c`"+`)"
+  service = "noop@internal"
+  middlewares = ["a"]
+[http.routers.someeps]
+  rule = "Path(`+"`/e`"+`)"
+  entryPoints = ["web", "ghost"]
+  service = "noop@internal"
+[http.middlewares.a.chain]
+  middlewares = ["b"]
+[http.middlewares.b.chain]
+  middlewares = ["a"]
+[tcp.routers.plain]
+  rule = "HostSNI(`+"`db.test`"+`)"
+  service = "db"
+[[tcp.services.db.loadBalancer.servers]]
+  address = "127.0.0.1:5432"
+`, nil)
+	st := s.Status()
+	want := map[string]string{"good@file": status.Enabled, "badrule@file": status.Disabled, "missing@file": status.Disabled,
+		"cyclic@file": status.Disabled, "someeps@file": status.Warning}
+	for name, w := range want {
+		if got := st.Routers[name].Status; got != w {
+			t.Errorf("%s: status %s, want %s (errors %v)", name, got, w, st.Routers[name].Err)
+		}
+	}
+	if st.TCPRouters["plain@file"].Status != status.Disabled {
+		t.Error("a TCP router matching SNI without tls must be disabled")
+	}
+	if rec := serve(s, "web", "http://x/good"); rec.Code != 200 {
+		t.Fatalf("good router not served: %d", rec.Code)
+	}
+	if rec := serve(s, "web", "http://x/e"); rec.Code != 200 {
+		t.Fatalf("router with one unknown entrypoint should still serve the known one: %d", rec.Code)
+	}
+	text := s.Problems().Error()
+	for _, w := range []string{
+		`dyn.toml:6:3: http.routers "badrule@file": rule column 1: unknown matcher "Hots"`,
+		`http.routers "missing@file": service "nope@file" does not exist`,
+		"chain cycle",
+		`entryPoint "ghost" doesn't exist`,
+	} {
+		if !strings.Contains(text, w) {
+			t.Errorf("problems lack %q:\n%s", w, text)
+		}
+	}
+}
+
+func TestEntryPointRedirection(t *testing.T) {
+	perm := false
+	eps := map[string]*static.EntryPoint{
+		"web":       {Address: ":80", HTTP: &static.HTTP{Redirections: &static.Redirections{EntryPoint: &static.RedirectEntryPoint{To: "websecure", Scheme: "https", Permanent: &perm}}}},
+		"websecure": {Address: ":8443"},
+	}
+	s := build(t, "", eps)
+	rec := serve(s, "web", "http://a.test/path?q=1")
+	if rec.Code != http.StatusFound || rec.Header().Get("Location") != "https://a.test:8443/path?q=1" {
+		t.Fatalf("redirect: %d %q", rec.Code, rec.Header().Get("Location"))
+	}
+}
+
+func TestTLSOptionsChosenBySNI(t *testing.T) {
+	s := build(t, `
+[http.routers.modern]
+  rule = "Host(`+"`modern.test`"+`)"
+  service = "noop@internal"
+  [http.routers.modern.tls]
+    options = "modern"
+[http.routers.plain]
+  rule = "Host(`+"`plain.test`"+`)"
+  service = "noop@internal"
+  [http.routers.plain.tls]
+[tls.options.modern]
+  minVersion = "VersionTLS13"
+`, nil)
+	r := s.Routing("websecure")
+	if !r.PeekNeeded() {
+		t.Fatal("an entrypoint with HTTPS routers must inspect connections")
+	}
+	if c := r.HTTPS(entrypoints.ConnInfo{ServerName: "modern.test", TLS: true}); c == nil || c.MinVersion != cryptotls.VersionTLS13 {
+		t.Fatalf("modern.test got %+v", c)
+	}
+	if c := r.HTTPS(entrypoints.ConnInfo{ServerName: "plain.test", TLS: true}); c == nil || c.MinVersion != cryptotls.VersionTLS12 {
+		t.Fatalf("plain.test did not get the default options")
+	}
+}
