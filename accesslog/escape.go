@@ -76,21 +76,7 @@ func appendCLFQuoted(dst []byte, s string) []byte {
 // appendCLFEscaped writes s with the escaping of appendCLFQuoted but no
 // quotes.
 func appendCLFEscaped(dst []byte, s string) []byte {
-	start := 0
-	for i := 0; i < len(s); i++ {
-		b := s[i]
-		if b >= 0x20 && b < 0x7f && b != '"' && b != '\\' {
-			continue
-		}
-		dst = append(dst, s[start:i]...)
-		if b == '"' || b == '\\' {
-			dst = append(dst, '\\', b)
-		} else {
-			dst = append(dst, '\\', 'x', hexDigits[b>>4], hexDigits[b&0xf])
-		}
-		start = i + 1
-	}
-	return append(dst, s[start:]...)
+	return appendEscaped(dst, s, ' ')
 }
 
 // appendCLFToken writes a bare CLF field: "-" when empty, and with spaces
@@ -99,10 +85,16 @@ func appendCLFToken(dst []byte, s string) []byte {
 	if s == "" {
 		return append(dst, '-')
 	}
+	return appendEscaped(dst, s, ' '+1)
+}
+
+// appendEscaped writes s with " and \ escaped by a backslash and every byte
+// outside lowest..0x7e as \xHH.
+func appendEscaped(dst []byte, s string, lowest byte) []byte {
 	start := 0
 	for i := 0; i < len(s); i++ {
 		b := s[i]
-		if b > 0x20 && b < 0x7f && b != '"' && b != '\\' {
+		if b >= lowest && b < 0x7f && b != '"' && b != '\\' {
 			continue
 		}
 		dst = append(dst, s[start:i]...)

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 )
 
@@ -54,4 +55,22 @@ func (es Errors) Err() error {
 		return nil
 	}
 	return es
+}
+
+// Sort orders the errors by file, line and column, then message, so they
+// read in source order.
+func (es Errors) Sort() {
+	sort.SliceStable(es, func(i, j int) bool {
+		a, b := es[i].Pos, es[j].Pos
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		if a.Col != b.Col {
+			return a.Col < b.Col
+		}
+		return es[i].Msg < es[j].Msg
+	})
 }

@@ -450,106 +450,110 @@ func commonSort(by, provider string) (any, bool) {
 	return nil, false
 }
 
-var httpRouters = kind[*status.Router]{
-	what:   "router",
-	items:  func(s *status.Set) map[string]*status.Router { return s.Routers },
-	status: func(v *status.Router) string { return v.Status },
-	search: func(v *status.Router) []string {
-		if v.Router == nil {
+// routerView is what the router lists search, filter and sort on, for HTTP
+// and TCP routers alike.
+type routerView struct {
+	status, provider string
+	// configured is false for a router whose configuration is missing (it
+	// failed to load); the fields below are then empty.
+	configured    bool
+	rule, service string
+	middlewares   []string
+	priority      int
+}
+
+// routerKind describes a router list. byMiddleware says whether the
+// middlewareName parameter filters it.
+func routerKind[T any](items func(*status.Set) map[string]T, view func(T) routerView, byMiddleware bool) kind[T] {
+	return kind[T]{
+		what:   "router",
+		items:  items,
+		status: func(v T) string { return view(v).status },
+		search: func(v T) []string {
+			if rv := view(v); rv.configured {
+				return []string{rv.rule}
+			}
 			return nil
-		}
-		return []string{v.Rule}
-	},
-	filter: func(v *status.Router, r *http.Request) bool {
-		if v.Router == nil {
-			return r.URL.Query().Get("serviceName") == "" && r.URL.Query().Get("middlewareName") == ""
-		}
-		return serviceFilter(v.Service, r) && middlewareFilter(v.Middlewares, r)
-	},
-	sortBy: func(v *status.Router, by string) (any, bool) {
-		var rule, svc string
-		var prio int
+		},
+		filter: func(v T, r *http.Request) bool {
+			rv := view(v)
+			if !rv.configured {
+				return r.URL.Query().Get("serviceName") == "" && (!byMiddleware || r.URL.Query().Get("middlewareName") == "")
+			}
+			return serviceFilter(rv.service, r) && (!byMiddleware || middlewareFilter(rv.middlewares, r))
+		},
+		sortBy: func(v T, by string) (any, bool) {
+			rv := view(v)
+			switch strings.ToLower(by) {
+			case "rule":
+				return rv.rule, true
+			case "service":
+				return rv.service, true
+			case "priority":
+				return rv.priority, true
+			}
+			return commonSort(by, rv.provider)
+		},
+	}
+}
+
+// typedKind describes a list of services or middlewares, which sort by type
+// besides status and provider.
+func typedKind[T any](what string, items func(*status.Set) map[string]T, view func(T) (status, typ, provider string)) kind[T] {
+	return kind[T]{
+		what:  what,
+		items: items,
+		status: func(v T) string {
+			st, _, _ := view(v)
+			return st
+		},
+		sortBy: func(v T, by string) (any, bool) {
+			_, typ, provider := view(v)
+			if strings.EqualFold(by, "type") {
+				return typ, true
+			}
+			return commonSort(by, provider)
+		},
+	}
+}
+
+var httpRouters = routerKind(
+	func(s *status.Set) map[string]*status.Router { return s.Routers },
+	func(v *status.Router) routerView {
+		rv := routerView{status: v.Status, provider: v.Provider}
 		if v.Router != nil {
-			rule, svc, prio = v.Rule, v.Service, v.Priority
+			rv.configured = true
+			rv.rule, rv.service, rv.middlewares, rv.priority = v.Rule, v.Service, v.Middlewares, v.Priority
 		}
-		switch strings.ToLower(by) {
-		case "rule":
-			return rule, true
-		case "service":
-			return svc, true
-		case "priority":
-			return prio, true
-		}
-		return commonSort(by, v.Provider)
+		return rv
 	},
-}
+	true,
+)
 
-var httpServices = kind[*status.Service]{
-	what:   "service",
-	items:  func(s *status.Set) map[string]*status.Service { return s.Services },
-	status: func(v *status.Service) string { return v.Status },
-	sortBy: func(v *status.Service, by string) (any, bool) {
-		if strings.EqualFold(by, "type") {
-			return v.Type, true
-		}
-		return commonSort(by, v.Provider)
-	},
-}
-
-var httpMiddlewares = kind[*status.Middleware]{
-	what:   "middleware",
-	items:  func(s *status.Set) map[string]*status.Middleware { return s.Middlewares },
-	status: func(v *status.Middleware) string { return v.Status },
-	sortBy: func(v *status.Middleware, by string) (any, bool) {
-		if strings.EqualFold(by, "type") {
-			return v.Type, true
-		}
-		return commonSort(by, v.Provider)
-	},
-}
-
-var tcpRouters = kind[*status.TCPRouter]{
-	what:   "router",
-	items:  func(s *status.Set) map[string]*status.TCPRouter { return s.TCPRouters },
-	status: func(v *status.TCPRouter) string { return v.Status },
-	search: func(v *status.TCPRouter) []string {
-		if v.TCPRouter == nil {
-			return nil
-		}
-		return []string{v.Rule}
-	},
-	filter: func(v *status.TCPRouter, r *http.Request) bool {
-		if v.TCPRouter == nil {
-			return r.URL.Query().Get("serviceName") == ""
-		}
-		return serviceFilter(v.Service, r)
-	},
-	sortBy: func(v *status.TCPRouter, by string) (any, bool) {
-		var rule, svc string
-		var prio int
+var tcpRouters = routerKind(
+	func(s *status.Set) map[string]*status.TCPRouter { return s.TCPRouters },
+	func(v *status.TCPRouter) routerView {
+		rv := routerView{status: v.Status, provider: v.Provider}
 		if v.TCPRouter != nil {
-			rule, svc, prio = v.Rule, v.Service, v.Priority
+			rv.configured = true
+			rv.rule, rv.service, rv.priority = v.Rule, v.Service, v.Priority
 		}
-		switch strings.ToLower(by) {
-		case "rule":
-			return rule, true
-		case "service":
-			return svc, true
-		case "priority":
-			return prio, true
-		}
-		return commonSort(by, v.Provider)
+		return rv
 	},
-}
+	false,
+)
 
-var tcpServices = kind[*status.TCPService]{
-	what:   "service",
-	items:  func(s *status.Set) map[string]*status.TCPService { return s.TCPServices },
-	status: func(v *status.TCPService) string { return v.Status },
-	sortBy: func(v *status.TCPService, by string) (any, bool) {
-		if strings.EqualFold(by, "type") {
-			return v.Type, true
-		}
-		return commonSort(by, v.Provider)
-	},
-}
+var httpServices = typedKind("service",
+	func(s *status.Set) map[string]*status.Service { return s.Services },
+	func(v *status.Service) (string, string, string) { return v.Status, v.Type, v.Provider },
+)
+
+var httpMiddlewares = typedKind("middleware",
+	func(s *status.Set) map[string]*status.Middleware { return s.Middlewares },
+	func(v *status.Middleware) (string, string, string) { return v.Status, v.Type, v.Provider },
+)
+
+var tcpServices = typedKind("service",
+	func(s *status.Set) map[string]*status.TCPService { return s.TCPServices },
+	func(v *status.TCPService) (string, string, string) { return v.Status, v.Type, v.Provider },
+)

@@ -4,7 +4,6 @@
 package routers
 
 import (
-	"fmt"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -54,20 +53,7 @@ type httpLeaf struct {
 // ParseHTTP compiles an HTTP router rule. syntax is "v3" (the default when
 // empty) or "v2". Errors are *ParseError values pointing at the problem.
 func ParseHTTP(rule, syntax string) (*Rule, error) {
-	var lang *language[httpLeaf]
-	switch syntax {
-	case "", "v3":
-		lang, syntax = httpV3, "v3"
-	case "v2":
-		lang = httpV2
-	default:
-		return nil, fmt.Errorf("unknown ruleSyntax %q: use \"v3\" (default) or \"v2\"", syntax)
-	}
-	p, e, err := parseExpr(rule)
-	if err != nil {
-		return nil, err
-	}
-	t, err := compile(p, lang, e)
+	t, syntax, err := parseRule(rule, syntax, httpV3, httpV2)
 	if err != nil {
 		return nil, err
 	}

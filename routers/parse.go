@@ -2,9 +2,13 @@ package routers
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/guan-gateway/guan/config/suggest"
 )
 
 // ParseError is a rule that does not parse or names a matcher wrongly. Col is
@@ -380,6 +384,29 @@ type language[L any] struct {
 	hintOnArg map[string]string // extra advice on argument-count errors
 }
 
+// parseRule compiles rule in the language its syntax names: "v3" (the
+// default when empty) or "v2". It returns the syntax in effect.
+func parseRule[L any](rule, syntax string, v3, v2 *language[L]) (*tree[L], string, error) {
+	var lang *language[L]
+	switch syntax {
+	case "", "v3":
+		lang, syntax = v3, "v3"
+	case "v2":
+		lang = v2
+	default:
+		return nil, "", fmt.Errorf("unknown ruleSyntax %q: use \"v3\" (default) or \"v2\"", syntax)
+	}
+	p, e, err := parseExpr(rule)
+	if err != nil {
+		return nil, "", err
+	}
+	t, err := compile(p, lang, e)
+	if err != nil {
+		return nil, "", err
+	}
+	return t, syntax, nil
+}
+
 // compile turns a syntax tree into a boolean tree of leaves.
 func compile[L any](p *parser, lang *language[L], e *expr) (*tree[L], error) {
 	switch e.kind {
@@ -446,36 +473,9 @@ func unknownMatcher[L any](lang *language[L], name string) string {
 	if hint, ok := lang.other[name]; ok {
 		return msg + " (" + hint + ")"
 	}
-	best, bestD := "", 3
-	for cand := range lang.matchers {
-		d := editDistance(strings.ToLower(name), strings.ToLower(cand))
-		if d < bestD || d == bestD && cand < best {
-			best, bestD = cand, d
-		}
-	}
-	if best != "" {
+	// Sorted, so that equally near names always give the same hint.
+	if best, ok := suggest.Within(name, slices.Sorted(maps.Keys(lang.matchers)), 2); ok {
 		return msg + fmt.Sprintf(" (did you mean %q?)", best)
 	}
 	return msg
-}
-
-// editDistance is the Levenshtein distance, used for "did you mean" hints.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

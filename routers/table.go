@@ -62,28 +62,12 @@ func NewTable(routes []Route) *Table {
 		r.Priority = r.EffectivePriority()
 		t.routes = append(t.routes, r)
 	}
-	sort.SliceStable(t.routes, func(i, j int) bool {
-		a, b := &t.routes[i], &t.routes[j]
-		if a.Priority != b.Priority {
-			return a.Priority > b.Priority
-		}
-		return a.Name < b.Name
-	})
+	sortRoutes(t.routes, func(r *Route) (int, string) { return r.Priority, r.Name })
 
 	// Distribute in match order so every list stays sorted.
-	hostLists := make(map[string][]int32)
-	var fallback []int32
-	for i := range t.routes {
-		idx := int32(i)
-		rule := t.routes[i].Rule
-		if !rule.only {
-			fallback = append(fallback, idx)
-			continue
-		}
-		for _, h := range rule.hosts {
-			hostLists[h] = append(hostLists[h], idx)
-		}
-	}
+	hostLists, fallback := indexHosts(len(t.routes), func(i int) ([]string, bool) {
+		return t.routes[i].Rule.hosts, t.routes[i].Rule.only
+	})
 	for h, idxs := range hostLists {
 		b := &bucket{}
 		t.fill(b, idxs)
@@ -109,6 +93,37 @@ func (t *Table) fill(b *bucket, idxs []int32) {
 			b.paths.insert(p, idx)
 		}
 	}
+}
+
+// sortRoutes puts routes in match order: higher priority first, ties to the
+// lexically smaller name so the order never depends on map order.
+func sortRoutes[R any](routes []R, key func(*R) (priority int, name string)) {
+	sort.SliceStable(routes, func(i, j int) bool {
+		pi, ni := key(&routes[i])
+		pj, nj := key(&routes[j])
+		if pi != pj {
+			return pi > pj
+		}
+		return ni < nj
+	})
+}
+
+// indexHosts distributes route indexes 0..n-1, in order, over the exact
+// hosts each route requires; routes that can match other hosts too go to
+// fallback. Every list stays sorted in match order.
+func indexHosts(n int, hostsOf func(i int) (hosts []string, only bool)) (byHost map[string][]int32, fallback []int32) {
+	byHost = make(map[string][]int32)
+	for i := range n {
+		hosts, only := hostsOf(i)
+		if !only {
+			fallback = append(fallback, int32(i))
+			continue
+		}
+		for _, h := range hosts {
+			byHost[h] = append(byHost[h], int32(i))
+		}
+	}
+	return byHost, fallback
 }
 
 // Len is the number of routes in the table.

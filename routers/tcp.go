@@ -1,12 +1,10 @@
 package routers
 
 import (
-	"fmt"
 	"net/http"
 	"net/netip"
 	"net/url"
 	"regexp"
-	"sort"
 	"strings"
 
 	"github.com/gorilla/mux"
@@ -55,20 +53,7 @@ type tcpLeaf struct {
 // ParseTCP compiles a TCP router rule; syntax is "v3" (default when empty) or
 // "v2".
 func ParseTCP(rule, syntax string) (*TCPRule, error) {
-	var lang *language[tcpLeaf]
-	switch syntax {
-	case "", "v3":
-		lang, syntax = tcpV3, "v3"
-	case "v2":
-		lang = tcpV2
-	default:
-		return nil, fmt.Errorf("unknown ruleSyntax %q: use \"v3\" (default) or \"v2\"", syntax)
-	}
-	p, e, err := parseExpr(rule)
-	if err != nil {
-		return nil, err
-	}
-	t, err := compile(p, lang, e)
+	t, syntax, err := parseRule(rule, syntax, tcpV3, tcpV2)
 	if err != nil {
 		return nil, err
 	}
@@ -303,7 +288,7 @@ type TCPTable struct {
 
 // NewTCPTable compiles routes; order is priority, then name.
 func NewTCPTable(routes []TCPRoute) *TCPTable {
-	t := &TCPTable{bySNI: make(map[string][]int32)}
+	t := &TCPTable{}
 	for _, r := range routes {
 		if r.Rule == nil {
 			continue
@@ -311,23 +296,10 @@ func NewTCPTable(routes []TCPRoute) *TCPTable {
 		r.Priority = r.EffectivePriority()
 		t.routes = append(t.routes, r)
 	}
-	sort.SliceStable(t.routes, func(i, j int) bool {
-		a, b := &t.routes[i], &t.routes[j]
-		if a.Priority != b.Priority {
-			return a.Priority > b.Priority
-		}
-		return a.Name < b.Name
+	sortRoutes(t.routes, func(r *TCPRoute) (int, string) { return r.Priority, r.Name })
+	t.bySNI, t.fallback = indexHosts(len(t.routes), func(i int) ([]string, bool) {
+		return t.routes[i].Rule.hosts, t.routes[i].Rule.only
 	})
-	for i := range t.routes {
-		rule := t.routes[i].Rule
-		if !rule.only {
-			t.fallback = append(t.fallback, int32(i))
-			continue
-		}
-		for _, h := range rule.hosts {
-			t.bySNI[h] = append(t.bySNI[h], int32(i))
-		}
-	}
 	return t
 }
 

@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 need=()
 command -v curl >/dev/null || need+=(curl)
 command -v openssl >/dev/null || need+=(openssl)
+command -v chromium >/dev/null || need+=(chromium)
 if ((${#need[@]})); then
 	echo "installing: ${need[*]}"
 	if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi

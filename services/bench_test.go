@@ -10,42 +10,29 @@ import (
 
 	"github.com/guan-gateway/guan/config/dynamic"
 	"github.com/guan-gateway/guan/reqinfo"
+	"github.com/guan-gateway/guan/services/internal/svctest"
 )
 
 // cannedBackend is a keep-alive HTTP/1.1 server that answers every request
 // with a fixed response without allocating, so the benchmark counts only
 // the gateway side.
 func cannedBackend(b *testing.B) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { l.Close() })
 	resp := []byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok")
-	go func() {
+	return "http://" + svctest.Serve(b, func(c net.Conn) {
+		defer c.Close()
+		br := bufio.NewReaderSize(c, 8<<10)
 		for {
-			c, err := l.Accept()
+			line, err := br.ReadSlice('\n')
 			if err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReaderSize(c, 8<<10)
-				for {
-					line, err := br.ReadSlice('\n')
-					if err != nil {
-						return
-					}
-					if len(bytes.TrimSpace(line)) == 0 { // end of a GET's header
-						if _, err := c.Write(resp); err != nil {
-							return
-						}
-					}
+			if len(bytes.TrimSpace(line)) == 0 { // end of a GET's header
+				if _, err := c.Write(resp); err != nil {
+					return
 				}
-			}()
+			}
 		}
-	}()
-	return "http://" + l.Addr().String()
+	})
 }
 
 // sink is a minimal ResponseWriter; a real server hands each request a new

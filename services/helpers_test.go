@@ -2,7 +2,6 @@ package services
 
 import (
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"github.com/guan-gateway/guan/config"
 	"github.com/guan-gateway/guan/config/dynamic"
 	"github.com/guan-gateway/guan/services/health"
+	"github.com/guan-gateway/guan/services/internal/svctest"
 )
 
 // backend is a real upstream server that answers with its name and can be
@@ -57,12 +57,7 @@ func newBackendWith(t *testing.T, name string, configure func(*http.Server)) *ba
 
 func closedURL(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return "http://" + l.Addr().String()
+	return "http://" + svctest.ClosedAddr(t)
 }
 
 func dur(d time.Duration) *config.Duration { c := config.Duration(d); return &c }

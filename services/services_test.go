@@ -1,7 +1,6 @@
 package services
 
 import (
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/guan-gateway/guan/config/dynamic"
+	"github.com/guan-gateway/guan/services/internal/svctest"
 	"github.com/guan-gateway/guan/statestore"
 )
 
@@ -170,28 +170,7 @@ func TestTransportPoolReusedAcrossReload(t *testing.T) {
 }
 
 func TestTCPServices(t *testing.T) {
-	echo := func(prefix string) string {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { l.Close() })
-		go func() {
-			for {
-				c, err := l.Accept()
-				if err != nil {
-					return
-				}
-				go func() {
-					defer c.Close()
-					b, _ := io.ReadAll(c)
-					io.WriteString(c, prefix+string(b))
-				}()
-			}
-		}()
-		return l.Addr().String()
-	}
-	a, b := echo("a:"), echo("b:")
+	a, b := svctest.Serve(t, svctest.Echo("a:")), svctest.Serve(t, svctest.Echo("b:"))
 	s := New(Options{TCPServices: map[string]*dynamic.TCPService{
 		"a@file":    {LoadBalancer: &dynamic.TCPServersLoadBalancer{Servers: []dynamic.TCPServer{{Address: a}}}},
 		"b@file":    {LoadBalancer: &dynamic.TCPServersLoadBalancer{Servers: []dynamic.TCPServer{{Address: b}}}},
@@ -203,29 +182,11 @@ func TestTCPServices(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, _ := net.Listen("tcp", "127.0.0.1:0")
-	defer l.Close()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go h.ServeTCP(c)
-		}
-	}()
+	addr := svctest.ServeTCP(t, h)
 	counts := map[string]int{}
 	for range 6 {
-		c, err := net.Dial("tcp", l.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.SetDeadline(time.Now().Add(5 * time.Second))
-		io.WriteString(c, "ping")
-		c.(*net.TCPConn).CloseWrite()
-		got, _ := io.ReadAll(c)
-		c.Close()
-		counts[string(got)]++
+		got, _ := svctest.Exchange(t, addr, "ping")
+		counts[got]++
 	}
 	if counts["a:ping"] != 4 || counts["b:ping"] != 2 {
 		t.Fatalf("counts %v, want a:4 b:2", counts)

@@ -123,19 +123,7 @@ func Build(in Input) (*Snapshot, error) {
 		snap.eps[name] = e
 	}
 	b.finishStatus()
-	sort.SliceStable(b.errs, func(i, j int) bool {
-		a, c := b.errs[i].Pos, b.errs[j].Pos
-		if a.File != c.File {
-			return a.File < c.File
-		}
-		if a.Line != c.Line {
-			return a.Line < c.Line
-		}
-		if a.Col != c.Col {
-			return a.Col < c.Col
-		}
-		return b.errs[i].Msg < b.errs[j].Msg
-	})
+	b.errs.Sort()
 	snap.errs = b.errs
 	return snap, nil
 }

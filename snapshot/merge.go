@@ -156,11 +156,7 @@ func qualifyService(s *dynamic.Service, p string) *dynamic.Service {
 	cp := *s
 	if w := s.Weighted; w != nil {
 		ww := *w
-		ww.Services = make([]dynamic.WRRService, len(w.Services))
-		for i, c := range w.Services {
-			c.Name = Qualify(c.Name, p)
-			ww.Services[i] = c
-		}
+		ww.Services = qualifyWRR(w.Services, p)
 		cp.Weighted = &ww
 	}
 	if mi := s.Mirroring; mi != nil {
@@ -196,11 +192,7 @@ func qualifyTCPService(s *dynamic.TCPService, p string) *dynamic.TCPService {
 	cp := *s
 	if w := s.Weighted; w != nil {
 		ww := *w
-		ww.Services = make([]dynamic.WRRService, len(w.Services))
-		for i, c := range w.Services {
-			c.Name = Qualify(c.Name, p)
-			ww.Services[i] = c
-		}
+		ww.Services = qualifyWRR(w.Services, p)
 		cp.Weighted = &ww
 	}
 	return &cp
@@ -220,4 +212,13 @@ func qualifyMiddleware(mw *dynamic.Middleware, p string) *dynamic.Middleware {
 		cp.Errors = &ee
 	}
 	return &cp
+}
+
+func qualifyWRR(in []dynamic.WRRService, p string) []dynamic.WRRService {
+	out := make([]dynamic.WRRService, len(in))
+	for i, c := range in {
+		c.Name = Qualify(c.Name, p)
+		out[i] = c
+	}
+	return out
 }

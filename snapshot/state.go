@@ -3,10 +3,10 @@ package snapshot
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/guan-gateway/guan/config/dynamic"
@@ -15,14 +15,7 @@ import (
 	"github.com/guan-gateway/guan/status"
 )
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
 // initStatus lists every object as enabled; build steps disable or warn.
 func (b *builder) initStatus() {

@@ -90,9 +90,12 @@ func buildInput(cfg *static.Configuration, msgs map[string]providers.Message, b 
 
 // apiSource adapts the pipeline to what the API reads.
 type apiSource struct {
-	p   *pipeline.Pipeline
-	eps []status.EntryPoint
+	p        *pipeline.Pipeline
+	eps      []status.EntryPoint
+	features dashboard.Features
 }
+
+func (s apiSource) Features() dashboard.Features { return s.features }
 
 func (s apiSource) Status() *status.Set                 { return s.p.Current().Status() }
 func (s apiSource) RawDynamic() any                     { return s.p.Current().Raw() }
@@ -200,9 +203,14 @@ func serve(path string, stderr io.Writer) int {
 		basePath = cfg.API.BasePath
 		dash = cfg.API.Dashboard == nil || *cfg.API.Dashboard
 	}
-	src := apiSource{p: p, eps: epStatus}
+	src := apiSource{p: p, eps: epStatus, features: dashboard.Features{AccessLog: cfg.AccessLog != nil}}
+	if prom != nil {
+		src.features.Metrics = "Prometheus"
+	}
+	// The API handler also serves the dashboard UI and redirects the base
+	// path to it when the dashboard is enabled.
 	in.api = dashboard.NewAPI(src, basePath, dash)
-	in.dashboard = dashboard.NewUI(basePath)
+	in.dashboard = in.api
 
 	inherited, err := inherit.Listeners()
 	if err != nil {

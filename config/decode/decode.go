@@ -20,6 +20,7 @@ import (
 	"strings"
 
 	"github.com/guan-gateway/guan/config"
+	"github.com/guan-gateway/guan/config/suggest"
 )
 
 // Bytes decodes data into the value pointed to by into. The format is chosen
@@ -295,7 +296,7 @@ func (d *decoder) structValue(n *node, v reflect.Value) {
 
 func (d *decoder) unknownKey(e entry, info *structInfo) {
 	key := joinShown(append(d.disp[:len(d.disp):len(d.disp)], quoteKey(e.key)))
-	if s := suggest(e.key, info.names); s != "" {
+	if s, ok := suggest.Closest(e.key, info.names); ok {
 		d.errs.add(e.keyPos, "unknown key %q (did you mean %q?)", key, s)
 		return
 	}

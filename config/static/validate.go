@@ -312,16 +312,7 @@ func (v *validator) nonNegative(at []string, d *config.Duration) {
 }
 
 func (v *validator) errs() error {
-	sort.SliceStable(v.list, func(i, j int) bool {
-		a, b := v.list[i].Pos, v.list[j].Pos
-		if a.File != b.File {
-			return a.File < b.File
-		}
-		if a.Line != b.Line {
-			return a.Line < b.Line
-		}
-		return a.Col < b.Col
-	})
+	v.list.Sort()
 	return v.list.Err()
 }
 

@@ -19,6 +19,7 @@ import (
 
 	"github.com/guan-gateway/guan/config/dynamic"
 	"github.com/guan-gateway/guan/middlewares"
+	"github.com/guan-gateway/guan/middlewares/internal/mwtest"
 	"github.com/guan-gateway/guan/reqinfo"
 )
 
@@ -77,19 +78,14 @@ var echoBackend = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) 
 	fmt.Fprintf(w, "auth=%q user=%q", r.Header.Get("Authorization"), r.Header.Get("X-WebAuth-User"))
 })
 
-func do(t *testing.T, url, user, pw string, withAuth bool) (*http.Response, string) {
+// do sends GET / to srv, with basic credentials when withAuth.
+func do(t *testing.T, srv *mwtest.Server, user, pw string, withAuth bool) (*http.Response, string) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	req := srv.NewRequest(t, http.MethodGet, "/", nil)
 	if withAuth {
 		req.SetBasicAuth(user, pw)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp, string(b)
+	return srv.Do(t, req)
 }
 
 func TestBasicAuth(t *testing.T) {
@@ -103,8 +99,7 @@ func TestBasicAuth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(h)
-	defer srv.Close()
+	srv := mwtest.Serve(t, h)
 	tests := []struct {
 		name     string
 		user, pw string
@@ -124,7 +119,7 @@ func TestBasicAuth(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resp, body := do(t, srv.URL, tt.user, tt.pw, !tt.noAuth)
+			resp, body := do(t, srv, tt.user, tt.pw, !tt.noAuth)
 			if resp.StatusCode != tt.wantCode {
 				t.Fatalf("status %d, want %d (body %q)", resp.StatusCode, tt.wantCode, body)
 			}
@@ -149,15 +144,14 @@ func TestHeadersKeptAndRealm(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(h)
-	defer srv.Close()
-	resp, _ := do(t, srv.URL, "", "", false)
+	srv := mwtest.Serve(t, h)
+	resp, _ := do(t, srv, "", "", false)
 	if got := resp.Header.Get("WWW-Authenticate"); got != `Basic realm="my \"zone\""` {
 		t.Errorf("WWW-Authenticate = %q", got)
 	}
 	// Without removeHeader the backend sees Authorization; without
 	// headerField a client-sent X-WebAuth-User passes untouched.
-	_, body := do(t, srv.URL, "sam", "secret", true)
+	_, body := do(t, srv, "sam", "secret", true)
 	wantAuth := "Basic " + base64.StdEncoding.EncodeToString([]byte("sam:secret"))
 	if want := fmt.Sprintf("auth=%q user=%q", wantAuth, ""); body != want {
 		t.Errorf("backend saw %s, want %s", body, want)
@@ -169,18 +163,12 @@ func TestHeaderFieldCannotBeSpoofed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(h)
-	defer srv.Close()
-	req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
+	srv := mwtest.Serve(t, h)
+	req := srv.NewRequest(t, http.MethodGet, "/", nil)
 	req.SetBasicAuth("sam", "secret")
 	req.Header.Set("X-WebAuth-User", "admin")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if !strings.HasSuffix(string(b), `user="sam"`) {
+	_, b := srv.Do(t, req)
+	if !strings.HasSuffix(b, `user="sam"`) {
 		t.Errorf("backend saw %s, want user=sam", b)
 	}
 }
@@ -197,13 +185,12 @@ func TestUsersFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(h)
-	defer srv.Close()
+	srv := mwtest.Serve(t, h)
 	for _, c := range []struct {
 		user, pw string
 		want     int
 	}{{"ann", "password", 200}, {"sam", "secret", 200}, {"joe", "secret", 200}, {"ann", "x", 401}} {
-		if resp, _ := do(t, srv.URL, c.user, c.pw, true); resp.StatusCode != c.want {
+		if resp, _ := do(t, srv, c.user, c.pw, true); resp.StatusCode != c.want {
 			t.Errorf("%s: status %d, want %d", c.user, resp.StatusCode, c.want)
 		}
 	}
@@ -212,31 +199,23 @@ func TestUsersFile(t *testing.T) {
 func TestNewErrors(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "bad"), []byte("ok:{SHA}5en6G6MezRroT3XKqkdPOmY/BfQ=\nbad:plaintext\n"), 0o600)
-	tests := []struct {
-		name string
-		cfg  dynamic.BasicAuth
-		want string
-	}{
-		{"no users", dynamic.BasicAuth{}, "no users"},
-		{"plain text", dynamic.BasicAuth{Users: []string{"u:hunter2"}}, "plain-text"},
-		{"no colon", dynamic.BasicAuth{Users: []string{"u"}}, "name:hash"},
-		{"bad sha", dynamic.BasicAuth{Users: []string{"u:{SHA}abc"}}, "malformed {SHA}"},
-		{"bad bcrypt", dynamic.BasicAuth{Users: []string{"u:$2y$10$short"}}, "malformed bcrypt"},
-		{"bad apr1", dynamic.BasicAuth{Users: []string{"u:$apr1$saltsaltsalt$x"}}, "malformed apr1"},
-		{"sha512 crypt", dynamic.BasicAuth{Users: []string{"u:$6$salt$abc"}}, "unsupported"},
-		{"missing file", dynamic.BasicAuth{UsersFile: "nope.htpasswd"}, "nope.htpasswd"},
-		{"bad file line", dynamic.BasicAuth{UsersFile: "bad"}, "bad:2"},
-		{"bad header field", dynamic.BasicAuth{Users: []string{"sam:{SHA}5en6G6MezRroT3XKqkdPOmY/BfQ="}, HeaderField: "X User"}, "headerField"},
-		{"bad realm", dynamic.BasicAuth{Users: []string{"sam:{SHA}5en6G6MezRroT3XKqkdPOmY/BfQ="}, Realm: "a\nb"}, "realm"},
+	build := func(cfg dynamic.BasicAuth) error {
+		_, err := New(middlewares.Env{BaseDir: dir}, cfg, echoBackend)
+		return err
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := New(middlewares.Env{BaseDir: dir}, tt.cfg, echoBackend)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("error = %v, want mention of %q", err, tt.want)
-			}
-		})
-	}
+	mwtest.RefusesConfigs(t, build,
+		mwtest.Bad("no users", dynamic.BasicAuth{}, "no users"),
+		mwtest.Bad("plain text", dynamic.BasicAuth{Users: []string{"u:hunter2"}}, "plain-text"),
+		mwtest.Bad("no colon", dynamic.BasicAuth{Users: []string{"u"}}, "name:hash"),
+		mwtest.Bad("bad sha", dynamic.BasicAuth{Users: []string{"u:{SHA}abc"}}, "malformed {SHA}"),
+		mwtest.Bad("bad bcrypt", dynamic.BasicAuth{Users: []string{"u:$2y$10$short"}}, "malformed bcrypt"),
+		mwtest.Bad("bad apr1", dynamic.BasicAuth{Users: []string{"u:$apr1$saltsaltsalt$x"}}, "malformed apr1"),
+		mwtest.Bad("sha512 crypt", dynamic.BasicAuth{Users: []string{"u:$6$salt$abc"}}, "unsupported"),
+		mwtest.Bad("missing file", dynamic.BasicAuth{UsersFile: "nope.htpasswd"}, "nope.htpasswd"),
+		mwtest.Bad("bad file line", dynamic.BasicAuth{UsersFile: "bad"}, "bad:2"),
+		mwtest.Bad("bad header field", dynamic.BasicAuth{Users: []string{"sam:{SHA}5en6G6MezRroT3XKqkdPOmY/BfQ="}, HeaderField: "X User"}, "headerField"),
+		mwtest.Bad("bad realm", dynamic.BasicAuth{Users: []string{"sam:{SHA}5en6G6MezRroT3XKqkdPOmY/BfQ="}, Realm: "a\nb"}, "realm"),
+	)
 }
 
 func TestClientUsernameRecorded(t *testing.T) {
@@ -245,13 +224,8 @@ func TestClientUsernameRecorded(t *testing.T) {
 		t.Fatal(err)
 	}
 	infos := make(chan *reqinfo.Info, 1)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		info := &reqinfo.Info{}
-		h.ServeHTTP(w, r.WithContext(reqinfo.With(r.Context(), info)))
-		infos <- info
-	}))
-	defer srv.Close()
-	do(t, srv.URL, "sam", "secret", true)
+	srv := mwtest.Serve(t, mwtest.WithInfo(h, infos))
+	do(t, srv, "sam", "secret", true)
 	if got := (<-infos).ClientUsername; got != "sam" {
 		t.Errorf("ClientUsername = %q, want sam", got)
 	}
@@ -288,8 +262,7 @@ func TestConcurrentLogins(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(h)
-	defer srv.Close()
+	srv := mwtest.Serve(t, h)
 	var wg sync.WaitGroup
 	for g := range 8 {
 		wg.Go(func() {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/guan-gateway/guan/config/dynamic"
 	"github.com/guan-gateway/guan/middlewares"
+	"github.com/guan-gateway/guan/middlewares/internal/mwtest"
 )
 
 // echo returns the request body, its declared length and the transfer
@@ -79,23 +80,16 @@ func TestRequestBuffering(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			srv := httptest.NewServer(h)
-			defer srv.Close()
 			var rd io.Reader = bytes.NewReader(tt.body)
 			if tt.chunked {
 				rd = io.MultiReader(rd)
 			}
-			resp, err := http.Post(srv.URL, "text/plain", rd)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
+			resp, got := mwtest.Serve(t, h).Post(t, "/", rd)
 			if resp.StatusCode != tt.wantCode {
 				t.Fatalf("status %d, want %d", resp.StatusCode, tt.wantCode)
 			}
 			if tt.wantCode == 413 {
-				if string(got) != "Request Entity Too Large\n" {
+				if got != "Request Entity Too Large\n" {
 					t.Errorf("body %q", got)
 				}
 				if !tt.chunked && called.Load() {
@@ -103,7 +97,7 @@ func TestRequestBuffering(t *testing.T) {
 				}
 				return
 			}
-			if !bytes.Equal(got, tt.body) {
+			if got != string(tt.body) {
 				t.Errorf("backend got %d bytes, want %d", len(got), len(tt.body))
 			}
 			if l := resp.Header.Get("X-Seen-Length"); l != fmt.Sprint(len(tt.body)) {
@@ -152,14 +146,7 @@ func TestResponseBuffering(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			srv := httptest.NewServer(h)
-			defer srv.Close()
-			resp, err := http.Get(fmt.Sprintf("%s/?n=%d", srv.URL, tt.n))
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
+			resp, got := mwtest.Serve(t, h).Get(t, fmt.Sprintf("/?n=%d", tt.n))
 			if resp.StatusCode != tt.wantCode {
 				t.Fatalf("status %d, want %d", resp.StatusCode, tt.wantCode)
 			}
@@ -182,12 +169,7 @@ func TestResponseBuffering(t *testing.T) {
 // TestRetryExpression: the upstream is down for the first try and comes up
 // for the second; the buffered body is sent again.
 func TestRetryExpression(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	addr := mwtest.ClosedAddr(t)
 	proxy := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
 		pr.SetURL(&url.URL{Scheme: "http", Host: addr})
 	}}
@@ -215,15 +197,8 @@ func TestRetryExpression(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(h)
-	defer srv.Close()
-	resp, err := http.Post(srv.URL, "text/plain", strings.NewReader("replay me"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || string(got) != "replay me" {
+	resp, got := mwtest.Serve(t, h).Post(t, "/", strings.NewReader("replay me"))
+	if resp.StatusCode != 200 || got != "replay me" {
 		t.Fatalf("got %d %q", resp.StatusCode, got)
 	}
 	if v := resp.Header.Values("X-Try"); len(v) != 1 || v[0] != "2" {
@@ -250,12 +225,8 @@ func TestRetryExpressionLimits(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		srv := httptest.NewServer(h)
-		resp, err := http.Get(srv.URL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
+		srv := mwtest.Serve(t, h)
+		resp, _ := srv.Get(t, "/")
 		srv.Close()
 		if resp.StatusCode != 502 || tries.Load() != tc.want {
 			t.Errorf("%s: status %d after %d tries, want 502 after %d", tc.expr, resp.StatusCode, tries.Load(), tc.want)
@@ -269,8 +240,7 @@ func TestConcurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(h)
-	defer srv.Close()
+	srv := mwtest.Serve(t, h)
 	var wg sync.WaitGroup
 	for i := range 8 {
 		wg.Go(func() {

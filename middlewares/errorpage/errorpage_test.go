@@ -15,6 +15,7 @@ import (
 
 	"github.com/guan-gateway/guan/config/dynamic"
 	"github.com/guan-gateway/guan/middlewares"
+	"github.com/guan-gateway/guan/middlewares/internal/mwtest"
 )
 
 // pageServer is the error service: it describes the request it got.
@@ -65,8 +66,7 @@ func TestErrorPages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	front := httptest.NewServer(h)
-	defer front.Close()
+	front := mwtest.Serve(t, h)
 	tests := []struct {
 		name     string
 		method   string
@@ -99,21 +99,16 @@ func TestErrorPages(t *testing.T) {
 			if method == "" {
 				method = http.MethodGet
 			}
-			req, _ := http.NewRequest(method, front.URL+tt.path, strings.NewReader("req body"))
+			req := front.NewRequest(t, method, tt.path, strings.NewReader("req body"))
 			req.Host = "front.example"
 			for k, v := range tt.header {
 				req.Header.Set(k, v)
 			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			body, _ := io.ReadAll(resp.Body)
+			resp, body := front.Do(t, req)
 			if resp.StatusCode != tt.wantCode {
 				t.Errorf("status %d, want %d", resp.StatusCode, tt.wantCode)
 			}
-			if tt.wantBody != "" && string(body) != tt.wantBody {
+			if tt.wantBody != "" && body != tt.wantBody {
 				t.Errorf("body %q\nwant %q", body, tt.wantBody)
 			}
 			if tt.wantPage {
@@ -148,8 +143,7 @@ func TestStreamsNonErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	front := httptest.NewServer(h)
-	defer front.Close()
+	front := mwtest.Serve(t, h)
 	defer close(release)
 	resp, err := http.Get(front.URL)
 	if err != nil {
@@ -186,15 +180,8 @@ func TestHijackThrough(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	front := httptest.NewServer(h)
-	defer front.Close()
-	resp, err := http.Get(front.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if string(b) != "hijacked" {
+	front := mwtest.Serve(t, h)
+	if _, b := front.Get(t, "/"); b != "hijacked" {
 		t.Fatalf("body %q", b)
 	}
 }
@@ -205,14 +192,8 @@ func TestEmptyPageKeepsStatus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	front := httptest.NewServer(h)
-	defer front.Close()
-	resp, err := http.Get(front.URL + "/?code=503")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 503 {
+	front := mwtest.Serve(t, h)
+	if resp, _ := front.Get(t, "/?code=503"); resp.StatusCode != 503 {
 		t.Fatalf("status %d, want 503", resp.StatusCode)
 	}
 }
@@ -223,8 +204,7 @@ func TestConcurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	front := httptest.NewServer(h)
-	defer front.Close()
+	front := mwtest.Serve(t, h)
 	var wg sync.WaitGroup
 	for i := range 8 {
 		wg.Go(func() {
@@ -252,28 +232,20 @@ func TestConcurrent(t *testing.T) {
 
 func TestNewErrors(t *testing.T) {
 	env := envWith(map[string]http.Handler{"p": http.NotFoundHandler()})
-	tests := []struct {
-		name string
-		cfg  dynamic.ErrorPage
-		want string
-	}{
-		{"no status", dynamic.ErrorPage{Service: "p"}, "status is empty"},
-		{"bad status", dynamic.ErrorPage{Status: []string{"5xx"}, Service: "p"}, "range"},
-		{"reversed range", dynamic.ErrorPage{Status: []string{"599-500"}, Service: "p"}, "reversed"},
-		{"out of range", dynamic.ErrorPage{Status: []string{"600"}, Service: "p"}, "100-599"},
-		{"bad rewrite key", dynamic.ErrorPage{Status: []string{"500"}, Service: "p", StatusRewrites: map[string]int{"x": 500}}, "statusRewrites"},
-		{"bad rewrite value", dynamic.ErrorPage{Status: []string{"500"}, Service: "p", StatusRewrites: map[string]int{"500": 1000}}, "statusRewrites"},
-		{"no service", dynamic.ErrorPage{Status: []string{"500"}}, "service is empty"},
-		{"unknown service", dynamic.ErrorPage{Status: []string{"500"}, Service: "nope"}, `"nope"`},
+	build := func(cfg dynamic.ErrorPage) error {
+		_, err := New(env, cfg, backend)
+		return err
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := New(env, tt.cfg, backend)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("error = %v, want mention of %q", err, tt.want)
-			}
-		})
-	}
+	mwtest.RefusesConfigs(t, build,
+		mwtest.Bad("no status", dynamic.ErrorPage{Service: "p"}, "status is empty"),
+		mwtest.Bad("bad status", dynamic.ErrorPage{Status: []string{"5xx"}, Service: "p"}, "range"),
+		mwtest.Bad("reversed range", dynamic.ErrorPage{Status: []string{"599-500"}, Service: "p"}, "reversed"),
+		mwtest.Bad("out of range", dynamic.ErrorPage{Status: []string{"600"}, Service: "p"}, "100-599"),
+		mwtest.Bad("bad rewrite key", dynamic.ErrorPage{Status: []string{"500"}, Service: "p", StatusRewrites: map[string]int{"x": 500}}, "statusRewrites"),
+		mwtest.Bad("bad rewrite value", dynamic.ErrorPage{Status: []string{"500"}, Service: "p", StatusRewrites: map[string]int{"500": 1000}}, "statusRewrites"),
+		mwtest.Bad("no service", dynamic.ErrorPage{Status: []string{"500"}}, "service is empty"),
+		mwtest.Bad("unknown service", dynamic.ErrorPage{Status: []string{"500"}, Service: "nope"}, `"nope"`),
+	)
 }
 
 func FuzzParseRanges(f *testing.F) {

@@ -4,7 +4,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/guan-gateway/guan/config/dynamic"
 	"github.com/guan-gateway/guan/middlewares"
+	"github.com/guan-gateway/guan/middlewares/internal/mwtest"
 	"github.com/guan-gateway/guan/statestore"
 )
 
@@ -265,23 +265,15 @@ func TestConcurrentNeverExceeds(t *testing.T) {
 }
 
 func TestNewErrors(t *testing.T) {
-	tests := []struct {
-		name string
-		cfg  dynamic.InFlightReq
-		want string
-	}{
-		{"zero amount", dynamic.InFlightReq{}, "amount"},
-		{"two criteria", dynamic.InFlightReq{Amount: 1, SourceCriterion: &dynamic.SourceCriterion{RequestHost: true, RequestHeaderName: "X"}}, "mutually exclusive"},
-		{"bad ip strategy", dynamic.InFlightReq{Amount: 1, SourceCriterion: &dynamic.SourceCriterion{IPStrategy: &dynamic.IPStrategy{Depth: -2}}}, "depth"},
+	build := func(cfg dynamic.InFlightReq) error {
+		_, err := New(middlewares.Env{}, cfg, http.NotFoundHandler())
+		return err
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := New(middlewares.Env{}, tt.cfg, http.NotFoundHandler())
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("error = %v, want mention of %q", err, tt.want)
-			}
-		})
-	}
+	mwtest.RefusesConfigs(t, build,
+		mwtest.Bad("zero amount", dynamic.InFlightReq{}, "amount"),
+		mwtest.Bad("two criteria", dynamic.InFlightReq{Amount: 1, SourceCriterion: &dynamic.SourceCriterion{RequestHost: true, RequestHeaderName: "X"}}, "mutually exclusive"),
+		mwtest.Bad("bad ip strategy", dynamic.InFlightReq{Amount: 1, SourceCriterion: &dynamic.SourceCriterion{IPStrategy: &dynamic.IPStrategy{Depth: -2}}}, "depth"),
+	)
 }
 
 func BenchmarkAcquireRelease(b *testing.B) {

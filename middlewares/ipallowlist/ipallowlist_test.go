@@ -5,12 +5,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 
 	"github.com/guan-gateway/guan/config/dynamic"
 	"github.com/guan-gateway/guan/middlewares"
+	"github.com/guan-gateway/guan/middlewares/internal/mwtest"
 )
 
 var okHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
@@ -39,19 +39,13 @@ func TestAllowList(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			srv := httptest.NewServer(h)
-			defer srv.Close()
-			req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
+			srv := mwtest.Serve(t, h)
+			req := srv.NewRequest(t, http.MethodGet, "/", nil)
 			if tt.xff != "" {
 				req.Header.Set("X-Forwarded-For", tt.xff)
 			}
-			resp, err := srv.Client().Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			body, _ := io.ReadAll(resp.Body)
-			if resp.StatusCode != tt.wantCode || string(body) != tt.wantBody {
+			resp, body := srv.Do(t, req)
+			if resp.StatusCode != tt.wantCode || body != tt.wantBody {
 				t.Fatalf("got %d %q, want %d %q", resp.StatusCode, body, tt.wantCode, tt.wantBody)
 			}
 		})
@@ -59,24 +53,16 @@ func TestAllowList(t *testing.T) {
 }
 
 func TestNewErrors(t *testing.T) {
-	tests := []struct {
-		name string
-		cfg  dynamic.IPAllowList
-		want string
-	}{
-		{"empty range", dynamic.IPAllowList{}, "sourceRange is empty"},
-		{"bad range", dynamic.IPAllowList{SourceRange: []string{"10.0.0.0/40"}}, "CIDR"},
-		{"bad status", dynamic.IPAllowList{SourceRange: []string{"10.0.0.1"}, RejectStatusCode: 999}, "rejectStatusCode"},
-		{"bad strategy", dynamic.IPAllowList{SourceRange: []string{"10.0.0.1"}, IPStrategy: &dynamic.IPStrategy{ExcludedIPs: []string{"x"}}}, "excludedIPs"},
+	build := func(cfg dynamic.IPAllowList) error {
+		_, err := New(middlewares.Env{}, cfg, okHandler)
+		return err
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := New(middlewares.Env{}, tt.cfg, okHandler)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("error = %v, want it to mention %q", err, tt.want)
-			}
-		})
-	}
+	mwtest.RefusesConfigs(t, build,
+		mwtest.Bad("empty range", dynamic.IPAllowList{}, "sourceRange is empty"),
+		mwtest.Bad("bad range", dynamic.IPAllowList{SourceRange: []string{"10.0.0.0/40"}}, "CIDR"),
+		mwtest.Bad("bad status", dynamic.IPAllowList{SourceRange: []string{"10.0.0.1"}, RejectStatusCode: 999}, "rejectStatusCode"),
+		mwtest.Bad("bad strategy", dynamic.IPAllowList{SourceRange: []string{"10.0.0.1"}, IPStrategy: &dynamic.IPStrategy{ExcludedIPs: []string{"x"}}}, "excludedIPs"),
+	)
 }
 
 func TestConcurrent(t *testing.T) {
@@ -84,8 +70,7 @@ func TestConcurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(h)
-	defer srv.Close()
+	srv := mwtest.Serve(t, h)
 	var wg sync.WaitGroup
 	for i := range 8 {
 		wg.Add(1)

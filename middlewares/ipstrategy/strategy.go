@@ -5,6 +5,7 @@ package ipstrategy
 
 import (
 	"fmt"
+	"iter"
 	"net"
 	"net/http"
 	"net/netip"
@@ -75,48 +76,49 @@ func remoteIP(remoteAddr string) string {
 	return host
 }
 
-// fromDepth walks the list from the right without splitting it into a slice.
+// fromDepth returns the depth-th item from the right.
 func (s *Strategy) fromDepth(lines []string) string {
 	n := 0
-	for i := len(lines) - 1; i >= 0; i-- {
-		rest := lines[i]
-		for {
-			item := rest
-			j := strings.LastIndexByte(rest, ',')
-			if j >= 0 {
-				item, rest = rest[j+1:], rest[:j]
-			}
-			n++
-			if n == s.depth {
-				return strings.TrimSpace(item)
-			}
-			if j < 0 {
-				break
-			}
+	for item := range itemsFromRight(lines) {
+		if n++; n == s.depth {
+			return strings.TrimSpace(item)
 		}
 	}
 	return ""
 }
 
+// fromExcluded returns the rightmost non-empty item that is not an excluded
+// (trusted) address.
 func (s *Strategy) fromExcluded(lines []string) string {
-	for i := len(lines) - 1; i >= 0; i-- {
-		rest := lines[i]
-		for {
-			item := rest
-			j := strings.LastIndexByte(rest, ',')
-			if j >= 0 {
-				item, rest = rest[j+1:], rest[:j]
-			}
-			item = strings.TrimSpace(item)
-			if item != "" && !s.excluded.ContainsString(item) {
-				return item
-			}
-			if j < 0 {
-				break
-			}
+	for item := range itemsFromRight(lines) {
+		if item = strings.TrimSpace(item); item != "" && !s.excluded.ContainsString(item) {
+			return item
 		}
 	}
 	return ""
+}
+
+// itemsFromRight yields the comma-separated items of the header lines,
+// rightmost first, without splitting them into a slice.
+func itemsFromRight(lines []string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for i := len(lines) - 1; i >= 0; i-- {
+			rest := lines[i]
+			for {
+				item := rest
+				j := strings.LastIndexByte(rest, ',')
+				if j >= 0 {
+					item, rest = rest[j+1:], rest[:j]
+				}
+				if !yield(item) {
+					return
+				}
+				if j < 0 {
+					break
+				}
+			}
+		}
+	}
 }
 
 // maskIPv6 keeps the first ipv6Prefix bits of an IPv6 address so that every

@@ -205,3 +205,28 @@ func FuzzMatcher(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkClientIP(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		cfg  *dynamic.IPStrategy
+	}{
+		{"depth", &dynamic.IPStrategy{Depth: 3}},
+		{"excluded", &dynamic.IPStrategy{ExcludedIPs: []string{"10.0.0.0/8"}}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			s, err := New(bc.cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			req := httptest.NewRequest(http.MethodGet, "/", nil)
+			req.Header.Set("X-Forwarded-For", "203.0.113.7, 10.0.0.3, 10.0.0.2")
+			b.ReportAllocs()
+			for b.Loop() {
+				if s.ClientIP(req) != "203.0.113.7" {
+					b.Fatal("wrong client")
+				}
+			}
+		})
+	}
+}

@@ -2,11 +2,11 @@ package replacepath
 
 import (
 	"net/http"
-	"net/http/httptest"
 	"testing"
 
 	"github.com/guan-gateway/guan/config/dynamic"
 	"github.com/guan-gateway/guan/middlewares"
+	"github.com/guan-gateway/guan/middlewares/internal/mwtest"
 )
 
 type seen struct{ path, rawPath, requestURI, replaced string }
@@ -26,23 +26,11 @@ func TestReplacePath(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := make(chan seen, 1)
-			next := http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
-				got <- seen{r.URL.Path, r.URL.RawPath, r.RequestURI, r.Header.Get(ReplacedPathHeader)}
-			})
-			h, err := New(middlewares.Env{}, dynamic.ReplacePath{Path: tt.path}, next)
-			if err != nil {
-				t.Fatal(err)
-			}
-			srv := httptest.NewServer(h)
-			defer srv.Close()
-			resp, err := srv.Client().Get(srv.URL + tt.reqPath)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			if g := <-got; g != tt.want {
-				t.Errorf("upstream saw %+v, want %+v", g, tt.want)
+			g := mwtest.Forward(t, func(next http.Handler) (http.Handler, error) {
+				return New(middlewares.Env{}, dynamic.ReplacePath{Path: tt.path}, next)
+			}, tt.reqPath)
+			if got := (seen{g.Path, g.RawPath, g.RequestURI, g.Header.Get(ReplacedPathHeader)}); got != tt.want {
+				t.Errorf("upstream saw %+v, want %+v", got, tt.want)
 			}
 		})
 	}

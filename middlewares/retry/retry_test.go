@@ -5,7 +5,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"github.com/guan-gateway/guan/config"
 	"github.com/guan-gateway/guan/config/dynamic"
 	"github.com/guan-gateway/guan/middlewares"
+	"github.com/guan-gateway/guan/middlewares/internal/mwtest"
 	"github.com/guan-gateway/guan/reqinfo"
 	"github.com/guan-gateway/guan/services/attempt"
 )
@@ -36,18 +36,6 @@ func proxyTo(addr string) http.Handler {
 			w.WriteHeader(http.StatusBadGateway)
 		},
 	}
-}
-
-// closedAddr returns a loopback address nobody listens on (yet).
-func closedAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
 }
 
 // echoUpstream answers with the request body and counts hits.
@@ -78,17 +66,8 @@ func serveOn(t *testing.T, addr string, h http.Handler) {
 
 func dur(d time.Duration) *config.Duration { c := config.Duration(d); return &c }
 
-// withInfo attaches a reqinfo.Info the way the entrypoint does.
-func withInfo(h http.Handler, got chan<- *reqinfo.Info) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		info := &reqinfo.Info{}
-		h.ServeHTTP(w, r.WithContext(reqinfo.With(r.Context(), info)))
-		got <- info
-	})
-}
-
 func TestRetryUntilUpstreamComesUp(t *testing.T) {
-	addr := closedAddr(t)
+	addr := mwtest.ClosedAddr(t)
 	up := &echoUpstream{}
 	var tries atomic.Int64
 	// Between retry and the proxy: the upstream starts listening only when
@@ -105,16 +84,8 @@ func TestRetryUntilUpstreamComesUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	infos := make(chan *reqinfo.Info, 1)
-	front := httptest.NewServer(withInfo(h, infos))
-	defer front.Close()
-
-	resp, err := http.Post(front.URL, "text/plain", strings.NewReader("payload"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || string(body) != "payload" {
+	resp, body := mwtest.Serve(t, mwtest.WithInfo(h, infos)).Post(t, "/", strings.NewReader("payload"))
+	if resp.StatusCode != 200 || body != "payload" {
 		t.Fatalf("got %d %q, want 200 with the replayed body", resp.StatusCode, body)
 	}
 	if got := resp.Header.Values("X-Inner"); len(got) != 1 {
@@ -151,7 +122,7 @@ func TestRetry(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			addr := closedAddr(t)
+			addr := mwtest.ClosedAddr(t)
 			up := &echoUpstream{status: tt.upStatus}
 			if !tt.down {
 				serveOn(t, addr, up)
@@ -166,23 +137,16 @@ func TestRetry(t *testing.T) {
 				t.Fatal(err)
 			}
 			infos := make(chan *reqinfo.Info, 1)
-			front := httptest.NewServer(withInfo(h, infos))
-			defer front.Close()
+			front := mwtest.Serve(t, mwtest.WithInfo(h, infos))
 			var rd io.Reader = bytes.NewReader(tt.body)
 			if tt.chunked {
 				rd = io.MultiReader(rd) // hides the length: sent chunked
 			}
-			req, _ := http.NewRequest(http.MethodPost, front.URL, rd)
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
+			resp, got := front.Do(t, front.NewRequest(t, http.MethodPost, "/", rd))
 			if resp.StatusCode != tt.wantStatus {
 				t.Fatalf("status %d, want %d", resp.StatusCode, tt.wantStatus)
 			}
-			if tt.wantStatus == 200 && !bytes.Equal(got, tt.body) {
+			if tt.wantStatus == 200 && got != string(tt.body) {
 				t.Errorf("body %q, want %q", got, tt.body)
 			}
 			if n := tries.Load(); n != tt.wantTries {
@@ -199,19 +163,14 @@ func TestRetry(t *testing.T) {
 }
 
 func TestBackoffWaits(t *testing.T) {
-	addr := closedAddr(t)
+	addr := mwtest.ClosedAddr(t)
 	h, err := New(middlewares.Env{}, dynamic.Retry{Attempts: 3, InitialInterval: dur(40 * time.Millisecond)}, proxyTo(addr))
 	if err != nil {
 		t.Fatal(err)
 	}
-	front := httptest.NewServer(h)
-	defer front.Close()
+	front := mwtest.Serve(t, h)
 	start := time.Now()
-	resp, err := http.Get(front.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	front.Get(t, "/")
 	// Two waits of at least half the (growing) interval each.
 	if el := time.Since(start); el < 40*time.Millisecond {
 		t.Errorf("finished after %s, want the backoff to wait", el)
@@ -219,7 +178,7 @@ func TestBackoffWaits(t *testing.T) {
 }
 
 func TestConcurrentRetries(t *testing.T) {
-	addr := closedAddr(t)
+	addr := mwtest.ClosedAddr(t)
 	var once sync.Once
 	up := &echoUpstream{}
 	var tries atomic.Int64
@@ -233,8 +192,7 @@ func TestConcurrentRetries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	front := httptest.NewServer(h)
-	defer front.Close()
+	front := mwtest.Serve(t, h)
 	var wg sync.WaitGroup
 	for i := range 8 {
 		wg.Go(func() {
@@ -265,7 +223,7 @@ func TestNewErrors(t *testing.T) {
 // TestUsesGetBody: a body an earlier middleware made replayable is rewound
 // with GetBody instead of being copied again.
 func TestUsesGetBody(t *testing.T) {
-	addr := closedAddr(t)
+	addr := mwtest.ClosedAddr(t)
 	up := &echoUpstream{}
 	var tries, rewinds atomic.Int64
 	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -278,7 +236,7 @@ func TestUsesGetBody(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	front := mwtest.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		r.Body = io.NopCloser(bytes.NewReader(b))
 		r.ContentLength = int64(len(b))
@@ -288,14 +246,8 @@ func TestUsesGetBody(t *testing.T) {
 		}
 		h.ServeHTTP(w, r)
 	}))
-	defer front.Close()
-	resp, err := http.Post(front.URL, "text/plain", strings.NewReader("rewind"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || string(got) != "rewind" {
+	resp, got := front.Post(t, "/", strings.NewReader("rewind"))
+	if resp.StatusCode != 200 || got != "rewind" {
 		t.Fatalf("got %d %q", resp.StatusCode, got)
 	}
 	if n := rewinds.Load(); n < 2 {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/guan-gateway/guan/config/dynamic"
 	"github.com/guan-gateway/guan/middlewares"
+	"github.com/guan-gateway/guan/middlewares/internal/mwtest"
 )
 
 type seen struct {
@@ -41,23 +42,11 @@ func TestStripPrefix(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := make(chan seen, 1)
-			next := http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
-				got <- seen{r.URL.Path, r.URL.RawPath, r.RequestURI, strings.Join(r.Header.Values(ForwardedPrefixHeader), ";")}
-			})
-			h, err := New(middlewares.Env{}, dynamic.StripPrefix{Prefixes: tt.prefixes, ForceSlash: tt.forceSlash}, next)
-			if err != nil {
-				t.Fatal(err)
-			}
-			srv := httptest.NewServer(h)
-			defer srv.Close()
-			resp, err := srv.Client().Get(srv.URL + tt.reqPath)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			if g := <-got; g != tt.want {
-				t.Errorf("upstream saw %+v, want %+v", g, tt.want)
+			g := mwtest.Forward(t, func(next http.Handler) (http.Handler, error) {
+				return New(middlewares.Env{}, dynamic.StripPrefix{Prefixes: tt.prefixes, ForceSlash: tt.forceSlash}, next)
+			}, tt.reqPath)
+			if got := (seen{g.Path, g.RawPath, g.RequestURI, strings.Join(g.Header.Values(ForwardedPrefixHeader), ";")}); got != tt.want {
+				t.Errorf("upstream saw %+v, want %+v", got, tt.want)
 			}
 		})
 	}

@@ -5,17 +5,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+
+	"github.com/guan-gateway/guan/services/internal/svctest"
 )
-
-type svc struct {
-	name    string
-	healthy bool
-}
-
-func (s *svc) Healthy() bool { return s.healthy }
-func (s *svc) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	io.WriteString(w, s.name)
-}
 
 func TestFailover(t *testing.T) {
 	plain := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "plain") })
@@ -27,11 +19,11 @@ func TestFailover(t *testing.T) {
 		wantCode       int
 		wantHealthy    bool
 	}{
-		{"main healthy", &svc{"main", true}, &svc{"fb", true}, true, "main", 200, true},
-		{"main down", &svc{"main", false}, &svc{"fb", true}, true, "fb", 200, true},
-		{"both down", &svc{"main", false}, &svc{"fb", false}, true, "Service Unavailable", 503, false},
-		{"both down, no propagation", &svc{"main", false}, &svc{"fb", false}, false, "Service Unavailable", 503, true},
-		{"main without health info", plain, &svc{"fb", true}, true, "plain", 200, true},
+		{"main healthy", svctest.NewChild("main", true), svctest.NewChild("fb", true), true, "main", 200, true},
+		{"main down", svctest.NewChild("main", false), svctest.NewChild("fb", true), true, "fb", 200, true},
+		{"both down", svctest.NewChild("main", false), svctest.NewChild("fb", false), true, "Service Unavailable", 503, false},
+		{"both down, no propagation", svctest.NewChild("main", false), svctest.NewChild("fb", false), false, "Service Unavailable", 503, true},
+		{"main without health info", plain, svctest.NewChild("fb", true), true, "plain", 200, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -23,6 +23,7 @@ import (
 	"github.com/guan-gateway/guan/config/dynamic"
 	"github.com/guan-gateway/guan/reqinfo"
 	"github.com/guan-gateway/guan/services/attempt"
+	"github.com/guan-gateway/guan/services/internal/svctest"
 	"github.com/guan-gateway/guan/services/transport"
 )
 
@@ -161,13 +162,7 @@ func TestRequestBodyForwarded(t *testing.T) {
 
 func closedPortURL(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return "http://" + addr
+	return "http://" + svctest.ClosedAddr(t)
 }
 
 func TestErrorStatus(t *testing.T) {
@@ -262,24 +257,13 @@ func TestRetryCatcherTakesError(t *testing.T) {
 func TestRetryNotOfferedAfterBodySent(t *testing.T) {
 	// The upstream reads the body then drops the connection: the body is
 	// gone, so the proxy must answer instead of handing over to retry.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			br := bufio.NewReader(c)
-			http.ReadRequest(br)
-			io.ReadFull(br, make([]byte, 4))
-			c.Close()
-		}
-	}()
-	p := newProxy(t, "http://"+l.Addr().String(), nil)
+	addr := svctest.Serve(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		http.ReadRequest(br)
+		io.ReadFull(br, make([]byte, 4))
+		c.Close()
+	})
+	p := newProxy(t, "http://"+addr, nil)
 	c := &attempt.Catcher{}
 	req := httptest.NewRequest("POST", "/", strings.NewReader(strings.Repeat("x", 64<<10)))
 	req = req.WithContext(attempt.With(req.Context(), c))

@@ -3,87 +3,23 @@ package tcpproxy
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"io"
 	"net"
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/guan-gateway/guan/services/internal/svctest"
 )
 
-// echoServer echoes everything it reads, then closes its write side when
-// the client half-closes — the behaviour half-close support must preserve.
-func echoServer(t *testing.T, wrap func(net.Listener) net.Listener) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if wrap != nil {
-		l = wrap(l)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				b, _ := io.ReadAll(c) // until the client's EOF
-				c.Write(append([]byte("echo:"), b...))
-			}()
-		}
-	}()
-	return l.Addr().String()
-}
-
-// front accepts client connections and hands them to h.
-func front(t *testing.T, h Handler) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go h.ServeTCP(c)
-		}
-	}()
-	return l.Addr().String()
-}
-
-func exchange(t *testing.T, addr, msg string) (string, error) {
-	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := io.WriteString(c, msg); err != nil {
-		return "", err
-	}
-	c.(*net.TCPConn).CloseWrite()
-	b, err := io.ReadAll(c)
-	return string(b), err
-}
-
 func TestEchoWithHalfClose(t *testing.T) {
-	p, err := NewProxy(echoServer(t, nil), nil, nil)
+	p, err := NewProxy(svctest.Serve(t, svctest.Echo("echo:")), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := front(t, p)
+	addr := svctest.ServeTCP(t, p)
 	big := strings.Repeat("x", 200<<10)
 	for _, msg := range []string{"hello", big} {
-		got, err := exchange(t, addr, msg)
+		got, err := svctest.Exchange(t, addr, msg)
 		if err != nil || got != "echo:"+msg {
 			t.Fatalf("got %d bytes, %v; want %d", len(got), err, len(msg)+5)
 		}
@@ -97,26 +33,23 @@ func TestTLSUpstream(t *testing.T) {
 	cert := srv.TLS.Certificates[0]
 	roots := x509.NewCertPool()
 	roots.AddCert(srv.Certificate())
-	addr := echoServer(t, func(l net.Listener) net.Listener {
-		return tls.NewListener(l, &tls.Config{Certificates: []tls.Certificate{cert}})
-	})
+	l := svctest.Listen(t)
+	svctest.Accept(tls.NewListener(l, &tls.Config{Certificates: []tls.Certificate{cert}}), svctest.Echo("echo:"))
+	addr := l.Addr().String()
 	// httptest's certificate is for example.com and 127.0.0.1.
 	p, err := NewProxy(addr, &tls.Config{RootCAs: roots}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := exchange(t, front(t, p), "secret")
+	got, err := svctest.Exchange(t, svctest.ServeTCP(t, p), "secret")
 	if err != nil || got != "echo:secret" {
 		t.Fatalf("got %q, %v", got, err)
 	}
 }
 
 func TestDialFailureClosesClient(t *testing.T) {
-	l, _ := net.Listen("tcp", "127.0.0.1:0")
-	dead := l.Addr().String()
-	l.Close()
-	p, _ := NewProxy(dead, nil, nil)
-	got, err := exchange(t, front(t, p), "x")
+	p, _ := NewProxy(svctest.ClosedAddr(t), nil, nil)
+	got, err := svctest.Exchange(t, svctest.ServeTCP(t, p), "x")
 	if got != "" {
 		t.Fatalf("got %q, %v; want the connection closed", got, err)
 	}

@@ -1,21 +1,11 @@
 package weighted
 
 import (
-	"io"
-	"net/http"
 	"net/http/httptest"
 	"testing"
+
+	"github.com/guan-gateway/guan/services/internal/svctest"
 )
-
-type svc struct {
-	name    string
-	healthy bool
-}
-
-func (s *svc) Healthy() bool { return s.healthy }
-func (s *svc) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	io.WriteString(w, s.name)
-}
 
 func TestWeighted(t *testing.T) {
 	tests := []struct {
@@ -25,11 +15,11 @@ func TestWeighted(t *testing.T) {
 		want        map[string]int // over 8 requests
 		wantHealthy bool
 	}{
-		{"ratio", []Child{{"a", 3, &svc{"a", true}}, {"b", 1, &svc{"b", true}}}, false, map[string]int{"a": 6, "b": 2}, true},
-		{"unhealthy skipped with propagation", []Child{{"a", 3, &svc{"a", false}}, {"b", 1, &svc{"b", true}}}, true, map[string]int{"b": 8}, true},
-		{"unhealthy kept without propagation", []Child{{"a", 1, &svc{"a", false}}, {"b", 1, &svc{"b", true}}}, false, map[string]int{"a": 4, "b": 4}, true},
-		{"none healthy", []Child{{"a", 1, &svc{"a", false}}}, true, map[string]int{"Service Unavailable": 8}, false},
-		{"zero weight", []Child{{"a", 0, &svc{"a", true}}, {"b", 1, &svc{"b", true}}}, false, map[string]int{"b": 8}, true},
+		{"ratio", []Child{{"a", 3, svctest.NewChild("a", true)}, {"b", 1, svctest.NewChild("b", true)}}, false, map[string]int{"a": 6, "b": 2}, true},
+		{"unhealthy skipped with propagation", []Child{{"a", 3, svctest.NewChild("a", false)}, {"b", 1, svctest.NewChild("b", true)}}, true, map[string]int{"b": 8}, true},
+		{"unhealthy kept without propagation", []Child{{"a", 1, svctest.NewChild("a", false)}, {"b", 1, svctest.NewChild("b", true)}}, false, map[string]int{"a": 4, "b": 4}, true},
+		{"none healthy", []Child{{"a", 1, svctest.NewChild("a", false)}}, true, map[string]int{"Service Unavailable": 8}, false},
+		{"zero weight", []Child{{"a", 0, svctest.NewChild("a", true)}, {"b", 1, svctest.NewChild("b", true)}}, false, map[string]int{"b": 8}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

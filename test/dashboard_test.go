@@ -1,0 +1,55 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// chromiumDOM renders url in headless Chromium, letting scripts run, and
+// returns the resulting DOM.
+func chromiumDOM(t *testing.T, url string) string {
+	t.Helper()
+	bin, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Skip("chromium is not installed (apt-get install chromium; scripts/test.sh does it)")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+		"--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--user-data-dir="+t.TempDir(), "--virtual-time-budget=5000", "--dump-dom", url).Output()
+	if err != nil {
+		t.Fatalf("chromium: %v", err)
+	}
+	return string(out)
+}
+
+// An operator opening the dashboard sees every router with its status, and
+// the reason a broken one is disabled.
+func TestDashboardInBrowser(t *testing.T) {
+	a, _ := backend(t, "a")
+	cfg := routeTo("a", a) + `
+[http.routers.broken]
+  rule = "Host(` + "`broken.test`" + `)"
+  service = "missing"
+`
+	g := startGateway(t, map[string]string{"main.toml": cfg}, gatewayOpts{})
+	dom := chromiumDOM(t, g.apiURL("/dashboard/#http-routers"))
+	for _, want := range []string{"main@file", "broken@file", "PathPrefix(`/`)", "disabled",
+		`service "missing@file" does not exist`, "enabled"} {
+		if !strings.Contains(dom, strings.ReplaceAll(want, `"`, "&quot;")) && !strings.Contains(dom, want) {
+			t.Errorf("dashboard does not show %q", want)
+		}
+	}
+	dom = chromiumDOM(t, g.apiURL("/dashboard/#http-services"))
+	if !strings.Contains(dom, a) || !strings.Contains(dom, "UP") {
+		t.Errorf("services view does not show the server %s as UP", a)
+	}
+	if t.Failed() {
+		fmt.Println(dom)
+	}
+}
