@@ -110,14 +110,8 @@ func (l *Logger) Wrap(entryPoint string, next http.Handler) http.Handler {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		info, ok := reqinfo.Lookup(r.Context())
-		if !ok {
-			info = &reqinfo.Info{EntryPoint: entryPoint, Start: start}
-			r = r.WithContext(reqinfo.With(r.Context(), info))
-		} else if !info.Start.IsZero() {
-			start = info.Start
-		}
+		r, info := reqinfo.Ensure(r, entryPoint)
+		start := info.Start // set by the entrypoint, which saw the request first
 		c, owner := capture.Begin(w, r)
 		returned := false
 		defer func() {

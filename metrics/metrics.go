@@ -138,24 +138,18 @@ func New(cfg *static.Prometheus) *Metrics {
 
 func (m *Metrics) newRequestVecs(level, what string, buckets []float64, labels ...string) *requestVecs {
 	prefix := "guan_" + level + "_"
+	counter := func(name, help string) *prometheus.CounterVec {
+		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: prefix + name, Help: help}, labels)
+	}
 	v := &requestVecs{
-		reqs: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: prefix + "requests_total",
-			Help: "HTTP requests processed by " + what + ".",
-		}, labels),
+		reqs: counter("requests_total", "HTTP requests processed by "+what+"."),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    prefix + "request_duration_seconds",
 			Help:    "HTTP request processing time in " + what + ", in seconds.",
 			Buckets: buckets,
 		}, labels),
-		reqBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: prefix + "requests_bytes_total",
-			Help: "Request body bytes received by " + what + ".",
-		}, labels),
-		respBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: prefix + "responses_bytes_total",
-			Help: "Response body bytes sent by " + what + ".",
-		}, labels),
+		reqBytes:  counter("requests_bytes_total", "Request body bytes received by "+what+"."),
+		respBytes: counter("responses_bytes_total", "Response body bytes sent by "+what+"."),
 	}
 	m.reg.MustRegister(v.reqs, v.duration, v.reqBytes, v.respBytes)
 	return v
@@ -210,14 +204,8 @@ func (m *Metrics) Wrap(entryPoint string, next http.Handler) http.Handler {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		info, ok := reqinfo.Lookup(r.Context())
-		if !ok {
-			info = &reqinfo.Info{EntryPoint: entryPoint, Start: start}
-			r = r.WithContext(reqinfo.With(r.Context(), info))
-		} else if !info.Start.IsZero() {
-			start = info.Start // the entrypoint saw the request first
-		}
+		r, info := reqinfo.Ensure(r, entryPoint)
+		start := info.Start // set by the entrypoint, which saw the request first
 		c, owner := capture.Begin(w, r)
 		returned := false
 		defer func() {

@@ -5,6 +5,7 @@ package reqinfo
 
 import (
 	"context"
+	"net/http"
 	"time"
 )
 
@@ -66,4 +67,19 @@ func (c *infoCtx) Value(key any) any {
 func NewContext(parent context.Context) (context.Context, *Info) {
 	c := &infoCtx{Context: parent}
 	return c, &c.info
+}
+
+// Ensure returns the request's Info and the request carrying it, attaching
+// a fresh Info for entryPoint when none is attached yet (a handler used
+// outside an entrypoint, as in tests). Start is set to now when unset.
+func Ensure(r *http.Request, entryPoint string) (*http.Request, *Info) {
+	if info, ok := Lookup(r.Context()); ok {
+		if info.Start.IsZero() {
+			info.Start = time.Now()
+		}
+		return r, info
+	}
+	ctx, info := NewContext(r.Context())
+	info.EntryPoint, info.Start = entryPoint, time.Now()
+	return r.WithContext(ctx), info
 }

@@ -213,13 +213,12 @@ func TestConcurrent(t *testing.T) {
 				if (i+j)%2 == 0 {
 					code = 502
 				}
-				resp, err := http.Get(fmt.Sprintf("%s/?code=%d", front.URL, code))
+				req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("%s/?code=%d", front.URL, code), nil)
+				resp, b, err := front.Send(req)
 				if err != nil {
 					t.Error(err)
 					return
 				}
-				b, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
 				isPage := strings.HasPrefix(string(b), "<p>GET /502")
 				if resp.StatusCode != code || isPage != (code == 502) {
 					t.Errorf("code %d: got %d %q", code, resp.StatusCode, b)

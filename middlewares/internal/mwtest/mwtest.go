@@ -5,6 +5,7 @@
 package mwtest
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -60,16 +61,25 @@ func (s *Server) NewRequest(t testing.TB, method, target string, body io.Reader)
 // Do sends req and returns the response with its body read and closed.
 func (s *Server) Do(t testing.TB, req *http.Request) (*http.Response, string) {
 	t.Helper()
-	resp, err := s.Client().Do(req)
+	resp, body, err := s.Send(req)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return resp, body
+}
+
+// Send is Do for any goroutine: it returns the error instead.
+func (s *Server) Send(req *http.Request) (*http.Response, string, error) {
+	resp, err := s.Client().Do(req)
+	if err != nil {
+		return nil, "", err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatalf("reading the response body: %v", err)
+		return nil, "", fmt.Errorf("reading the response body: %w", err)
 	}
-	return resp, string(b)
+	return resp, string(b), nil
 }
 
 // Seen is what the handler after a middleware received.
