@@ -1,0 +1,383 @@
+// Package h1transport is the upstream round tripper for plain http://
+// HTTP/1.1 servers: it writes the request and reads the response on the
+// calling goroutine over a per-host pool of idle keep-alive connections.
+//
+// It exists for speed. net/http.Transport runs a read and a write goroutine
+// per connection and hands every request and response between them through
+// channels, contexts and textproto; that costs about 35 allocations per
+// proxied request. Here an exchange costs the response (one allocation with
+// its body handle), the header block string, the header map and one values
+// array. Anything it does not handle — TLS, HTTP/2, upgrades, 100-continue,
+// CONNECT, request trailers — goes to a fallback round tripper (the
+// net/http transport of the same serversTransport).
+package h1transport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/net/http/httpguts"
+)
+
+// Defaults, as in services/transport.
+const (
+	DefaultDialTimeout         = 30 * time.Second
+	DefaultIdleConnTimeout     = 90 * time.Second
+	DefaultMaxIdleConnsPerHost = 200
+)
+
+// Options configure a Transport.
+type Options struct {
+	// Fallback carries every request this transport does not handle.
+	// Required.
+	Fallback http.RoundTripper
+	// DialTimeout bounds opening a connection; 0 means DefaultDialTimeout.
+	DialTimeout time.Duration
+	// ResponseHeaderTimeout bounds the wait for the response header after
+	// the request was written; 0 means no limit.
+	ResponseHeaderTimeout time.Duration
+	// IdleConnTimeout closes a pooled connection idle this long; 0 means
+	// DefaultIdleConnTimeout.
+	IdleConnTimeout time.Duration
+	// MaxIdleConnsPerHost bounds the idle pool of each server; 0 means
+	// DefaultMaxIdleConnsPerHost, negative disables keep-alive.
+	MaxIdleConnsPerHost int
+	// Disabled sends every request to Fallback.
+	Disabled bool
+}
+
+// Transport is an http.RoundTripper; see the package comment. It is safe
+// for concurrent use.
+type Transport struct {
+	fallback    http.RoundTripper
+	dialer      net.Dialer
+	respTimeout time.Duration
+	idleTimeout time.Duration
+	maxIdle     int // < 0: no keep-alive
+	disabled    bool
+
+	hosts   atomic.Pointer[map[string]*hostPool] // copy on write; read without a lock
+	hostsMu sync.Mutex
+	closed  atomic.Bool
+}
+
+// New returns a transport. It panics without a fallback.
+func New(o Options) *Transport {
+	if o.Fallback == nil {
+		panic("h1transport: Options.Fallback is required")
+	}
+	t := &Transport{
+		fallback:    o.Fallback,
+		dialer:      net.Dialer{Timeout: o.DialTimeout, KeepAlive: 15 * time.Second},
+		respTimeout: o.ResponseHeaderTimeout,
+		idleTimeout: o.IdleConnTimeout,
+		maxIdle:     o.MaxIdleConnsPerHost,
+		disabled:    o.Disabled,
+	}
+	if t.dialer.Timeout <= 0 {
+		t.dialer.Timeout = DefaultDialTimeout
+	}
+	if t.idleTimeout <= 0 {
+		t.idleTimeout = DefaultIdleConnTimeout
+	}
+	if t.maxIdle == 0 {
+		t.maxIdle = DefaultMaxIdleConnsPerHost
+	}
+	t.hosts.Store(&map[string]*hostPool{})
+	return t
+}
+
+// Handles reports whether RoundTrip exchanges req itself rather than
+// passing it to the fallback.
+func (t *Transport) Handles(req *http.Request) bool {
+	if t.disabled || req.URL == nil || req.URL.Scheme != "http" || req.URL.Host == "" ||
+		req.URL.User != nil || req.Method == http.MethodConnect || len(req.Trailer) > 0 {
+		return false
+	}
+	if te := req.TransferEncoding; len(te) > 0 && (len(te) > 1 || te[0] != "chunked") {
+		return false
+	}
+	h := req.Header
+	if len(h["Expect"]) > 0 || len(h["Upgrade"]) > 0 {
+		return false // 100-continue and protocol switches: net/http knows them
+	}
+	return !httpguts.HeaderValuesContainsToken(h["Connection"], "upgrade")
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if !t.Handles(req) {
+		return t.fallback.RoundTrip(req)
+	}
+	body := req.Body
+	if body == http.NoBody {
+		body = nil
+	}
+	if err := validateRequest(req); err != nil {
+		closeBody(body)
+		return nil, err
+	}
+	ctx := req.Context()
+	hp := t.pool(req.URL.Host)
+	for try := 0; ; try++ {
+		pc, err := t.getConn(ctx, hp, try > 0)
+		if err != nil {
+			closeBody(body)
+			return nil, err
+		}
+		res, err := pc.roundTrip(ctx, req, body)
+		if err == nil {
+			closeBody(body)
+			return res, nil
+		}
+		if try > 0 || !pc.reused || pc.nread > 0 || ctx.Err() != nil || !retryable(req, pc.nwritten, pc.bodyTouched) {
+			closeBody(body)
+			return nil, err
+		}
+		// The pooled connection was dead (the server closed it while we
+		// picked it): send again on a fresh one.
+		if body != nil && pc.bodyTouched {
+			closeBody(body)
+			if body, err = req.GetBody(); err != nil {
+				return nil, fmt.Errorf("h1transport: rewind request body for a retry: %w", err)
+			}
+			if body == http.NoBody {
+				body = nil
+			}
+		}
+	}
+}
+
+// retryable is net/http's rule for sending a request again after a reused
+// connection failed before any response byte: the body can be sent again,
+// and either nothing reached the wire or the request is idempotent.
+func retryable(req *http.Request, written int64, bodyTouched bool) bool {
+	if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
+		return written == 0 && !bodyTouched
+	}
+	if written == 0 {
+		return true
+	}
+	switch req.Method {
+	case "", http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+		return true
+	}
+	h := req.Header
+	return h["Idempotency-Key"] != nil || h["X-Idempotency-Key"] != nil
+}
+
+func closeBody(b io.ReadCloser) {
+	if b != nil {
+		b.Close()
+	}
+}
+
+// validateRequest refuses what would let a caller inject bytes into the
+// request framing (CR/LF in names, values or the Host) — request smuggling.
+func validateRequest(req *http.Request) error {
+	if req.Method != "" && !validToken(req.Method) {
+		return fmt.Errorf("h1transport: invalid method %q", req.Method)
+	}
+	if !httpguts.ValidHostHeader(requestHost(req)) {
+		return fmt.Errorf("h1transport: invalid Host %q", requestHost(req))
+	}
+	for k, vv := range req.Header {
+		if !httpguts.ValidHeaderFieldName(k) {
+			return fmt.Errorf("h1transport: invalid header name %q", k)
+		}
+		for _, v := range vv {
+			if !httpguts.ValidHeaderFieldValue(v) {
+				return fmt.Errorf("h1transport: invalid value for header %q", k)
+			}
+		}
+	}
+	return nil
+}
+
+func requestHost(req *http.Request) string {
+	if req.Host != "" {
+		return req.Host
+	}
+	return req.URL.Host
+}
+
+// CloseIdleConnections closes the pooled connections; connections in use
+// stay open and may be pooled again afterwards.
+func (t *Transport) CloseIdleConnections() {
+	for _, hp := range *t.hosts.Load() {
+		hp.closeIdle()
+	}
+}
+
+// Close closes the pooled connections and stops pooling: connections still
+// in use are closed when their exchange ends. The transport keeps working
+// (without keep-alive), for requests that started before a reload.
+func (t *Transport) Close() error {
+	t.closed.Store(true)
+	t.CloseIdleConnections()
+	return nil
+}
+
+// hostPool holds the idle connections to one server, most recent last.
+type hostPool struct {
+	t    *Transport
+	addr string // dial address, with port
+	mu   sync.Mutex
+	idle []*conn
+}
+
+func (t *Transport) pool(host string) *hostPool {
+	if hp := (*t.hosts.Load())[host]; hp != nil {
+		return hp
+	}
+	t.hostsMu.Lock()
+	defer t.hostsMu.Unlock()
+	old := *t.hosts.Load()
+	if hp := old[host]; hp != nil {
+		return hp
+	}
+	hp := &hostPool{t: t, addr: dialAddr(host)}
+	m := make(map[string]*hostPool, len(old)+1)
+	for k, v := range old {
+		m[k] = v
+	}
+	m[host] = hp
+	t.hosts.Store(&m)
+	return hp
+}
+
+// dialAddr adds the default port to a URL host that has none.
+func dialAddr(host string) string {
+	if i := strings.LastIndexByte(host, ':'); i > strings.LastIndexByte(host, ']') {
+		if i == len(host)-1 {
+			return host + "80"
+		}
+		return host
+	}
+	return net.JoinHostPort(strings.Trim(host, "[]"), "80")
+}
+
+// getConn returns a live pooled connection or dials one.
+func (t *Transport) getConn(ctx context.Context, hp *hostPool, fresh bool) (*conn, error) {
+	if !fresh {
+		for {
+			pc := hp.take()
+			if pc == nil {
+				break
+			}
+			if pc.alive() {
+				pc.reused = true
+				return pc, nil
+			}
+			pc.close()
+		}
+	}
+	nc, err := t.dialer.DialContext(ctx, "tcp", hp.addr)
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, ctxErr
+		}
+		return nil, err
+	}
+	return newConn(hp, nc), nil
+}
+
+// take pops the most recently used idle connection that has not expired.
+func (hp *hostPool) take() *conn {
+	now := time.Now()
+	hp.mu.Lock()
+	for n := len(hp.idle); n > 0; n = len(hp.idle) {
+		pc := hp.idle[n-1]
+		hp.idle[n-1] = nil
+		hp.idle = hp.idle[:n-1]
+		pc.idle = false
+		if now.Sub(pc.idleAt) < hp.t.idleTimeout {
+			hp.mu.Unlock()
+			return pc
+		}
+		// Expired but its timer has not run yet.
+		hp.mu.Unlock()
+		pc.close()
+		hp.mu.Lock()
+	}
+	hp.mu.Unlock()
+	return nil
+}
+
+// put pools pc for reuse, or closes it when the pool is full or closed.
+func (hp *hostPool) put(pc *conn) {
+	t := hp.t
+	if t.maxIdle < 0 || t.closed.Load() {
+		pc.close()
+		return
+	}
+	hp.mu.Lock()
+	if len(hp.idle) >= t.maxIdle {
+		hp.mu.Unlock()
+		pc.close()
+		return
+	}
+	pc.idle = true
+	pc.idleAt = time.Now()
+	hp.idle = append(hp.idle, pc)
+	if pc.idleTimer == nil {
+		pc.idleTimer = time.AfterFunc(t.idleTimeout, pc.expire)
+	} else {
+		pc.idleTimer.Reset(t.idleTimeout)
+	}
+	hp.mu.Unlock()
+}
+
+// remove takes pc out of the idle list; false when it is not idle.
+func (hp *hostPool) remove(pc *conn) bool {
+	hp.mu.Lock()
+	defer hp.mu.Unlock()
+	if !pc.idle {
+		return false
+	}
+	for i, c := range hp.idle {
+		if c == pc {
+			last := len(hp.idle) - 1
+			copy(hp.idle[i:], hp.idle[i+1:])
+			hp.idle[last] = nil
+			hp.idle = hp.idle[:last]
+			break
+		}
+	}
+	pc.idle = false
+	return true
+}
+
+func (hp *hostPool) closeIdle() {
+	hp.mu.Lock()
+	idle := hp.idle
+	hp.idle = nil
+	for _, pc := range idle {
+		pc.idle = false
+	}
+	hp.mu.Unlock()
+	for _, pc := range idle {
+		pc.close()
+	}
+}
+
+// timeoutError is a net.Error with Timeout true, so that the proxy answers
+// 504.
+type timeoutError struct{ msg string }
+
+func (e *timeoutError) Error() string   { return e.msg }
+func (e *timeoutError) Timeout() bool   { return true }
+func (e *timeoutError) Temporary() bool { return true }
+
+var (
+	errResponseHeaderTimeout = &timeoutError{"h1transport: timeout awaiting the upstream response header (responseHeaderTimeout)"}
+	errBodyClosed            = errors.New("http: read on closed response body")
+)
