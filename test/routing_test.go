@@ -44,6 +44,15 @@ http:
       rule: 'HostRegexp(`+"`^.+\\.example\\.org$`"+`) || Query(`+"`debug`"+`, `+"`1`"+`)'
       priority: 1
       service: d
+    client-ip:
+      rule: "ClientIP(`+"`127.0.0.0/8`"+`) && Path(`+"`/ip`"+`)"
+      service: a
+    header-regexp:
+      rule: "HeaderRegexp(`+"`X-Ver`"+`, `+"`^v[0-9]+$`"+`) && PathPrefix(`+"`/versioned`"+`)"
+      service: b
+    query-regexp:
+      rule: "QueryRegexp(`+"`id`"+`, `+"`^[0-9]+$`"+`) && Path(`+"`/items`"+`)"
+      service: c
     not-rule:
       rule: "Host(`+"`neg.test`"+`) && !PathRegexp(`+"`^/private`"+`)"
       service: c
@@ -67,6 +76,12 @@ http:
 		{"GET", "/?debug=1", map[string]string{"Host": "nothing.test"}, "d"},
 		{"GET", "/public", map[string]string{"Host": "neg.test"}, "c"},
 		{"GET", "/private", map[string]string{"Host": "neg.test"}, "404"},
+		{"GET", "/ip", map[string]string{"Host": "any.test"}, "a"},
+		{"GET", "/ip/more", map[string]string{"Host": "any.test"}, "404"}, // Path is exact
+		{"GET", "/versioned/x", map[string]string{"Host": "any.test", "X-Ver": "v2"}, "b"},
+		{"GET", "/versioned/x", map[string]string{"Host": "any.test", "X-Ver": "beta"}, "404"},
+		{"GET", "/items?id=42", map[string]string{"Host": "any.test"}, "c"},
+		{"GET", "/items?id=abc", map[string]string{"Host": "any.test"}, "404"},
 	}
 	for _, tc := range cases {
 		req, _ := http.NewRequest(tc.method, g.url(tc.path), nil)
