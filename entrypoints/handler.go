@@ -2,6 +2,8 @@ package entrypoints
 
 import (
 	"net/http"
+	"net/textproto"
+	"strings"
 	"time"
 
 	"github.com/guan-gateway/guan/entrypoints/forwarded"
@@ -27,6 +29,7 @@ func (h *entryHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.limitsKA {
 		h.limitKeepAlive(w, r, start)
 	}
+	consumeConnectionOptions(r.Header)
 	h.fwd.Rewrite(r)
 	ctx, info := reqinfo.NewContext(r.Context())
 	info.EntryPoint = h.name
@@ -46,4 +49,34 @@ func (h *entryHandler) limitKeepAlive(w http.ResponseWriter, r *http.Request, no
 	if (h.maxReqs > 0 && n >= h.maxReqs) || (h.maxAge > 0 && now.Sub(c.accepted) >= h.maxAge) {
 		w.Header().Set("Connection", "close")
 	}
+}
+
+// consumeConnectionOptions applies the client's Connection header here, at
+// the edge: the headers it names are removed now, and only the options that
+// are not header names (upgrade, close, keep-alive) stay in it. Otherwise a
+// client could send "Connection: X-Real-Ip, X-Auth-User" and have the proxy
+// strip, after the fact, headers the gateway itself set on the way.
+func consumeConnectionOptions(h http.Header) {
+	conn, ok := h["Connection"]
+	if !ok {
+		return
+	}
+	var kept []string
+	for _, line := range conn {
+		for f := range strings.SplitSeq(line, ",") {
+			f = textproto.TrimString(f)
+			switch {
+			case f == "":
+			case strings.EqualFold(f, "upgrade"), strings.EqualFold(f, "close"), strings.EqualFold(f, "keep-alive"):
+				kept = append(kept, f)
+			default:
+				delete(h, textproto.CanonicalMIMEHeaderKey(f))
+			}
+		}
+	}
+	if len(kept) == 0 {
+		delete(h, "Connection")
+		return
+	}
+	h["Connection"] = []string{strings.Join(kept, ", ")}
 }

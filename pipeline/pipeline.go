@@ -58,7 +58,7 @@ func New(o Options) *Pipeline {
 // Current returns the live snapshot. It takes no lock.
 func (p *Pipeline) Current() *snapshot.Snapshot { return p.current.Load() }
 
-// Applied is closed once a first configuration is live.
+// Applied is closed once a configuration from at least one provider is live.
 func (p *Pipeline) Applied() <-chan struct{} { return p.applied }
 
 // Run consumes provider messages until ctx is done.
@@ -155,8 +155,13 @@ func (p *Pipeline) Apply() {
 		p.log.Warn("configuration problem", "error", e.Error())
 	}
 	p.log.Info("configuration applied", "took", time.Since(start).String(), "lasting_objects", p.store.Len())
-	if p.onReload != nil && len(p.failures) == 0 {
+	p.mu.Lock()
+	ok := len(p.failures) == 0
+	p.mu.Unlock()
+	if p.onReload != nil && ok {
 		p.onReload(true)
 	}
-	p.once.Do(func() { close(p.applied) })
+	if len(msgs) > 0 {
+		p.once.Do(func() { close(p.applied) })
+	}
 }

@@ -44,6 +44,9 @@ type Input struct {
 	Store             *statestore.Build
 	Logger            *slog.Logger
 	OnServerState     func(service, url string, up bool)
+	// ValidateUnused builds services no router uses, to report their
+	// errors (gateway check); a running gateway leaves them idle.
+	ValidateUnused bool
 }
 
 // maxPriority is what Traefik gives its internal routers so user routers
@@ -109,13 +112,21 @@ func Build(in Input) (*Snapshot, error) {
 			e.https = routers.NewTable(httpsRoutes[name])
 			e.hasHTTPS = true
 		}
-		if rs := tcpRoutes[name]; len(rs) > 0 {
-			e.tcp = routers.NewTCPTable(rs)
-			for _, r := range rs {
-				if !r.Handler.(*tcpRoute).tlsOnly {
-					e.catchAllTCP = true
-				}
+		// TLS and plain TCP routes live in separate tables, so a route of
+		// one kind never captures a connection of the other.
+		var tlsRoutes, plainRoutes []routers.TCPRoute
+		for _, r := range tcpRoutes[name] {
+			if r.Handler.(*tcpRoute).tlsOnly {
+				tlsRoutes = append(tlsRoutes, r)
+			} else {
+				plainRoutes = append(plainRoutes, r)
 			}
+		}
+		if len(tlsRoutes) > 0 {
+			e.tcpTLS = routers.NewTCPTable(tlsRoutes)
+		}
+		if len(plainRoutes) > 0 {
+			e.tcpPlain = routers.NewTCPTable(plainRoutes)
 		}
 		if e.hasHTTPS {
 			b.assignTLS(e, tlsHosts[name])

@@ -45,9 +45,9 @@ func Empty() *Snapshot {
 // epRoutes is what one entrypoint routes with.
 type epRoutes struct {
 	http, https *routers.Table
-	tcp         *routers.TCPTable
+	tcpTLS      *routers.TCPTable // routers with a tls section
+	tcpPlain    *routers.TCPTable // routers without: HostSNI(`*`), ClientIP
 	hasHTTPS    bool
-	catchAllTCP bool
 
 	// TLS configurations for HTTPS, by the SNI they are chosen for.
 	tlsExact    map[string]*cryptotls.Config
@@ -74,6 +74,10 @@ func (s *Snapshot) ServeHTTP(ep string, w http.ResponseWriter, r *http.Request) 
 	t := e.http
 	if r.TLS != nil {
 		t = e.https
+		if e.misdirected(r) {
+			http.Error(w, "421 Misdirected Request", http.StatusMisdirectedRequest)
+			return
+		}
 	}
 	if t == nil {
 		notFound(w, r)
@@ -92,7 +96,7 @@ func (s *Snapshot) Routing(ep string) entrypoints.Routing {
 
 // PeekNeeded reports whether connections must be inspected before HTTP.
 func (e *epRoutes) PeekNeeded() bool {
-	return e != nil && (e.hasHTTPS || e.tcp != nil)
+	return e != nil && (e.hasHTTPS || e.tcpTLS != nil || e.tcpPlain != nil)
 }
 
 // CatchAllTCP says how a non-TLS TCP route (HostSNI(`*`)) competes with
@@ -101,9 +105,9 @@ func (e *epRoutes) PeekNeeded() bool {
 // protocols such as SMTP or MySQL).
 func (e *epRoutes) CatchAllTCP() entrypoints.CatchAll {
 	switch {
-	case e == nil || !e.catchAllTCP:
+	case e == nil || e.tcpPlain == nil:
 		return entrypoints.NoCatchAll
-	case e.http == nil || e.http.Len() == 0:
+	case (e.http == nil || e.http.Len() == 0) && !e.hasHTTPS && e.tcpTLS == nil:
 		return entrypoints.CatchAllOnly
 	}
 	return entrypoints.CatchAllAfterDelay
@@ -111,12 +115,19 @@ func (e *epRoutes) CatchAllTCP() entrypoints.CatchAll {
 
 // TCP matches a connection against the entrypoint's TCP routers.
 func (e *epRoutes) TCP(info entrypoints.ConnInfo) (entrypoints.TCPHandler, *cryptotls.Config, bool) {
-	if e == nil || e.tcp == nil {
+	if e == nil {
+		return nil, nil, false
+	}
+	table := e.tcpPlain
+	if info.TLS {
+		table = e.tcpTLS
+	}
+	if table == nil {
 		return nil, nil, false
 	}
 	ci := routers.ConnInfo{ServerName: strings.ToLower(info.ServerName), ALPN: info.ALPN, TLS: info.TLS}
 	ci.RemoteIP = remoteIP(info.RemoteAddr)
-	rt := e.tcp.Match(ci)
+	rt := table.Match(ci)
 	if rt == nil {
 		return nil, nil, false
 	}
@@ -132,16 +143,41 @@ func (e *epRoutes) HTTPS(info entrypoints.ConnInfo) *cryptotls.Config {
 	if e == nil || !e.hasHTTPS {
 		return nil
 	}
-	sni := strings.ToLower(strings.TrimSuffix(info.ServerName, "."))
-	if c, ok := e.tlsExact[sni]; ok {
+	return e.tlsFor(info.ServerName)
+}
+
+// tlsFor returns the TLS configuration chosen for a host name.
+func (e *epRoutes) tlsFor(name string) *cryptotls.Config {
+	if len(e.tlsExact) == 0 && len(e.tlsWildcard) == 0 {
+		return e.tlsDefault
+	}
+	name = strings.ToLower(strings.TrimSuffix(name, "."))
+	if c, ok := e.tlsExact[name]; ok {
 		return c
 	}
 	for _, w := range e.tlsWildcard {
-		if strings.HasSuffix(sni, w.suffix) && !strings.Contains(sni[:len(sni)-len(w.suffix)], ".") {
+		if strings.HasSuffix(name, w.suffix) && !strings.Contains(name[:len(name)-len(w.suffix)], ".") {
 			return w.conf
 		}
 	}
 	return e.tlsDefault
+}
+
+// misdirected reports a TLS request whose Host would have been given other
+// TLS options than the SNI its connection was set up with — e.g. a client
+// that handshakes as public.example (no client certificate needed) and then
+// asks for Host admin.example (mTLS required). Such a request gets 421, as in
+// Traefik, instead of bypassing the host's TLS options.
+func (e *epRoutes) misdirected(r *http.Request) bool {
+	if len(e.tlsExact) == 0 && len(e.tlsWildcard) == 0 {
+		return false // every host uses the same options
+	}
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	return e.tlsFor(host) != e.tlsFor(r.TLS.ServerName)
 }
 
 func remoteIP(a net.Addr) netip.Addr {

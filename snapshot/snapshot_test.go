@@ -186,3 +186,75 @@ func TestTLSOptionsChosenBySNI(t *testing.T) {
 		t.Fatalf("plain.test did not get the default options")
 	}
 }
+
+// A client that handshakes for one host and then asks for another whose TLS
+// options differ (here: client certificates required) gets 421, not the
+// other host's routes.
+func TestMisdirectedRequestGets421(t *testing.T) {
+	s := build(t, `
+[http.routers.admin]
+  rule = "Host(`+"`admin.test`"+`)"
+  service = "noop@internal"
+  [http.routers.admin.tls]
+    options = "mtls"
+[http.routers.public]
+  rule = "Host(`+"`public.test`"+`)"
+  service = "noop@internal"
+  [http.routers.public.tls]
+[tls.options.mtls.clientAuth]
+  clientAuthType = "RequireAnyClientCert"
+`, nil)
+	req := func(sni, host string) int {
+		r := httptest.NewRequest("GET", "https://"+host+"/", nil)
+		r.TLS = &cryptotls.ConnectionState{ServerName: sni}
+		rec := httptest.NewRecorder()
+		s.ServeHTTP("websecure", rec, r)
+		return rec.Code
+	}
+	if code := req("public.test", "admin.test"); code != http.StatusMisdirectedRequest {
+		t.Fatalf("Host admin.test over a public.test handshake: %d, want 421", code)
+	}
+	if code := req("public.test", "public.test:443"); code != 200 {
+		t.Fatalf("matching host: %d", code)
+	}
+	if code := req("admin.test", "admin.test"); code != 200 {
+		t.Fatalf("admin over its own handshake: %d", code)
+	}
+}
+
+// TLS and plain TCP routers never take each other's connections.
+func TestTCPRoutersKeepToTheirKind(t *testing.T) {
+	s := build(t, `
+[tcp.routers.plain]
+  rule = "HostSNI(`+"`*`"+`)"
+  entryPoints = ["websecure"]
+  service = "db"
+[tcp.routers.terminating]
+  rule = "HostSNI(`+"`*`"+`)"
+  entryPoints = ["web"]
+  service = "db"
+  [tcp.routers.terminating.tls]
+[http.routers.site]
+  rule = "Host(`+"`site.test`"+`)"
+  entryPoints = ["websecure"]
+  service = "noop@internal"
+  [http.routers.site.tls]
+[[tcp.services.db.loadBalancer.servers]]
+  address = "127.0.0.1:5432"
+`, nil)
+	if _, _, ok := s.Routing("websecure").TCP(entrypoints.ConnInfo{ServerName: "site.test", TLS: true}); ok {
+		t.Error("a plain TCP router took a TLS connection meant for HTTPS")
+	}
+	if _, _, ok := s.Routing("websecure").TCP(entrypoints.ConnInfo{}); !ok {
+		t.Error("the plain TCP router does not take plain connections")
+	}
+	if _, _, ok := s.Routing("web").TCP(entrypoints.ConnInfo{}); ok {
+		t.Error("a TLS-terminating TCP router took a plaintext connection")
+	}
+	if _, conf, ok := s.Routing("web").TCP(entrypoints.ConnInfo{ServerName: "x", TLS: true}); !ok || conf == nil {
+		t.Error("the TLS TCP router does not terminate TLS connections")
+	}
+	if got := s.Routing("websecure").CatchAllTCP(); got != entrypoints.CatchAllAfterDelay {
+		t.Errorf("websecure has HTTPS routers: catch-all mode %v, want after-delay", got)
+	}
+}

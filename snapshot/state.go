@@ -90,9 +90,16 @@ func (b *builder) finishStatus() {
 			si.UsedBy = append(si.UsedBy, name)
 		}
 	}
+	referenced := b.referencedServices()
 	for _, name := range sortedKeys(b.st.Services) {
 		si := b.st.Services[name]
 		if si.Provider == "internal" {
+			continue
+		}
+		if len(si.UsedBy) == 0 && !referenced[name] && !b.in.ValidateUnused {
+			// Nothing routes to it: don't start health checks or pools for
+			// it. `gateway check` (ValidateUnused) still builds it.
+			si.ServerStatus = nil
 			continue
 		}
 		if _, err := b.svcs.Handler(name); err != nil {
@@ -177,3 +184,31 @@ func (b *builder) addRedirections(plain, secure map[string][]routers.Route) {
 }
 
 var noop = http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+
+// referencedServices lists the services other objects point at: children of
+// weighted, mirroring and failover services, and errors-middleware pages.
+func (b *builder) referencedServices() map[string]bool {
+	ref := map[string]bool{}
+	for _, s := range b.m.services {
+		if w := s.Weighted; w != nil {
+			for _, c := range w.Services {
+				ref[c.Name] = true
+			}
+		}
+		if m := s.Mirroring; m != nil {
+			ref[m.Service] = true
+			for _, c := range m.Mirrors {
+				ref[c.Name] = true
+			}
+		}
+		if f := s.Failover; f != nil {
+			ref[f.Service], ref[f.Fallback] = true, true
+		}
+	}
+	for _, m := range b.m.middlewares {
+		if m.Errors != nil {
+			ref[m.Errors.Service] = true
+		}
+	}
+	return ref
+}

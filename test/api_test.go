@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -111,5 +112,50 @@ func TestDefaultConfigurationChecks(t *testing.T) {
 	cmd.Dir = ".."
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("default configuration: %v\n%s", err, out)
+	}
+}
+
+// Without any provider the internal routers still exist: /ping answers and
+// entrypoint redirections apply.
+func TestNoProviderStillServesInternals(t *testing.T) {
+	dir := t.TempDir()
+	web, api, secure := freePort(t), freePort(t), freePort(t)
+	writeFile(t, dir+"/static.toml", fmt.Sprintf(`
+[entryPoints.web]
+  address = "127.0.0.1:%d"
+  [entryPoints.web.http.redirections.entryPoint]
+    to = "websecure"
+[entryPoints.websecure]
+  address = "127.0.0.1:%d"
+[entryPoints.traefik]
+  address = "127.0.0.1:%d"
+[ping]
+`, web, secure, api))
+	cmd := exec.Command(gatewayBin, "--configFile="+dir+"/static.toml")
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	eventually(t, 20*time.Second, func() error {
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/ping", api))
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("ping %d", resp.StatusCode)
+		}
+		return nil
+	})
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	_, _, h := get(t, c, fmt.Sprintf("http://127.0.0.1:%d/x", web), nil)
+	if loc := h.Get("Location"); loc != fmt.Sprintf("https://127.0.0.1:%d/x", secure) {
+		t.Fatalf("redirection Location %q\n%s", loc, out.String())
+	}
+	// api is not enabled: /api is not served anywhere.
+	if code, _, _ := get(t, nil, fmt.Sprintf("http://127.0.0.1:%d/api/rawdata", api), nil); code != 404 {
+		t.Fatalf("API answered %d without [api]", code)
 	}
 }

@@ -200,6 +200,20 @@ http:
 		}
 	})
 
+	t.Run("connection-header-cannot-strip-gateway-headers", func(t *testing.T) {
+		req, _ := http.NewRequest("GET", "http://"+host+"/plain", nil)
+		req.Header.Set("Connection", "X-Forwarded-Proto, X-Forwarded-For")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if got := string(b); got != "proto=HTTP/1.1 xff=127.0.0.1 xfproto=http" {
+			t.Fatalf("backend saw %q", got)
+		}
+	})
+
 	t.Run("curl", func(t *testing.T) {
 		if _, err := exec.LookPath("curl"); err != nil {
 			t.Skip("curl is not installed (apt-get install curl)")

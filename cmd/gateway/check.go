@@ -31,7 +31,9 @@ func check(path string, stdout, stderr io.Writer) int {
 	store := statestore.New()
 	b := store.Begin()
 	defer b.Abort() // stops any health checker the build started
-	snap, err := snapshot.Build(buildInput(cfg, msgs, b, nil, slog.New(slog.DiscardHandler)))
+	input := buildInput(cfg, msgs, b, nil, slog.New(slog.DiscardHandler))
+	input.ValidateUnused = true
+	snap, err := snapshot.Build(input)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1

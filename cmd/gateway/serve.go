@@ -35,16 +35,27 @@ type internals struct {
 	api, dashboard, ping, prometheus http.Handler
 }
 
-func (in *internals) services() map[string]http.Handler {
+// internalServices returns the *@internal services; api, dashboard, ping
+// and prometheus exist only when the static configuration enables them, so a
+// router cannot expose the API that the operator did not turn on.
+func internalServices(cfg *static.Configuration, in *internals) map[string]http.Handler {
 	m := map[string]http.Handler{"noop@internal": builtin.Noop, "demo@internal": builtin.Demo()}
 	if in == nil {
 		// check mode: the names must resolve, the handlers are never called.
 		in = &internals{api: builtin.Noop, dashboard: builtin.Noop, ping: builtin.Noop, prometheus: builtin.Noop}
 	}
-	m["api@internal"] = in.api
-	m["dashboard@internal"] = in.dashboard
-	m["ping@internal"] = in.ping
-	m["prometheus@internal"] = in.prometheus
+	if cfg.API != nil {
+		m["api@internal"] = in.api
+		if cfg.API.Dashboard == nil || *cfg.API.Dashboard {
+			m["dashboard@internal"] = in.dashboard
+		}
+	}
+	if cfg.Ping != nil {
+		m["ping@internal"] = in.ping
+	}
+	if cfg.Metrics != nil && cfg.Metrics.Prometheus != nil {
+		m["prometheus@internal"] = in.prometheus
+	}
 	return m
 }
 
@@ -81,7 +92,7 @@ func buildInput(cfg *static.Configuration, msgs map[string]providers.Message, b 
 		EntryPoints:       cfg.EntryPoints,
 		DefaultRuleSyntax: syntax,
 		Providers:         msgs,
-		Internal:          in.services(),
+		Internal:          internalServices(cfg, in),
 		InternalRouters:   internalRouters(cfg),
 		Store:             b,
 		Logger:            log,
@@ -157,6 +168,10 @@ func serve(path string, stderr io.Writer) int {
 	}
 	slog.SetDefault(log)
 	log.Info("starting", "version", guan.Version, "config", used)
+	// Take over the signals first: a SIGHUP during start-up must not kill
+	// the process, and SIGUSR2 (binary upgrade) is not handled yet.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2)
 
 	var prom *static.Prometheus
 	if cfg.Metrics != nil {
@@ -257,6 +272,9 @@ func serve(path string, stderr io.Writer) int {
 			}
 		}()
 	}
+	// Internal routers (API, ping, metrics, redirections) exist even
+	// without any provider.
+	p.Apply()
 	go p.Run(ctx, msgs)
 	if fileProv != nil {
 		select {
@@ -274,8 +292,6 @@ func serve(path string, stderr io.Writer) int {
 		log.Info("entrypoint listening", "entryPoint", name, "address", ep.Addr().String())
 	}
 
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGUSR1)
 	for sig := range sigs {
 		switch sig {
 		case syscall.SIGHUP:
@@ -283,6 +299,8 @@ func serve(path string, stderr io.Writer) int {
 			if fileProv != nil {
 				fileProv.Reload()
 			}
+		case syscall.SIGUSR2:
+			log.Warn("SIGUSR2: binary upgrade is not supported yet; ignored")
 		case syscall.SIGUSR1:
 			log.Info("SIGUSR1: reopening access log")
 			alog.Reopen()

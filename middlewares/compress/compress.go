@@ -59,8 +59,9 @@ func New(_ middlewares.Env, cfg dynamic.Compress, next http.Handler) (http.Handl
 		}
 		c.defaultEncoding = d
 	}
-	// gRPC frames its own compression; never touch it.
-	c.excluded = []mediaType{{typ: "application/grpc"}}
+	// gRPC frames its own compression; never touch it, whatever the
+	// message format (application/grpc, application/grpc+proto, +json...).
+	c.excluded = []mediaType{{typ: "application/grpc"}, {typ: "application/grpc+proto"}, {typ: "application/grpc+json"}, {typ: "application/grpc-web"}, {typ: "application/grpc-web+proto"}}
 	for _, s := range cfg.ExcludedContentTypes {
 		m, err := parseMediaType(s)
 		if err != nil {

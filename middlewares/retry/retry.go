@@ -75,7 +75,7 @@ func (r *retry) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		// must start from what the client sent, not from the first
 		// attempt's rewrite.
 		areq := req.Clone(ctx)
-		if body != nil && (i > 0 || body.getBody == nil) {
+		if body != nil && (i > 0 || body.getBody == nil || body.stream) {
 			rc, err := body.open()
 			if err != nil {
 				r.logger.Warn("cannot rewind request body for retry", "error", err)
@@ -129,6 +129,7 @@ func (r *retry) wait(ctx context.Context, i int) bool {
 
 // replay hands out the request body once per attempt.
 type replay struct {
+	stream  bool                          // one unread stream shared by the attempts
 	buf     []byte                        // body read into memory, or
 	getBody func() (io.ReadCloser, error) // the request's own rewind
 	length  int64
@@ -151,6 +152,15 @@ func replayBody(req *http.Request) (p *replay, replayable bool) {
 	}
 	if req.GetBody != nil {
 		return &replay{getBody: req.GetBody, length: req.ContentLength}, true
+	}
+	if req.ContentLength < 0 {
+		// A streaming body (chunked upload, gRPC client stream) may only
+		// end after the response starts: never wait for it. The proxy hands
+		// an error back for another attempt only when it read nothing of
+		// the body, so the same stream serves the next attempt; the
+		// transport must not close it in between.
+		shared := noClose{req.Body}
+		return &replay{getBody: func() (io.ReadCloser, error) { return shared, nil }, length: -1, stream: true}, true
 	}
 	if req.ContentLength > MaxReplayBody {
 		return nil, false
@@ -175,3 +185,9 @@ type readCloser struct {
 	io.Reader
 	io.Closer
 }
+
+// noClose keeps a shared request stream open when a failed attempt's
+// transport closes its body; the server closes it after the request.
+type noClose struct{ io.Reader }
+
+func (noClose) Close() error { return nil }

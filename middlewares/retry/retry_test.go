@@ -116,9 +116,9 @@ func TestRetry(t *testing.T) {
 		{name: "success first time", attempts: 3, body: []byte("hi"), wantStatus: 200, wantTries: 1},
 		{name: "all attempts fail, proxy answers", attempts: 3, down: true, wantStatus: 502, wantTries: 3, wantRetries: 2},
 		{name: "single attempt", attempts: 1, down: true, wantStatus: 502, wantTries: 1},
-		{name: "chunked body buffered", attempts: 2, down: true, body: []byte("abc"), chunked: true, wantStatus: 502, wantTries: 2, wantRetries: 1},
+		{name: "chunked body retried while unread", attempts: 2, down: true, body: []byte("abc"), chunked: true, wantStatus: 502, wantTries: 2, wantRetries: 1},
 		{name: "body too large is not retried", attempts: 3, down: true, body: big, wantStatus: 502, wantTries: 1},
-		{name: "chunked body too large is not retried", attempts: 3, down: true, body: big, chunked: true, wantStatus: 502, wantTries: 1},
+		{name: "large chunked body is streamed, retried while unread", attempts: 3, down: true, body: big, chunked: true, wantStatus: 502, wantTries: 3, wantRetries: 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -251,5 +251,58 @@ func TestUsesGetBody(t *testing.T) {
 	}
 	if n := rewinds.Load(); n < 2 {
 		t.Errorf("GetBody called %d times, want at least 2 (one per retry)", n)
+	}
+}
+
+// A streaming request body is not held back: a client that sends part of
+// its body and waits for the response before sending the rest (gRPC client
+// streams) gets its response; and the stream, unread by a refused first
+// attempt, reaches the upstream whole on the next one.
+func TestRetryStreamsUnknownLengthBodies(t *testing.T) {
+	addr := mwtest.ClosedAddr(t)
+	var tries atomic.Int64
+	firstPart := make(chan struct{})
+	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if tries.Add(1) == 2 {
+			serveOn(t, addr, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				// HTTP/1 servers discard an unread body before answering
+				// unless told the exchange is full duplex.
+				http.NewResponseController(w).EnableFullDuplex()
+				w.WriteHeader(200)
+				w.(http.Flusher).Flush() // answer before the body ends
+				b, _ := io.ReadAll(r.Body)
+				w.Write(b)
+			}))
+		}
+		proxyTo(addr).ServeHTTP(w, r)
+	})
+	h, err := New(middlewares.Env{}, dynamic.Retry{Attempts: 3}, inner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	front := mwtest.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.NewResponseController(w).EnableFullDuplex()
+		h.ServeHTTP(w, r)
+	}))
+	pr, pw := io.Pipe()
+	go func() {
+		pw.Write([]byte("first,"))
+		<-firstPart
+		pw.Write([]byte("second"))
+		pw.Close()
+	}()
+	req := front.NewRequest(t, http.MethodPost, "/", pr)
+	resp, err := front.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	close(firstPart) // only now, after the response started
+	body, _ := io.ReadAll(resp.Body)
+	if string(body) != "first,second" || tries.Load() != 2 {
+		t.Fatalf("body %q after %d tries, want the whole stream after 2", body, tries.Load())
 	}
 }
