@@ -126,6 +126,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	ctx := req.Context()
+	if err := ctx.Err(); err != nil {
+		closeBody(body)
+		return nil, err
+	}
 	hp := t.pool(req.URL.Host)
 	for try := 0; ; try++ {
 		pc, err := t.getConn(ctx, hp, try > 0)
@@ -133,7 +137,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			closeBody(body)
 			return nil, err
 		}
-		res, err := pc.roundTrip(ctx, req, body)
+		res, streamed, err := pc.roundTrip(ctx, req, body)
+		if streamed {
+			return res, err // the upload goroutine owns and closes the body
+		}
 		if err == nil {
 			closeBody(body)
 			return res, nil
@@ -185,6 +192,9 @@ func closeBody(b io.ReadCloser) {
 func validateRequest(req *http.Request) error {
 	if req.Method != "" && !validToken(req.Method) {
 		return fmt.Errorf("h1transport: invalid method %q", req.Method)
+	}
+	if u := req.URL; !validURIPart(u.RawQuery) || !validURIPart(u.Opaque) {
+		return fmt.Errorf("h1transport: invalid request URI %q", u.RequestURI())
 	}
 	if !httpguts.ValidHostHeader(requestHost(req)) {
 		return fmt.Errorf("h1transport: invalid Host %q", requestHost(req))

@@ -1,7 +1,8 @@
 // Package transport builds the connections to upstream servers from a
 // serversTransport: timeouts, connection pool size, TLS (root CAs, client
 // certificates, server name, SPIFFE-style peer URI) and HTTP/2, including
-// HTTP/2 over cleartext (h2c) with prior knowledge.
+// HTTP/2 over cleartext (h2c) with prior knowledge. Plain http:// servers
+// are served by h1transport, with net/http as its fallback.
 package transport
 
 import (
@@ -18,6 +19,8 @@ import (
 
 	"github.com/guan-gateway/guan/config"
 	"github.com/guan-gateway/guan/config/dynamic"
+	"github.com/guan-gateway/guan/services/h1transport"
+	"golang.org/x/net/http/httpproxy"
 )
 
 // Defaults, as in Traefik.
@@ -33,8 +36,9 @@ const DefaultName = "default@internal"
 // Transport holds the connection pools of one serversTransport. It lives in
 // the state store, so pools survive reloads that keep its configuration.
 type Transport struct {
-	std *http.Transport // http:// and https:// (h2 negotiated by ALPN)
-	h2c *http.Transport // h2c:// — HTTP/2 prior knowledge over cleartext
+	h1  *h1transport.Transport // http://, falling back to std
+	std *http.Transport        // https:// (h2 negotiated by ALPN), and what h1 does not handle
+	h2c *http.Transport        // h2c:// — HTTP/2 prior knowledge over cleartext
 	tls *tls.Config
 }
 
@@ -100,14 +104,26 @@ func New(cfg *dynamic.ServersTransport, baseDir string) (*Transport, error) {
 	h2c.Protocols = new(http.Protocols)
 	h2c.Protocols.SetUnencryptedHTTP2(true)
 
-	return &Transport{std: std, h2c: h2c, tls: tlsConf}, nil
+	h1 := h1transport.New(h1transport.Options{
+		Fallback:              std,
+		DialTimeout:           dialTimeout,
+		ResponseHeaderTimeout: std.ResponseHeaderTimeout,
+		IdleConnTimeout:       idle,
+		MaxIdleConnsPerHost:   cfg.MaxIdleConnsPerHost,
+		// Requests to an HTTP proxy from the environment are net/http's job.
+		Disabled: httpproxy.FromEnvironment().HTTPProxy != "",
+	})
+	return &Transport{h1: h1, std: std, h2c: h2c, tls: tlsConf}, nil
 }
 
 // RoundTripper returns the round tripper for a server URL scheme. For "h2c"
 // it is a cleartext HTTP/2 transport; requests sent through it use "http".
 func (t *Transport) RoundTripper(scheme string) http.RoundTripper {
-	if scheme == "h2c" {
+	switch scheme {
+	case "h2c":
 		return t.h2c
+	case "http":
+		return t.h1
 	}
 	return t.std
 }
@@ -125,6 +141,7 @@ func (t *Transport) TLS() *tls.Config { return t.tls }
 
 // Close drops idle connections; in-flight requests finish.
 func (t *Transport) Close() error {
+	t.h1.Close()
 	t.std.CloseIdleConnections()
 	t.h2c.CloseIdleConnections()
 	return nil

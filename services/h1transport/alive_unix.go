@@ -1,0 +1,40 @@
+//go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly
+
+package h1transport
+
+import "syscall"
+
+// setupPeek prepares the liveness check. Without a reader goroutine per
+// connection nothing notices that the server closed an idle connection;
+// a non-blocking peek before reuse does, for one system call.
+func (pc *conn) setupPeek() {
+	sc, ok := pc.nc.(syscall.Conn)
+	if !ok {
+		return
+	}
+	if rc, err := sc.SyscallConn(); err == nil {
+		pc.raw = rc
+		pc.peekFn = pc.peek
+	}
+}
+
+func (pc *conn) peek(fd uintptr) bool {
+	pc.peekN, _, pc.peekErr = syscall.Recvfrom(int(fd), pc.peekBuf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	return true
+}
+
+// alive reports whether an idle connection can carry a request: the server
+// has neither closed it nor sent anything unasked.
+func (pc *conn) alive() bool {
+	if pc.raw == nil {
+		return true
+	}
+	if err := pc.raw.Read(pc.peekFn); err != nil {
+		return false
+	}
+	switch pc.peekErr {
+	case syscall.EAGAIN, syscall.EINTR:
+		return true
+	}
+	return false // EOF (0 bytes, no error), stray bytes, or a socket error
+}

@@ -1,0 +1,779 @@
+package h1transport
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/net/http/httpguts"
+)
+
+const bufSize = 32 << 10
+
+// Connections are long-lived; their buffers go back to these pools when
+// they close so that churn (server restarts, Connection: close) is cheap.
+var (
+	readerPool  sync.Pool
+	writerPool  sync.Pool
+	scratchPool = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}
+)
+
+// aLongTimeAgo is a deadline that makes blocked reads and writes return.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// conn is one connection to a server. It is used by one exchange at a time:
+// the goroutine in RoundTrip, then whoever reads the response body.
+type conn struct {
+	hp *hostPool
+	nc net.Conn
+	br *bufio.Reader // reads through conn.Read
+	bw *bufio.Writer // writes through conn.Write
+
+	raw     syscall.RawConn // for the liveness check of a pooled connection
+	peekFn  func(uintptr) bool
+	peekN   int
+	peekErr error
+	peekBuf [1]byte
+
+	hdr     []byte   // header block and chunk-size lines, reused
+	scratch [24]byte // number formatting
+	one     [1]byte
+	lr      io.LimitedReader
+
+	// Per exchange.
+	reused      bool
+	nread       int64 // bytes read from the server in this exchange
+	nwritten    int64 // bytes written to the server in this exchange
+	werr        error // first write error in this exchange
+	bodyTouched bool  // the request body was read from
+	uploading   bool  // an upload goroutine sends the body (see startUpload)
+	upload      atomic.Int32
+	uploadDone  chan error
+	closeAfter  bool // the connection cannot carry another exchange
+	ctx         context.Context
+	stopCtx     func() bool
+	cancelFn    func()
+	canceled    atomic.Bool
+
+	// Response body: see body.go.
+	state     atomic.Uint64 // gen<<2 | body state
+	gen       uint64
+	mode      int8
+	remaining int64
+	needCRLF  bool
+	chunkDone bool
+	res       *http.Response
+
+	// Guarded by hp.mu.
+	idle      bool
+	idleAt    time.Time
+	idleTimer *time.Timer
+
+	closed atomic.Bool
+}
+
+func newConn(hp *hostPool, nc net.Conn) *conn {
+	pc := &conn{hp: hp, nc: nc}
+	if v := readerPool.Get(); v != nil {
+		pc.br = v.(*bufio.Reader)
+		pc.br.Reset(pc)
+	} else {
+		pc.br = bufio.NewReaderSize(pc, bufSize)
+	}
+	if v := writerPool.Get(); v != nil {
+		pc.bw = v.(*bufio.Writer)
+		pc.bw.Reset(pc)
+	} else {
+		pc.bw = bufio.NewWriterSize(pc, bufSize)
+	}
+	pc.cancelFn = pc.onCancel
+	pc.setupPeek()
+	return pc
+}
+
+// Read and Write count the bytes of an exchange: a request may be retried
+// only while no response byte has arrived.
+func (pc *conn) Read(p []byte) (int, error) {
+	n, err := pc.nc.Read(p)
+	pc.nread += int64(n)
+	return n, err
+}
+
+func (pc *conn) Write(p []byte) (int, error) {
+	n, err := pc.nc.Write(p)
+	pc.nwritten += int64(n)
+	if err != nil && pc.werr == nil {
+		pc.werr = err
+	}
+	return n, err
+}
+
+// onCancel runs when the request context ends: it unblocks any read or
+// write in progress. The connection is then never reused.
+func (pc *conn) onCancel() {
+	pc.canceled.Store(true)
+	pc.nc.SetDeadline(aLongTimeAgo)
+}
+
+// close closes the connection and recycles its buffers. Only the owner of
+// the connection (or the pool, for an idle one) calls it.
+func (pc *conn) close() {
+	if pc.closed.Swap(true) {
+		return
+	}
+	pc.nc.Close()
+	if pc.idleTimer != nil {
+		pc.idleTimer.Stop()
+	}
+	pc.br.Reset(nil)
+	readerPool.Put(pc.br)
+	pc.bw.Reset(nil)
+	writerPool.Put(pc.bw)
+	pc.br, pc.bw, pc.hdr = nil, nil, nil
+}
+
+// expire closes the connection when it has been idle for idleConnTimeout.
+func (pc *conn) expire() {
+	hp := pc.hp
+	hp.mu.Lock()
+	if !pc.idle || time.Since(pc.idleAt) < hp.t.idleTimeout {
+		hp.mu.Unlock() // taken, or pooled again and the timer reset
+		return
+	}
+	hp.mu.Unlock()
+	if hp.remove(pc) {
+		pc.close()
+	}
+}
+
+// finish ends an exchange: the connection goes back to the pool when reuse
+// is true and nothing forbids it, otherwise it is closed.
+func (pc *conn) finish(reuse bool) {
+	if pc.stopCtx != nil {
+		if !pc.stopCtx() {
+			reuse = false // the cancel hook ran: a deadline is set
+		}
+		pc.stopCtx = nil
+	}
+	pc.ctx = nil
+	pc.res = nil
+	if pc.canceled.Load() || pc.closeAfter || pc.br.Buffered() > 0 {
+		reuse = false // Buffered: the server sent more than one response
+	}
+	if cap(pc.hdr) > 64<<10 {
+		pc.hdr = nil // don't keep a huge header buffer per idle connection
+	}
+	// Last: once an upload is abandoned its goroutine may close pc.
+	ok, abandoned := pc.endUpload()
+	switch {
+	case abandoned:
+	case reuse && ok:
+		pc.hp.put(pc)
+	default:
+		pc.close()
+	}
+}
+
+// fail ends a failed exchange and returns the error to report: the
+// context's error when the request was canceled or timed out.
+func (pc *conn) fail(err error) error {
+	err = pc.mapErr(err)
+	pc.finish(false)
+	return err
+}
+
+func (pc *conn) mapErr(err error) error {
+	if pc.ctx != nil {
+		if cerr := pc.ctx.Err(); cerr != nil {
+			return cerr
+		}
+	}
+	return err
+}
+
+// roundTrip writes req and reads the response header. streamed reports
+// that an upload goroutine took over the body (and closes it). pc must not
+// be touched after a successful return: it may be serving another exchange.
+func (pc *conn) roundTrip(ctx context.Context, req *http.Request, body io.ReadCloser) (res *http.Response, streamed bool, err error) {
+	pc.nread, pc.nwritten, pc.werr, pc.bodyTouched, pc.closeAfter = 0, 0, nil, false, false
+	if ctx.Done() != nil {
+		// Allocates, but only for cancelable contexts; a blocked exchange
+		// has no other way to learn about a cancellation.
+		pc.ctx = ctx
+		pc.stopCtx = context.AfterFunc(ctx, pc.cancelFn)
+	}
+	closeReq := req.Close || pc.hp.t.maxIdle < 0 || httpguts.HeaderValuesContainsToken(req.Header["Connection"], "close")
+	if err := pc.writeRequest(req, body, closeReq); err != nil {
+		if pc.werr == nil || pc.nwritten == 0 {
+			return nil, false, pc.fail(err)
+		}
+		// The server may have answered before reading the whole body and
+		// closed its side: its response is more useful than our error.
+		if res, rerr := pc.readResponse(req, true); rerr == nil {
+			return res, false, nil
+		}
+		return nil, false, err
+	}
+	streamed = pc.uploading
+	res, err = pc.readResponse(req, closeReq)
+	return res, streamed, err
+}
+
+// writeRequest writes the request line, header and body, and flushes.
+func (pc *conn) writeRequest(req *http.Request, body io.ReadCloser, closeReq bool) error {
+	bw := pc.bw
+	method := req.Method
+	if method == "" {
+		method = http.MethodGet
+	}
+	bw.WriteString(method)
+	bw.WriteByte(' ')
+	if err := writeRequestURI(bw, req.URL); err != nil {
+		return err
+	}
+	bw.WriteString(" HTTP/1.1\r\nHost: ")
+	bw.WriteString(requestHost(req))
+	bw.WriteString("\r\n")
+	for k, vv := range req.Header {
+		switch k {
+		case "Host", "Content-Length", "Transfer-Encoding", "Trailer":
+			continue // framing is ours to write
+		case "User-Agent":
+			if len(vv) == 0 || vv[0] == "" {
+				continue // an empty User-Agent means "send none"
+			}
+		}
+		for _, v := range vv {
+			bw.WriteString(k)
+			bw.WriteString(": ")
+			bw.WriteString(v)
+			bw.WriteString("\r\n")
+		}
+	}
+	if closeReq && !httpguts.HeaderValuesContainsToken(req.Header["Connection"], "close") {
+		bw.WriteString("Connection: close\r\n")
+	}
+	chunked := false
+	switch {
+	case body == nil:
+		switch method {
+		case http.MethodPost, http.MethodPut, http.MethodPatch:
+			bw.WriteString("Content-Length: 0\r\n")
+		}
+	case req.ContentLength > 0 && len(req.TransferEncoding) == 0:
+		bw.WriteString("Content-Length: ")
+		bw.Write(strconv.AppendInt(pc.scratch[:0], req.ContentLength, 10))
+		bw.WriteString("\r\n")
+	default:
+		chunked = true
+		bw.WriteString("Transfer-Encoding: chunked\r\n")
+	}
+	bw.WriteString("\r\n")
+	if chunked || req.ContentLength > maxInlineBody {
+		if err := bw.Flush(); err != nil {
+			return err
+		}
+		pc.startUpload(body, req.ContentLength, chunked)
+		return nil
+	}
+	if body != nil {
+		pc.bodyTouched = true
+		if err := pc.writeSized(body, req.ContentLength); err != nil {
+			return err
+		}
+	}
+	return bw.Flush()
+}
+
+// Upload states.
+const (
+	uploadIdle      = iota
+	uploadRunning   // the goroutine writes the body
+	uploadAbandoned // the exchange ended first: the goroutine closes the connection
+)
+
+// maxInlineBody is the largest body written before the response is read.
+// It fits the write buffer and the socket's: writing it cannot wait on a
+// server that is busy sending its response instead of reading.
+const maxInlineBody = 16 << 10
+
+// startUpload sends a streamed or large body from a goroutine while the
+// response is read: a streamed upload may last as long as the response
+// (full-duplex streams), and the server may answer before it ends. Small
+// bodies are written inline, which costs nothing extra.
+func (pc *conn) startUpload(body io.ReadCloser, n int64, chunked bool) {
+	pc.uploading, pc.bodyTouched = true, true
+	if pc.uploadDone == nil {
+		pc.uploadDone = make(chan error, 1)
+	}
+	pc.upload.Store(uploadRunning)
+	go func() {
+		var err error
+		if chunked {
+			err = pc.writeChunked(body)
+		} else {
+			err = pc.writeSized(body, n)
+		}
+		if err == nil {
+			err = pc.bw.Flush()
+		}
+		body.Close()
+		if pc.upload.CompareAndSwap(uploadRunning, uploadIdle) {
+			pc.uploadDone <- err
+			return
+		}
+		pc.close() // abandoned by finish
+	}()
+}
+
+// endUpload settles a running upload when the exchange ends. It returns
+// false when the upload failed or had to be abandoned, in which case the
+// connection must not be reused; abandoned reports that the upload
+// goroutine now owns closing it.
+func (pc *conn) endUpload() (ok, abandoned bool) {
+	if !pc.uploading {
+		return true, false
+	}
+	pc.uploading = false
+	if pc.upload.CompareAndSwap(uploadRunning, uploadAbandoned) {
+		pc.nc.Close() // unblock the writer; it recycles the connection
+		return false, true
+	}
+	return <-pc.uploadDone == nil, false
+}
+
+// writeRequestURI writes what url.URL.RequestURI returns without building
+// the string, and refuses bytes that would break the request line.
+func writeRequestURI(bw *bufio.Writer, u *url.URL) error {
+	if u.Opaque != "" {
+		uri := u.RequestURI()
+		if !validURIPart(uri) {
+			return fmt.Errorf("h1transport: invalid request URI %q", uri)
+		}
+		bw.WriteString(uri)
+		return nil
+	}
+	path := u.EscapedPath() // escapes whatever could break the line
+	if path == "" {
+		path = "/"
+	}
+	bw.WriteString(path)
+	if u.ForceQuery || u.RawQuery != "" {
+		bw.WriteByte('?')
+		bw.WriteString(u.RawQuery)
+	}
+	return nil
+}
+
+func validURIPart(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// writeSized copies exactly n bytes of body into the write buffer (no
+// intermediate buffer: bufio reads straight into its own).
+func (pc *conn) writeSized(body io.Reader, n int64) error {
+	pc.lr = io.LimitedReader{R: body, N: n}
+	copied, err := pc.bw.ReadFrom(&pc.lr)
+	pc.lr.R = nil
+	if err != nil {
+		return requestBodyErr(pc, err)
+	}
+	if copied < n {
+		return fmt.Errorf("h1transport: request body ended after %d of %d bytes (Content-Length)", copied, n)
+	}
+	if extra, _ := body.Read(pc.one[:]); extra > 0 {
+		return fmt.Errorf("h1transport: request body is longer than its Content-Length %d", n)
+	}
+	return nil
+}
+
+// writeChunked sends a body of unknown length, one chunk per read, each
+// flushed at once so that streamed uploads stay streamed.
+func (pc *conn) writeChunked(body io.Reader) error {
+	bufp := scratchPool.Get().(*[]byte)
+	defer scratchPool.Put(bufp)
+	buf := *bufp
+	bw := pc.bw
+	for {
+		n, rerr := body.Read(buf)
+		if n > 0 {
+			bw.Write(strconv.AppendInt(pc.scratch[:0], int64(n), 16))
+			bw.WriteString("\r\n")
+			bw.Write(buf[:n])
+			bw.WriteString("\r\n")
+			if err := bw.Flush(); err != nil {
+				return err
+			}
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			return requestBodyErr(pc, rerr)
+		}
+	}
+	_, err := bw.WriteString("0\r\n\r\n")
+	return err
+}
+
+func requestBodyErr(pc *conn, err error) error {
+	if pc.werr != nil {
+		return err // writing to the server failed
+	}
+	return fmt.Errorf("h1transport: read request body: %w", err)
+}
+
+// readResponse reads the response header (skipping interim 1xx responses)
+// and sets up the body.
+func (pc *conn) readResponse(req *http.Request, closeReq bool) (*http.Response, error) {
+	t := pc.hp.t
+	deadline := t.respTimeout > 0
+	if deadline {
+		pc.nc.SetReadDeadline(time.Now().Add(t.respTimeout))
+	}
+	r := &response{}
+	res := &r.res
+	mode, length, err := pc.readHeader(req, res)
+	if deadline {
+		pc.nc.SetReadDeadline(time.Time{})
+		var ne net.Error
+		if err != nil && !pc.canceled.Load() && errors.As(err, &ne) && ne.Timeout() {
+			err = errResponseHeaderTimeout
+		}
+		if err == nil && pc.canceled.Load() {
+			// Canceled while we cleared the deadline: reads would block.
+			err = context.Canceled
+		}
+	}
+	if err != nil {
+		if err == io.EOF {
+			err = fmt.Errorf("h1transport: upstream closed the connection before answering: %w", io.ErrUnexpectedEOF)
+		}
+		return nil, pc.fail(err)
+	}
+	pc.closeAfter = closeReq || res.Close || mode == modeUntilClose
+	res.Request = req
+
+	switch {
+	case res.StatusCode == http.StatusSwitchingProtocols:
+		if pc.stopCtx != nil && !pc.stopCtx() {
+			return nil, pc.fail(context.Canceled)
+		}
+		pc.stopCtx, pc.ctx = nil, nil
+		res.ContentLength = -1
+		res.Body = &upgradedBody{pc: pc}
+		return res, nil
+	case mode == modeNone || mode == modeLength && length == 0:
+		res.Body = http.NoBody
+		pc.finish(true)
+		return res, nil
+	}
+	pc.mode, pc.remaining, pc.needCRLF, pc.chunkDone = mode, length, false, false
+	pc.res = res
+	pc.gen++
+	pc.state.Store(pc.gen<<2 | stOpen)
+	r.body = bodyHandle{pc: pc, gen: pc.gen}
+	res.Body = &r.body
+	return res, nil
+}
+
+// Body framing modes.
+const (
+	modeNone int8 = iota
+	modeLength
+	modeChunked
+	modeUntilClose
+)
+
+var chunkedTE = []string{"chunked"}
+
+// readHeader reads the status line and header fields into res and decides
+// how the body is framed.
+func (pc *conn) readHeader(req *http.Request, res *http.Response) (mode int8, length int64, err error) {
+	budget := maxHeaderBytes
+	var lines int
+	for n1xx := 0; ; n1xx++ {
+		pc.hdr = pc.hdr[:0]
+		line, err := pc.readLine(&budget)
+		if err != nil {
+			return 0, 0, err
+		}
+		if err := parseStatusLine(line, res); err != nil {
+			return 0, 0, err
+		}
+		pc.hdr = pc.hdr[:0]
+		if lines, err = pc.readFields(&budget); err != nil {
+			return 0, 0, err
+		}
+		if res.StatusCode >= 200 || res.StatusCode == http.StatusSwitchingProtocols {
+			break
+		}
+		if n1xx == 5 {
+			return 0, 0, errors.New("h1transport: upstream sent too many 1xx informational responses")
+		}
+	}
+
+	h := make(http.Header, lines)
+	if lines > 0 {
+		if err := parseFields(string(pc.hdr), lines, h); err != nil {
+			return 0, 0, err
+		}
+	}
+	res.Header = h
+
+	conn := h["Connection"]
+	res.Close = res.ProtoMinor == 0 && !httpguts.HeaderValuesContainsToken(conn, "keep-alive")
+	if httpguts.HeaderValuesContainsToken(conn, "close") {
+		res.Close = true
+		delete(h, "Connection") // as net/http: res.Close says it
+	}
+
+	chunked := false
+	if te, ok := h["Transfer-Encoding"]; ok {
+		if len(te) != 1 || !asciiEqualFold(te[0], "chunked") {
+			return 0, 0, fmt.Errorf("h1transport: unsupported upstream Transfer-Encoding %q", te)
+		}
+		if _, ok := h["Content-Length"]; ok {
+			return 0, 0, errors.New("h1transport: upstream response has both Content-Length and Transfer-Encoding")
+		}
+		chunked = true
+		delete(h, "Transfer-Encoding")
+		res.TransferEncoding = chunkedTE
+	}
+	length = -1
+	if cl, ok := h["Content-Length"]; ok {
+		if length, err = parseContentLength(cl); err != nil {
+			return 0, 0, err
+		}
+		h["Content-Length"] = cl[:1:1] // repeated identical values count once
+	}
+
+	code := res.StatusCode
+	switch {
+	case req.Method == http.MethodHead:
+		res.ContentLength = length
+		if chunked {
+			res.ContentLength = -1
+		}
+		return modeNone, 0, nil
+	case code < 200 || code == http.StatusNoContent || code == http.StatusNotModified:
+		res.ContentLength = 0
+		return modeNone, 0, nil
+	case chunked:
+		res.ContentLength = -1
+		if err := pc.announcedTrailers(res); err != nil {
+			return 0, 0, err
+		}
+		return modeChunked, 0, nil
+	case length >= 0:
+		res.ContentLength = length
+		return modeLength, length, nil
+	}
+	res.ContentLength = -1
+	res.Close = true
+	return modeUntilClose, 0, nil
+}
+
+// announcedTrailers turns the Trailer header of a chunked response into the
+// keys of res.Trailer, as net/http does; values arrive after the body.
+func (pc *conn) announcedTrailers(res *http.Response) error {
+	vv, ok := res.Header["Trailer"]
+	if !ok {
+		return nil
+	}
+	delete(res.Header, "Trailer")
+	for _, v := range vv {
+		for v != "" {
+			var name string
+			name, v, _ = cutByte(v, ',')
+			name = trimOWS(name)
+			if name == "" {
+				continue
+			}
+			if !validToken(name) {
+				return fmt.Errorf("h1transport: invalid name %q in upstream Trailer header", truncate(name))
+			}
+			name = canonicalKey(name)
+			switch name {
+			case "Transfer-Encoding", "Trailer", "Content-Length":
+				return fmt.Errorf("h1transport: upstream announces trailer %q, which is not allowed", name)
+			}
+			if res.Trailer == nil {
+				res.Trailer = make(http.Header, 2)
+			}
+			res.Trailer[name] = nil
+		}
+	}
+	return nil
+}
+
+func cutByte(s string, sep byte) (before, after string, found bool) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == sep {
+			return s[:i], s[i+1:], true
+		}
+	}
+	return s, "", false
+}
+
+func asciiEqualFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		ca, cb := a[i], b[i]
+		if 'A' <= ca && ca <= 'Z' {
+			ca += 'a' - 'A'
+		}
+		if 'A' <= cb && cb <= 'Z' {
+			cb += 'a' - 'A'
+		}
+		if ca != cb {
+			return false
+		}
+	}
+	return true
+}
+
+// statusLines holds "200 OK"-style strings so that known status lines cost
+// no allocation.
+var statusLines = func() (s [600]string) {
+	for code := 100; code < 600; code++ {
+		if text := http.StatusText(code); text != "" {
+			s[code] = strconv.Itoa(code) + " " + text
+		}
+	}
+	return s
+}()
+
+// parseStatusLine parses "HTTP/1.x SP 3DIGIT [SP reason]" strictly.
+func parseStatusLine(line []byte, res *http.Response) error {
+	if len(line) < 12 || string(line[:7]) != "HTTP/1." || (line[7] != '0' && line[7] != '1') || line[8] != ' ' {
+		return fmt.Errorf("h1transport: malformed upstream status line %q", truncate(string(line)))
+	}
+	d := line[9:12]
+	if d[0] < '1' || d[0] > '9' || d[1] < '0' || d[1] > '9' || d[2] < '0' || d[2] > '9' {
+		return fmt.Errorf("h1transport: malformed upstream status code in %q", truncate(string(line)))
+	}
+	if len(line) > 12 && line[12] != ' ' {
+		return fmt.Errorf("h1transport: malformed upstream status line %q", truncate(string(line)))
+	}
+	if !validValue(string(line[12:])) { // no allocation: converted for the call only
+		return fmt.Errorf("h1transport: control byte in upstream status line %q", truncate(string(line)))
+	}
+	code := int(d[0]-'0')*100 + int(d[1]-'0')*10 + int(d[2]-'0')
+	res.StatusCode = code
+	status := line[9:]
+	if code < len(statusLines) && statusLines[code] == string(status) {
+		res.Status = statusLines[code]
+	} else {
+		res.Status = string(status)
+	}
+	res.ProtoMajor = 1
+	if line[7] == '1' {
+		res.Proto, res.ProtoMinor = "HTTP/1.1", 1
+	} else {
+		res.Proto, res.ProtoMinor = "HTTP/1.0", 0
+	}
+	return nil
+}
+
+// parseContentLength accepts one value, or repeated identical values.
+func parseContentLength(vv []string) (int64, error) {
+	first := trimOWS(vv[0])
+	for _, v := range vv[1:] {
+		if trimOWS(v) != first {
+			return 0, fmt.Errorf("h1transport: upstream sent conflicting Content-Length values %q", vv)
+		}
+	}
+	if first == "" || len(first) > 18 {
+		return 0, fmt.Errorf("h1transport: invalid upstream Content-Length %q", truncate(first))
+	}
+	var n int64
+	for i := 0; i < len(first); i++ {
+		c := first[i]
+		if c < '0' || c > '9' {
+			return 0, fmt.Errorf("h1transport: invalid upstream Content-Length %q", truncate(first))
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, nil
+}
+
+// readLine appends the next line, without its CR LF, to pc.hdr and returns
+// it. budget is decremented by the bytes read; lines longer than the read
+// buffer are assembled in pc.hdr.
+func (pc *conn) readLine(budget *int) ([]byte, error) {
+	start := len(pc.hdr)
+	for {
+		frag, err := pc.br.ReadSlice('\n')
+		*budget -= len(frag)
+		if *budget < 0 {
+			return nil, errHeaderTooLarge
+		}
+		pc.hdr = append(pc.hdr, frag...)
+		if err == nil {
+			break
+		}
+		if err != bufio.ErrBufferFull {
+			if err == io.EOF && len(pc.hdr) > start {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+	}
+	line := pc.hdr[start : len(pc.hdr)-1]
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	if bytes.IndexByte(line, '\r') >= 0 {
+		return nil, errors.New("h1transport: bare CR in upstream response header")
+	}
+	pc.hdr = pc.hdr[:start+len(line)]
+	return line, nil
+}
+
+// readFields reads header (or trailer) lines up to the empty line into
+// pc.hdr, each ended by '\n', with obsolete line folding replaced by a
+// space (RFC 9112 §5.2). It returns the number of fields.
+func (pc *conn) readFields(budget *int) (int, error) {
+	fields := 0
+	for {
+		start := len(pc.hdr)
+		line, err := pc.readLine(budget)
+		if err != nil {
+			return 0, err
+		}
+		if len(line) == 0 {
+			return fields, nil
+		}
+		if line[0] == ' ' || line[0] == '\t' {
+			if fields == 0 {
+				return 0, errors.New("h1transport: upstream header starts with a continuation line")
+			}
+			cont := bytes.TrimLeft(line, " \t")
+			prev := bytes.TrimRight(pc.hdr[:start-1], " \t") // drop the '\n' too
+			prev = append(prev, ' ')
+			pc.hdr = append(append(prev, cont...), '\n')
+			continue
+		}
+		pc.hdr = append(pc.hdr, '\n')
+		fields++
+	}
+}

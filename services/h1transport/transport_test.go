@@ -1,0 +1,620 @@
+package h1transport
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func get(t testing.TB, rt http.RoundTripper, url string) (*http.Response, error) {
+	t.Helper()
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rt.RoundTrip(req)
+}
+
+// TestMalformedResponses: anything a strict parser must refuse is an error
+// (the proxy answers 502), either from RoundTrip or from reading the body.
+func TestMalformedResponses(t *testing.T) {
+	cases := map[string]string{
+		"garbage status line":         "HTTP/1.1 OK\r\n\r\n",
+		"HTTP/2 status line":          "HTTP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n",
+		"two digit status":            "HTTP/1.1 20 OK\r\n\r\n",
+		"status 099":                  "HTTP/1.1 099 Odd\r\n\r\n",
+		"no space after code":         "HTTP/1.1 200OK\r\n\r\n",
+		"lowercase proto":             "http/1.1 200 OK\r\n\r\n",
+		"CL and TE":                   "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+		"conflicting CL":              "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+		"comma CL":                    "HTTP/1.1 200 OK\r\nContent-Length: 3, 3\r\n\r\nabc",
+		"negative CL":                 "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
+		"plus CL":                     "HTTP/1.1 200 OK\r\nContent-Length: +3\r\n\r\nabc",
+		"huge CL":                     "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n",
+		"gzip TE":                     "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n",
+		"double chunked TE":           "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+		"space before colon":          "HTTP/1.1 200 OK\r\nContent-Length : 0\r\n\r\n",
+		"no colon":                    "HTTP/1.1 200 OK\r\nBroken\r\n\r\n",
+		"bare CR in value":            "HTTP/1.1 200 OK\r\nX-A: a\rb\r\nContent-Length: 0\r\n\r\n",
+		"NUL in value":                "HTTP/1.1 200 OK\r\nX-A: a\x00b\r\nContent-Length: 0\r\n\r\n",
+		"leading continuation":        "HTTP/1.1 200 OK\r\n folded: x\r\n\r\n",
+		"bad chunk size":              "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+		"empty chunk size":            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\r\nabc\r\n0\r\n\r\n",
+		"chunk size overflow":         "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffff\r\nabc\r\n",
+		"missing CRLF after chunk":    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n0\r\n\r\n",
+		"truncated chunked body":      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\nabc",
+		"truncated sized body":        "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc",
+		"truncated header":            "HTTP/1.1 200 OK\r\nContent-Le",
+		"nothing at all":              "",
+		"forbidden announced trailer": "HTTP/1.1 200 OK\r\nTrailer: Content-Length\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+		"header over 1 MiB":           "HTTP/1.1 200 OK\r\n" + strings.Repeat("X-Pad: "+strings.Repeat("p", 1000)+"\r\n", 1100) + "\r\n",
+		"too many 1xx":                strings.Repeat("HTTP/1.1 100 Continue\r\n\r\n", 7) + "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+	}
+	for name, resp := range cases {
+		t.Run(name, func(t *testing.T) {
+			srv := newRawServer(t, respondOnce(resp))
+			tr, _ := newH1(t, Options{})
+			res, err := get(t, tr, srv.url())
+			if err == nil {
+				_, err = io.ReadAll(res.Body)
+				res.Body.Close()
+			}
+			if err == nil {
+				t.Fatalf("accepted: status %d", res.StatusCode)
+			}
+		})
+	}
+}
+
+// TestDeadPooledConnRetried: the server closes a kept-alive connection
+// while it is being reused (after reading the request, before answering).
+// Idempotent requests are sent again on a fresh connection; a POST whose
+// body cannot be rewound is not.
+func TestDeadPooledConnRetried(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		req     func(u string) *http.Request
+		wantErr bool
+	}{
+		{"GET", func(u string) *http.Request { r, _ := http.NewRequest("GET", u, nil); return r }, false},
+		{"POST with Idempotency-Key and rewindable body", func(u string) *http.Request {
+			r, _ := http.NewRequest("POST", u, strings.NewReader("data")) // sets GetBody
+			r.Header.Set("Idempotency-Key", "k1")
+			return r
+		}, false},
+		{"PUT with rewindable body", func(u string) *http.Request {
+			r, _ := http.NewRequest("PUT", u, strings.NewReader("data"))
+			return r
+		}, true}, // net/http's rule: only GET, HEAD, OPTIONS, TRACE or an idempotency key
+		{"POST with one-shot body", func(u string) *http.Request {
+			r, _ := http.NewRequest("POST", u, io.NopCloser(strings.NewReader("data")))
+			r.ContentLength = 4
+			return r
+		}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			seen := 0
+			srv := newRawServer(t, func(c net.Conn, br *bufio.Reader) {
+				for {
+					_, body, err := readReq(br)
+					if err != nil {
+						return
+					}
+					mu.Lock()
+					seen++
+					n := seen
+					mu.Unlock()
+					if n == 2 {
+						return // read the request, then drop the connection
+					}
+					fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+				}
+			})
+			tr, _ := newH1(t, Options{})
+			res, err := get(t, tr, srv.url())
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.ReadAll(res.Body)
+			res.Body.Close()
+
+			res, err = tr.RoundTrip(tc.req(srv.url()))
+			if tc.wantErr {
+				if err == nil {
+					res.Body.Close()
+					t.Fatal("request with a one-shot body was sent twice")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("not retried: %v", err)
+			}
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if srv.conns.Load() != 2 {
+				t.Fatalf("connections: %d, want 2", srv.conns.Load())
+			}
+			if tc.name != "GET" && string(b) != "data" {
+				t.Fatalf("retried body %q", b)
+			}
+		})
+	}
+}
+
+// TestServerClosedIdleConn: a pooled connection the server closed while
+// idle is noticed before use, even for a POST that may not be retried.
+func TestServerClosedIdleConn(t *testing.T) {
+	srv := newRawServer(t, respondOnce("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))
+	tr, _ := newH1(t, Options{})
+	for i := range 3 {
+		req, _ := http.NewRequest("POST", srv.url(), io.NopCloser(strings.NewReader("x")))
+		req.ContentLength = 1
+		res, err := tr.RoundTrip(req)
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		io.ReadAll(res.Body)
+		res.Body.Close()
+		// The server closes after answering; wait until the pooled
+		// connection sees the FIN.
+		waitFor(t, "server close", func() bool { return int(srv.conns.Load()) == i+1 })
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestCancelMidBody: canceling the request context ends a body read that
+// is waiting for the server, with the context's error.
+func TestCancelMidBody(t *testing.T) {
+	release := make(chan struct{})
+	srv := newRawServer(t, func(c net.Conn, br *bufio.Reader) {
+		readReq(br)
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nfirst")
+		<-release
+	})
+	defer close(release)
+	tr, _ := newH1(t, Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.url(), nil)
+	res, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64)
+	n, err := res.Body.Read(buf)
+	if string(buf[:n]) != "first" || err != nil {
+		t.Fatalf("first read: %q %v", buf[:n], err)
+	}
+	time.AfterFunc(20*time.Millisecond, cancel)
+	start := time.Now()
+	_, err = res.Body.Read(buf)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("read after cancel: %v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("cancel took %v", d)
+	}
+	res.Body.Close()
+	if tr.idleCount(srv.addr) != 0 {
+		t.Fatal("canceled connection was pooled")
+	}
+}
+
+// TestCancelBeforeHeader and the response header timeout.
+func TestWaitingForHeader(t *testing.T) {
+	release := make(chan struct{})
+	srv := newRawServer(t, func(c net.Conn, br *bufio.Reader) {
+		readReq(br)
+		<-release
+	})
+	defer close(release)
+
+	t.Run("responseHeaderTimeout", func(t *testing.T) {
+		tr, _ := newH1(t, Options{ResponseHeaderTimeout: 50 * time.Millisecond})
+		_, err := get(t, tr, srv.url())
+		var ne net.Error
+		if !errors.As(err, &ne) || !ne.Timeout() {
+			t.Fatalf("want a timeout error, got %v", err)
+		}
+	})
+	t.Run("context deadline", func(t *testing.T) {
+		tr, _ := newH1(t, Options{})
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, "GET", srv.url(), nil)
+		_, err := tr.RoundTrip(req)
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("want DeadlineExceeded, got %v", err)
+		}
+	})
+	t.Run("already canceled", func(t *testing.T) {
+		tr, _ := newH1(t, Options{})
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		req, _ := http.NewRequestWithContext(ctx, "GET", srv.url(), nil)
+		if _, err := tr.RoundTrip(req); !errors.Is(err, context.Canceled) {
+			t.Fatalf("want Canceled, got %v", err)
+		}
+	})
+}
+
+// TestIdlePool: the pool keeps at most MaxIdleConnsPerHost connections,
+// closes the rest, and expires idle ones.
+func TestIdlePool(t *testing.T) {
+	srv, conns := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok")
+	}))
+	host := strings.TrimPrefix(srv.URL, "http://")
+	tr, _ := newH1(t, Options{MaxIdleConnsPerHost: 2, IdleConnTimeout: 200 * time.Millisecond})
+
+	// Five responses open at once need five connections.
+	var open []*http.Response
+	for range 5 {
+		res, err := get(t, tr, srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		open = append(open, res)
+	}
+	for _, res := range open {
+		io.ReadAll(res.Body)
+		res.Body.Close()
+	}
+	if n := tr.idleCount(host); n != 2 {
+		t.Fatalf("idle: %d, want 2", n)
+	}
+	for range 4 { // sequential requests reuse the pool
+		res, err := get(t, tr, srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.ReadAll(res.Body)
+		res.Body.Close()
+	}
+	if conns.Load() != 5 {
+		t.Fatalf("connections: %d, want 5", conns.Load())
+	}
+	waitFor(t, "idle expiry", func() bool { return tr.idleCount(host) == 0 })
+
+	t.Run("keep-alive disabled", func(t *testing.T) {
+		tr, _ := newH1(t, Options{MaxIdleConnsPerHost: -1})
+		before := conns.Load()
+		for range 3 {
+			res, err := get(t, tr, srv.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.ReadAll(res.Body)
+			res.Body.Close()
+		}
+		if n := conns.Load() - before; n != 3 {
+			t.Fatalf("connections: %d, want 3", n)
+		}
+	})
+	t.Run("closed transport stops pooling", func(t *testing.T) {
+		tr, _ := newH1(t, Options{})
+		res, err := get(t, tr, srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr.Close()
+		io.ReadAll(res.Body)
+		res.Body.Close()
+		if tr.idleCount(host) != 0 {
+			t.Fatal("pooled after Close")
+		}
+	})
+}
+
+// TestEarlyClose: closing a body before its end closes the connection,
+// unless the rest is small and already received.
+func TestEarlyClose(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		size   int
+		reused bool
+	}{{"small rest drained", 100, true}, {"large rest closes", 1 << 20, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := strings.Repeat("b", tc.size)
+			srv, conns := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				io.WriteString(w, body)
+			}))
+			tr, _ := newH1(t, Options{})
+			for range 2 {
+				res, err := get(t, tr, srv.URL)
+				if err != nil {
+					t.Fatal(err)
+				}
+				buf := make([]byte, 10)
+				io.ReadFull(res.Body, buf)
+				if tc.reused {
+					// The small body arrives in one segment; make sure it
+					// is buffered before closing.
+					waitFor(t, "body buffered", func() bool { return res.Body.(*bodyHandle).pc.br.Buffered() >= tc.size-10 })
+				}
+				res.Body.Close()
+				res.Body.Close() // a second Close is harmless
+				if _, err := res.Body.Read(buf); err == nil {
+					t.Fatal("read after Close succeeded")
+				}
+			}
+			want := int32(2)
+			if tc.reused {
+				want = 1
+			}
+			if conns.Load() != want {
+				t.Fatalf("connections: %d, want %d", conns.Load(), want)
+			}
+		})
+	}
+}
+
+// TestFallback: what this transport does not speak goes to the fallback.
+func TestFallback(t *testing.T) {
+	srv, _ := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok")
+	}))
+	cases := map[string]func(*http.Request){
+		"upgrade":        func(r *http.Request) { r.Header.Set("Connection", "Upgrade"); r.Header.Set("Upgrade", "websocket") },
+		"expect":         func(r *http.Request) { r.Header.Set("Expect", "100-continue") },
+		"trailers":       func(r *http.Request) { r.Trailer = http.Header{"X-T": nil} },
+		"URL user":       func(r *http.Request) { r.URL.User = url.User("u") },
+		"TE identity":    func(r *http.Request) { r.TransferEncoding = []string{"identity"} },
+		"https scheme":   func(r *http.Request) { r.URL.Scheme = "https" },
+		"CONNECT method": func(r *http.Request) { r.Method = "CONNECT" },
+	}
+	for name, mod := range cases {
+		t.Run(name, func(t *testing.T) {
+			tr, fb := newH1(t, Options{})
+			req, _ := http.NewRequest("GET", srv.URL, nil)
+			mod(req)
+			if res, err := tr.RoundTrip(req); err == nil {
+				res.Body.Close()
+			}
+			if fb.n.Load() != 1 {
+				t.Fatal("not delegated")
+			}
+		})
+	}
+	t.Run("disabled", func(t *testing.T) {
+		tr, fb := newH1(t, Options{Disabled: true})
+		res, err := get(t, tr, srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if fb.n.Load() != 1 {
+			t.Fatal("not delegated")
+		}
+	})
+}
+
+// TestRefusesSmuggling: CR/LF in anything written into the request head
+// is an error and nothing reaches the server.
+func TestRefusesSmuggling(t *testing.T) {
+	srv := newRawServer(t, respondEach("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"))
+	cases := map[string]func(*http.Request){
+		"value CRLF": func(r *http.Request) { r.Header["X-A"] = []string{"a\r\nContent-Length: 5"} },
+		"value LF":   func(r *http.Request) { r.Header["X-A"] = []string{"a\nb"} },
+		"name space": func(r *http.Request) { r.Header["X A"] = []string{"v"} },
+		"host CRLF":  func(r *http.Request) { r.Host = "a\r\nX: y" },
+		"method":     func(r *http.Request) { r.Method = "GET /x HTTP/1.1\r\n" },
+		"query":      func(r *http.Request) { r.URL.RawQuery = "a=1 HTTP/1.1\r\nX: y" },
+	}
+	for name, mod := range cases {
+		t.Run(name, func(t *testing.T) {
+			tr, _ := newH1(t, Options{})
+			req, _ := http.NewRequest("GET", srv.url(), nil)
+			mod(req)
+			if res, err := tr.RoundTrip(req); err == nil {
+				res.Body.Close()
+				t.Fatal("sent")
+			}
+		})
+	}
+	if srv.conns.Load() != 0 {
+		t.Fatal("a connection was opened")
+	}
+}
+
+// TestStreaming: chunks reach the caller as the server sends them, and a
+// streamed request body reaches the server chunk by chunk (SSE, long
+// uploads).
+func TestStreaming(t *testing.T) {
+	next := make(chan struct{})
+	srv, _ := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.NewResponseController(w).EnableFullDuplex()
+		w.Header().Set("Content-Type", "text/event-stream")
+		br := bufio.NewReader(r.Body)
+		for i := range 3 {
+			line, err := br.ReadString('\n') // one request chunk per event
+			if err != nil {
+				return
+			}
+			fmt.Fprintf(w, "data: %d %s", i, line) // line ends in a newline
+			w.(http.Flusher).Flush()
+			<-next
+		}
+	}))
+	tr, _ := newH1(t, Options{})
+	pr, pw := io.Pipe()
+	req, _ := http.NewRequest("POST", srv.URL, pr)
+	req.ContentLength = -1
+	go io.WriteString(pw, "one\n")
+	res, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	br := bufio.NewReader(res.Body)
+	for i, word := range []string{"one", "two", "three"} {
+		if i > 0 {
+			next <- struct{}{}
+			go io.WriteString(pw, word+"\n")
+		}
+		line, err := br.ReadString('\n')
+		if err != nil || line != fmt.Sprintf("data: %d %s\n", i, word) {
+			t.Fatalf("event %d: %q %v", i, line, err)
+		}
+	}
+	next <- struct{}{}
+	pw.Close()
+	if rest, err := io.ReadAll(br); err != nil || len(rest) != 0 {
+		t.Fatalf("end: %q %v", rest, err)
+	}
+}
+
+// TestEarlyResponse: a server that answers before reading the whole
+// request body and closes still gets its response through.
+func TestEarlyResponse(t *testing.T) {
+	srv := newRawServer(t, func(c net.Conn, br *bufio.Reader) {
+		http.ReadRequest(br)
+		io.WriteString(c, "HTTP/1.1 413 Request Entity Too Large\r\nContent-Length: 3\r\nConnection: close\r\n\r\nbig")
+		c.(*net.TCPConn).CloseWrite()
+		time.Sleep(50 * time.Millisecond)
+		c.(*net.TCPConn).SetLinger(0) // reset: the client's write fails
+	})
+	tr, _ := newH1(t, Options{})
+	req, _ := http.NewRequest("POST", srv.url(), io.NopCloser(strings.NewReader(strings.Repeat("x", 64<<20))))
+	req.ContentLength = 64 << 20
+	res, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Skipf("the kernel reported the reset before the response could be read: %v", err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != 413 {
+		t.Fatalf("status %d", res.StatusCode)
+	}
+}
+
+// TestFullDuplexSizedBody: a server that streams a large response before
+// reading a large sized request body does not deadlock the exchange.
+func TestFullDuplexSizedBody(t *testing.T) {
+	const size = 8 << 20
+	srv, _ := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.NewResponseController(w).EnableFullDuplex()
+		w.Header().Set("Content-Length", fmt.Sprint(size))
+		io.WriteString(w, big)
+		for range size/len(big) - 1 {
+			io.WriteString(w, big)
+		}
+		io.Copy(io.Discard, r.Body)
+	}))
+	tr, _ := newH1(t, Options{})
+	req, _ := http.NewRequest("POST", srv.URL, strings.NewReader(strings.Repeat("u", size)))
+	res, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	if err != nil || n != size {
+		t.Fatalf("read %d bytes: %v", n, err)
+	}
+}
+
+// TestConcurrent hammers one transport from many goroutines (run with
+// -race): every response matches its request.
+func TestConcurrent(t *testing.T) {
+	srv, _ := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if r.URL.Query().Get("chunked") != "" {
+			w.(http.Flusher).Flush()
+		}
+		fmt.Fprintf(w, "%s|%s", r.URL.Path, b)
+	}))
+	tr, _ := newH1(t, Options{MaxIdleConnsPerHost: 8})
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for g := range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 20 {
+				path := fmt.Sprintf("/g%d/%d", g, i)
+				var req *http.Request
+				switch i % 3 {
+				case 0:
+					req, _ = http.NewRequest("GET", srv.URL+path, nil)
+				case 1:
+					req, _ = http.NewRequest("POST", srv.URL+path, strings.NewReader(path))
+				default:
+					req, _ = http.NewRequest("PUT", srv.URL+path+"?chunked=1", io.NopCloser(strings.NewReader(path)))
+					req.ContentLength = -1
+				}
+				res, err := tr.RoundTrip(req)
+				if err != nil {
+					errs <- err
+					return
+				}
+				b, err := io.ReadAll(res.Body)
+				res.Body.Close()
+				want := path + "|"
+				if i%3 != 0 {
+					want += path
+				}
+				if err != nil || string(b) != want {
+					errs <- fmt.Errorf("%s: got %q, %v", path, b, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+// TestConcurrentClose: Close racing a Read aborts it and never damages the
+// connection's next exchange.
+func TestConcurrentClose(t *testing.T) {
+	srv, _ := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			io.WriteString(w, "x")
+			w.(http.Flusher).Flush()
+			<-r.Context().Done()
+			return
+		}
+		io.WriteString(w, "fast")
+	}))
+	tr, _ := newH1(t, Options{})
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 10 {
+				res, err := get(t, tr, srv.URL+"/slow")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				go func() { time.Sleep(time.Millisecond); res.Body.Close() }()
+				io.ReadAll(res.Body)
+				res.Body.Close()
+				res, err = get(t, tr, srv.URL+"/fast")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				b, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				if string(b) != "fast" {
+					t.Errorf("fast: %q", b)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
