@@ -209,11 +209,19 @@ func unexpected(err error) error {
 	return err
 }
 
-// parseChunkSize parses "HEX[;extensions]" with optional whitespace before
-// the extensions.
+// parseChunkSize parses "HEX[OWS][;extensions]" (RFC 9112 §7.1). Anything
+// else after the digits is refused: a lenient parser would frame the body
+// differently from a strict one in front of or behind it.
 func parseChunkSize(line []byte) (int64, error) {
 	for i, c := range line {
 		if c == ';' || c == ' ' || c == '\t' {
+			rest := line[i:]
+			for len(rest) > 0 && (rest[0] == ' ' || rest[0] == '\t') {
+				rest = rest[1:]
+			}
+			if len(rest) > 0 && rest[0] != ';' {
+				return 0, errMalformedChunk
+			}
 			line = line[:i]
 			break
 		}

@@ -60,7 +60,8 @@ type conn struct {
 	uploading   bool  // an upload goroutine sends the body (see startUpload)
 	upload      atomic.Int32
 	uploadDone  chan error
-	closeAfter  bool // the connection cannot carry another exchange
+	upErr       atomic.Pointer[error] // why a failed upload ended the exchange
+	closeAfter  bool                  // the connection cannot carry another exchange
 	ctx         context.Context
 	stopCtx     func() bool
 	cancelFn    func()
@@ -81,6 +82,13 @@ type conn struct {
 	idleTimer *time.Timer
 
 	closed atomic.Bool
+
+	// The response header timeout starts when the request is sent: with a
+	// streamed upload, when the upload ends, which the upload goroutine
+	// learns first. Guarded by dlMu; used only with a header timeout.
+	dlMu       sync.Mutex
+	hdrWaiting bool // the reader waits for the response header
+	uploadEnd  bool // the upload goroutine has finished writing
 }
 
 func newConn(hp *hostPool, nc net.Conn) *conn {
@@ -199,6 +207,9 @@ func (pc *conn) mapErr(err error) error {
 			return cerr
 		}
 	}
+	if up := pc.upErr.Load(); up != nil {
+		return *up // the upload broke the exchange: the read error is its echo
+	}
 	return err
 }
 
@@ -207,6 +218,7 @@ func (pc *conn) mapErr(err error) error {
 // be touched after a successful return: it may be serving another exchange.
 func (pc *conn) roundTrip(ctx context.Context, req *http.Request, body io.ReadCloser) (res *http.Response, streamed bool, err error) {
 	pc.nread, pc.nwritten, pc.werr, pc.bodyTouched, pc.closeAfter = 0, 0, nil, false, false
+	pc.upErr.Store(nil)
 	if ctx.Done() != nil {
 		// Allocates, but only for cancelable contexts; a blocked exchange
 		// has no other way to learn about a cancellation.
@@ -318,6 +330,12 @@ func (pc *conn) startUpload(body io.ReadCloser, n int64, chunked bool) {
 		pc.uploadDone = make(chan error, 1)
 	}
 	pc.upload.Store(uploadRunning)
+	timed := pc.hp.t.respTimeout > 0
+	if timed {
+		pc.dlMu.Lock()
+		pc.uploadEnd = false
+		pc.dlMu.Unlock()
+	}
 	go func() {
 		var err error
 		if chunked {
@@ -329,6 +347,21 @@ func (pc *conn) startUpload(body io.ReadCloser, n int64, chunked bool) {
 			err = pc.bw.Flush()
 		}
 		body.Close()
+		switch {
+		case err != nil && pc.werr == nil:
+			// The client's body failed or fell short of its length: the
+			// server waits for bytes that will never come. Unblock the
+			// reader, which reports this error.
+			pc.upErr.Store(&err)
+			pc.nc.Close()
+		case timed:
+			pc.dlMu.Lock()
+			pc.uploadEnd = true
+			if pc.hdrWaiting {
+				pc.setHeaderDeadline()
+			}
+			pc.dlMu.Unlock()
+		}
 		if pc.upload.CompareAndSwap(uploadRunning, uploadIdle) {
 			pc.uploadDone <- err
 			return
@@ -442,16 +475,23 @@ func requestBodyErr(pc *conn, err error) error {
 // readResponse reads the response header (skipping interim 1xx responses)
 // and sets up the body.
 func (pc *conn) readResponse(req *http.Request, closeReq bool) (*http.Response, error) {
-	t := pc.hp.t
-	deadline := t.respTimeout > 0
+	deadline := pc.hp.t.respTimeout > 0
 	if deadline {
-		pc.nc.SetReadDeadline(time.Now().Add(t.respTimeout))
+		pc.dlMu.Lock()
+		pc.hdrWaiting = true
+		if !pc.uploading || pc.uploadEnd {
+			pc.setHeaderDeadline()
+		}
+		pc.dlMu.Unlock()
 	}
 	r := &response{}
 	res := &r.res
 	mode, length, err := pc.readHeader(req, res)
 	if deadline {
+		pc.dlMu.Lock()
+		pc.hdrWaiting = false
 		pc.nc.SetReadDeadline(time.Time{})
+		pc.dlMu.Unlock()
 		var ne net.Error
 		if err != nil && !pc.canceled.Load() && errors.As(err, &ne) && ne.Timeout() {
 			err = errResponseHeaderTimeout
@@ -491,6 +531,15 @@ func (pc *conn) readResponse(req *http.Request, closeReq bool) (*http.Response, 
 	r.body = bodyHandle{pc: pc, gen: pc.gen}
 	res.Body = &r.body
 	return res, nil
+}
+
+// setHeaderDeadline starts the response header timeout. A cancellation
+// that ran meanwhile set a deadline in the past, which must win.
+func (pc *conn) setHeaderDeadline() {
+	pc.nc.SetReadDeadline(time.Now().Add(pc.hp.t.respTimeout))
+	if pc.canceled.Load() {
+		pc.nc.SetReadDeadline(aLongTimeAgo)
+	}
 }
 
 // Body framing modes.
@@ -546,15 +595,23 @@ func (pc *conn) readHeader(req *http.Request, res *http.Response) (mode int8, le
 
 	chunked := false
 	if te, ok := h["Transfer-Encoding"]; ok {
-		if len(te) != 1 || !asciiEqualFold(te[0], "chunked") {
-			return 0, 0, fmt.Errorf("h1transport: unsupported upstream Transfer-Encoding %q", te)
-		}
 		if _, ok := h["Content-Length"]; ok {
 			return 0, 0, errors.New("h1transport: upstream response has both Content-Length and Transfer-Encoding")
 		}
-		chunked = true
-		delete(h, "Transfer-Encoding")
-		res.TransferEncoding = chunkedTE
+		switch {
+		case res.ProtoMinor == 0:
+			// HTTP/1.0 has no transfer codings (RFC 9112 §6.1): ignore the
+			// field and read to the close, as net/http does, so the body
+			// is framed the one way every HTTP/1.0 peer would frame it.
+			delete(h, "Transfer-Encoding")
+			res.Close = true
+		case len(te) != 1 || !asciiEqualFold(te[0], "chunked"):
+			return 0, 0, fmt.Errorf("h1transport: unsupported upstream Transfer-Encoding %q", te)
+		default:
+			chunked = true
+			delete(h, "Transfer-Encoding")
+			res.TransferEncoding = chunkedTE
+		}
 	}
 	length = -1
 	if cl, ok := h["Content-Length"]; ok {

@@ -126,6 +126,7 @@ func TestDifferential(t *testing.T) {
 		{name: "custom reason", raw: respondEach("HTTP/1.1 200 Fine Thanks\r\nContent-Length: 0\r\n\r\n")},
 		{name: "chunk extensions and bare LF", raw: respondEach("HTTP/1.1 200 OK\nTransfer-Encoding: chunked\n\n3;ext=1\r\nabc\r\n0\r\nX-T: v\r\n\r\n")},
 		{name: "identical duplicate Content-Length", raw: respondEach("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok")},
+		{name: "HTTP/1.0 with Transfer-Encoding reads to close", raw: respondOnce("HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n")},
 		{name: "folded header", raw: respondEach("HTTP/1.1 200 OK\r\nX-Folded: one\r\n  two\r\nContent-Length: 0\r\n\r\n")},
 	}
 	for _, tc := range cases {

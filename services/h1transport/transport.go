@@ -145,7 +145,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			closeBody(body)
 			return res, nil
 		}
-		if try > 0 || !pc.reused || pc.nread > 0 || ctx.Err() != nil || !retryable(req, pc.nwritten, pc.bodyTouched) {
+		if try > 0 || !pc.reused || pc.nread > 0 || ctx.Err() != nil || isTimeout(err) || !retryable(req, pc.nwritten, pc.bodyTouched) {
 			closeBody(body)
 			return nil, err
 		}
@@ -161,6 +161,13 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 		}
 	}
+}
+
+// isTimeout reports a timeout: the server is slow, not gone, and sending
+// the request again would only double its load.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // retryable is net/http's rule for sending a request again after a reused
@@ -325,12 +332,14 @@ func (hp *hostPool) take() *conn {
 // put pools pc for reuse, or closes it when the pool is full or closed.
 func (hp *hostPool) put(pc *conn) {
 	t := hp.t
-	if t.maxIdle < 0 || t.closed.Load() {
+	if t.maxIdle < 0 {
 		pc.close()
 		return
 	}
 	hp.mu.Lock()
-	if len(hp.idle) >= t.maxIdle {
+	// closed is read under hp.mu: Close sets it before it empties the
+	// pools under the same lock, so no connection is pooled after Close.
+	if len(hp.idle) >= t.maxIdle || t.closed.Load() {
 		hp.mu.Unlock()
 		pc.close()
 		return
