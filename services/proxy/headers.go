@@ -101,11 +101,15 @@ func removeConnectionListed(h http.Header, conn []string) {
 }
 
 // upgradeType is the protocol a request or response asks to switch to.
+// An "h2c" upgrade offers HTTP/2 to the hop it arrived on, not to the
+// upstream: it is declined (RFC 9113 §3.1 deprecates it; a server may
+// ignore Upgrade) and the request is forwarded as plain HTTP/1.1. Clients
+// get HTTP/2 from the gateway over TLS or with prior knowledge.
 func upgradeType(h http.Header) string {
 	if !httpguts.HeaderValuesContainsToken(h["Connection"], "Upgrade") {
 		return ""
 	}
-	if v := h["Upgrade"]; len(v) > 0 {
+	if v := h["Upgrade"]; len(v) > 0 && !strings.EqualFold(textproto.TrimString(v[0]), "h2c") {
 		return v[0]
 	}
 	return ""

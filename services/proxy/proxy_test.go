@@ -509,3 +509,32 @@ func FuzzOutboundHeader(f *testing.F) {
 		}
 	})
 }
+
+// TestH2CUpgradeDeclined: curl --http2 on a cleartext URL offers an h2c
+// upgrade; the gateway declines it and the upstream sees a plain request.
+func TestH2CUpgradeDeclined(t *testing.T) {
+	type seen struct{ upgrade, connection, settings string }
+	got := make(chan seen, 1)
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- seen{r.Header.Get("Upgrade"), r.Header.Get("Connection"), r.Header.Get("Http2-Settings")}
+		io.WriteString(w, "plain")
+	}))
+	defer backend.Close()
+	fe := front(t, newProxy(t, backend.URL, nil), nil)
+	req, _ := http.NewRequest("GET", fe.URL, nil)
+	req.Header.Set("Connection", "Upgrade, HTTP2-Settings")
+	req.Header.Set("Upgrade", "h2c")
+	req.Header.Set("HTTP2-Settings", "AAMAAABkAAQCAAAAAAIAAAAA")
+	res, err := fe.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || res.Proto != "HTTP/1.1" || string(body) != "plain" {
+		t.Fatalf("%s %d %q", res.Proto, res.StatusCode, body)
+	}
+	if s := <-got; s != (seen{}) {
+		t.Fatalf("upstream saw upgrade headers %+v", s)
+	}
+}
