@@ -9,6 +9,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
 	"net/url"
 	"strconv"
 	"sync"
@@ -542,6 +544,23 @@ func (pc *conn) setHeaderDeadline() {
 	}
 }
 
+// gotInterim hands an interim response (103 Early Hints, 102 Processing…)
+// to the request's httptrace Got1xxResponse hook, as net/http does, so a
+// proxy can pass it on. Its header fields are in pc.hdr.
+func (pc *conn) gotInterim(req *http.Request, code, lines int) error {
+	trace := httptrace.ContextClientTrace(req.Context())
+	if trace == nil || trace.Got1xxResponse == nil {
+		return nil
+	}
+	h := make(http.Header, lines)
+	if lines > 0 {
+		if err := parseFields(string(pc.hdr), lines, h); err != nil {
+			return err
+		}
+	}
+	return trace.Got1xxResponse(code, textproto.MIMEHeader(h))
+}
+
 // Body framing modes.
 const (
 	modeNone int8 = iota
@@ -572,6 +591,9 @@ func (pc *conn) readHeader(req *http.Request, res *http.Response) (mode int8, le
 		}
 		if res.StatusCode >= 200 || res.StatusCode == http.StatusSwitchingProtocols {
 			break
+		}
+		if err := pc.gotInterim(req, res.StatusCode, lines); err != nil {
+			return 0, 0, err
 		}
 		if n1xx == 5 {
 			return 0, 0, errors.New("h1transport: upstream sent too many 1xx informational responses")

@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
+	"net/textproto"
 	"net/url"
 	"strings"
 	"sync/atomic"
@@ -536,5 +538,55 @@ func TestH2CUpgradeDeclined(t *testing.T) {
 	}
 	if s := <-got; s != (seen{}) {
 		t.Fatalf("upstream saw upgrade headers %+v", s)
+	}
+}
+
+// TestEarlyHintsForwarded: a 103 from the upstream reaches the client
+// before the final response, with only its own fields, over the
+// hand-written HTTP/1.1 transport and over h2c.
+func TestEarlyHintsForwarded(t *testing.T) {
+	backend := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Link", "</style.css>; rel=preload; as=style")
+		w.WriteHeader(http.StatusEarlyHints)
+		w.Header().Set("Link", "</final>")
+		w.Header().Set("Content-Type", "text/plain")
+		io.WriteString(w, "final")
+	}))
+	backend.Config.Protocols = new(http.Protocols)
+	backend.Config.Protocols.SetHTTP1(true)
+	backend.Config.Protocols.SetUnencryptedHTTP2(true)
+	backend.Start()
+	defer backend.Close()
+	for _, scheme := range []string{"http", "h2c"} {
+		t.Run(scheme, func(t *testing.T) {
+			target := scheme + "://" + strings.TrimPrefix(backend.URL, "http://")
+			p := newProxy(t, target, nil)
+			fe := front(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("X-Middleware", "set before the proxy")
+				p.ServeHTTP(w, r)
+			}), nil)
+			var hints []textproto.MIMEHeader
+			ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{
+				Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
+					if code == http.StatusEarlyHints {
+						hints = append(hints, h)
+					}
+					return nil
+				},
+			})
+			req, _ := http.NewRequestWithContext(ctx, "GET", fe.URL, nil)
+			res, err := fe.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if len(hints) != 1 || hints[0].Get("Link") != "</style.css>; rel=preload; as=style" || hints[0].Get("X-Middleware") != "" {
+				t.Fatalf("early hints %v", hints)
+			}
+			if res.StatusCode != 200 || string(body) != "final" || res.Header.Get("X-Middleware") == "" || res.Header.Get("Link") != "</final>" {
+				t.Fatalf("final %d %q %v", res.StatusCode, body, res.Header)
+			}
+		})
 	}
 }
