@@ -109,6 +109,7 @@ func New(o Options) (*EntryPoint, error) {
 		name: o.Name, next: o.Handler, fwd: fwd,
 		maxReqs: set.keepAliveMaxRequests, maxAge: set.keepAliveMaxTime,
 		limitsKA: set.keepAliveMaxRequests > 0 || set.keepAliveMaxTime > 0,
+		sanitize: set.sanitizePath,
 	}
 	e.srv = e.newServer(eh)
 	return e, nil

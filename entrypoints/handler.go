@@ -22,6 +22,7 @@ type entryHandler struct {
 	maxReqs  int64
 	maxAge   time.Duration
 	limitsKA bool
+	sanitize bool // clean the path before routing (http.sanitizePath)
 }
 
 func (h *entryHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -30,6 +31,9 @@ func (h *entryHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.limitKeepAlive(w, r, start)
 	}
 	consumeConnectionOptions(r.Header)
+	if h.sanitize {
+		sanitizePath(r.URL)
+	}
 	h.fwd.Rewrite(r)
 	ctx, info := reqinfo.NewContext(r.Context())
 	info.EntryPoint = h.name

@@ -33,6 +33,7 @@ type settings struct {
 	keepAliveMaxTime                       time.Duration
 	insecureForwarded                      bool
 	trustedIPs                             []string
+	sanitizePath                           bool
 }
 
 func dur(d *config.Duration, def time.Duration) time.Duration {
@@ -52,6 +53,7 @@ func resolve(name string, ep *static.EntryPoint) (settings, error) {
 		graceTimeout:         DefaultGraceTimeout,
 		maxHeaderBytes:       DefaultMaxHeaderBytes,
 		maxConcurrentStreams: DefaultMaxConcurrentStreams,
+		sanitizePath:         true,
 	}
 	addr, err := parseAddress(ep.Address)
 	if err != nil {
@@ -87,6 +89,9 @@ func resolve(name string, ep *static.EntryPoint) (settings, error) {
 			return s, fmt.Errorf("entryPoints.%s.http.maxHeaderBytes: %d is negative", name, h.MaxHeaderBytes)
 		}
 		s.maxHeaderBytes = h.MaxHeaderBytes
+	}
+	if h := ep.HTTP; h != nil && h.SanitizePath != nil {
+		s.sanitizePath = *h.SanitizePath
 	}
 	if h2 := ep.HTTP2; h2 != nil && h2.MaxConcurrentStreams != 0 {
 		if h2.MaxConcurrentStreams < 0 {

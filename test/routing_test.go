@@ -106,3 +106,43 @@ http:
 		}
 	}
 }
+
+// TestPathSanitized: dot segments cannot walk around a path rule; the
+// router and the upstream both see the cleaned path.
+func TestPathSanitized(t *testing.T) {
+	pub, _ := backend(t, "public")
+	adm, _ := backend(t, "admin")
+	g := startGateway(t, map[string]string{"r.yaml": fmt.Sprintf(`
+http:
+  routers:
+    public:
+      rule: "PathPrefix(`+"`/public`"+`)"
+      service: public
+    admin:
+      rule: "PathPrefix(`+"`/admin`"+`) && Header(`+"`X-Admin`"+`, `+"`yes`"+`)"
+      service: admin
+  services:
+    public: {loadBalancer: {servers: [{url: "%s"}]}}
+    admin: {loadBalancer: {servers: [{url: "%s"}]}}
+`, pub, adm)}, gatewayOpts{})
+	for path, want := range map[string]string{
+		"/public/../admin/x":     "404",
+		"/public/%2e%2e/admin/x": "404",
+		"/public//a/./b/":        "200 public GET /public/a/b/",
+		"/x/../public/y?q=1":     "200 public GET /public/y?q=1",
+	} {
+		code, body, _ := get(t, nil, g.url(path), nil)
+		if got := fmt.Sprint(code); code == 200 {
+			got += " " + body
+			if got != want {
+				t.Errorf("%s: got %q, want %q", path, got, want)
+			}
+		} else if got != want {
+			t.Errorf("%s: got %d %q, want %s", path, code, body, want)
+		}
+	}
+	code, body, _ := get(t, nil, g.url("/public/../admin/x"), map[string]string{"X-Admin": "yes"})
+	if code != 200 || body != "admin GET /admin/x" {
+		t.Errorf("admin through a cleaned path: %d %q", code, body)
+	}
+}

@@ -71,6 +71,7 @@ type HTTP struct {
 	Middlewares    []string      `json:"middlewares,omitempty"`
 	TLS            *HTTPTLS      `json:"tls,omitempty"`
 	MaxHeaderBytes int           `json:"maxHeaderBytes,omitempty"` // default 1 MiB
+	SanitizePath   *bool         `json:"sanitizePath,omitempty"`   // default true
 }
 
 // HTTPTLS makes every router on the entrypoint a TLS router by default.

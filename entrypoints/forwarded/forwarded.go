@@ -88,6 +88,7 @@ func (rw *Rewriter) Rewrite(r *http.Request) {
 		for _, k := range untrusted {
 			delete(h, k)
 		}
+		dropUnderscoreSpellings(h)
 	}
 	// All values share one backing array; each slice is capped so an
 	// append elsewhere copies instead of writing into a neighbour.
@@ -110,8 +111,8 @@ func (rw *Rewriter) Rewrite(r *http.Request) {
 	if len(h[XForwardedPort]) == 0 {
 		set(XForwardedPort, port(r))
 	}
-	if len(h[XForwardedServer]) == 0 && rw.hostname != "" {
-		set(XForwardedServer, rw.hostname)
+	if rw.hostname != "" {
+		set(XForwardedServer, rw.hostname) // this gateway, whoever claimed otherwise
 	}
 	if len(h[XRealIP]) == 0 {
 		if ip := hostOnly(r.RemoteAddr); ip != "" {
@@ -146,16 +147,57 @@ func scheme(r *http.Request) string {
 	return "http"
 }
 
-// port is the port the client addressed: from Host, else the scheme default.
+// port is the port the client addressed: from Host, else the default of
+// the scheme (a trusted proxy's X-Forwarded-Proto, or the connection's).
 func port(r *http.Request) string {
 	host := r.Host
 	if i := strings.LastIndexByte(host, ':'); i >= 0 && i > strings.LastIndexByte(host, ']') && i+1 < len(host) {
 		return host[i+1:]
 	}
+	if p := r.Header[XForwardedProto]; len(p) > 0 {
+		if strings.EqualFold(p[0], "https") || strings.EqualFold(p[0], "wss") {
+			return "443"
+		}
+		return "80"
+	}
 	if r.TLS != nil {
 		return "443"
 	}
 	return "80"
+}
+
+// dropUnderscoreSpellings deletes X_Forwarded_For and the like: CGI-style
+// servers (PHP, nginx with underscores_in_headers) read them as
+// X-Forwarded-For, so an untrusted client could claim an address with them.
+func dropUnderscoreSpellings(h http.Header) {
+	for k := range h {
+		if strings.IndexByte(k, '_') < 0 {
+			continue
+		}
+		for _, name := range untrusted {
+			if sameIgnoringUnderscore(k, name) {
+				delete(h, k)
+				break
+			}
+		}
+	}
+}
+
+// sameIgnoringUnderscore compares case-insensitively with '_' equal to '-'.
+func sameIgnoringUnderscore(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range len(a) {
+		x, y := a[i], b[i]
+		if x == '_' {
+			x = '-'
+		}
+		if x|0x20 != y|0x20 { // ASCII letters, '-' and '_' only: '-'|0x20 == '-'
+			return false
+		}
+	}
+	return true
 }
 
 // hostOnly strips the port and IPv6 brackets from "host:port".

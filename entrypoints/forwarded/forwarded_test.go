@@ -22,8 +22,31 @@ func TestRewrite(t *testing.T) {
 		trusted   []string
 		send      map[string]string
 		websocket bool
+		host      string            // the Host header; default app.test:PORT
+		raw       map[string]string // sent with the name as written
 		want      map[string]string // "" means absent
+		rawWant   map[string]string // by the name as the server received it
 	}{
+		{
+			name:    "untrusted underscore spellings are dropped",
+			raw:     map[string]string{"X_Forwarded_For": "6.6.6.6", "x_real_ip": "6.6.6.6", "X_Custom": "kept"},
+			want:    map[string]string{XRealIP: "127.0.0.1"},
+			rawWant: map[string]string{"X_forwarded_for": "", "X_real_ip": "", "X_custom": "kept"},
+		},
+		{
+			name: "trusted underscore spellings pass", trusted: []string{"127.0.0.1"},
+			raw:     map[string]string{"X_Forwarded_For": "6.6.6.6"},
+			rawWant: map[string]string{"X_forwarded_for": "6.6.6.6"},
+		},
+		{
+			name: "port follows a trusted https proto", trusted: []string{"127.0.0.1"}, host: "app.test",
+			send: map[string]string{XForwardedProto: "https"},
+			want: map[string]string{XForwardedPort: "443"},
+		},
+		{
+			name: "port of a plain request without one in Host", host: "app.test",
+			want: map[string]string{XForwardedPort: "80", XForwardedProto: "http"},
+		},
 		{
 			name: "untrusted client headers are replaced", trusted: []string{"10.0.0.0/8"}, send: spoofed,
 			want: map[string]string{XForwardedFor: "", XForwardedProto: "http", XForwardedHost: "app.test:PORT",
@@ -33,7 +56,7 @@ func TestRewrite(t *testing.T) {
 		{
 			name: "trusted by address", trusted: []string{"127.0.0.1"}, send: spoofed,
 			want: map[string]string{XForwardedFor: "6.6.6.6", XForwardedProto: "https", XForwardedHost: "evil.test",
-				XForwardedPort: "8443", XForwardedServer: "evil", XRealIP: "6.6.6.6", "Forwarded": "for=6.6.6.6", "X-Forwarded-Prefix": "/admin"},
+				XForwardedPort: "8443", XForwardedServer: host, XRealIP: "6.6.6.6", "Forwarded": "for=6.6.6.6", "X-Forwarded-Prefix": "/admin"},
 		},
 		{
 			name: "trusted by range", trusted: []string{"127.0.0.0/8"}, send: map[string]string{XForwardedProto: "https"},
@@ -61,8 +84,14 @@ func TestRewrite(t *testing.T) {
 			port := srv.URL[strings.LastIndexByte(srv.URL, ':')+1:]
 			req, _ := http.NewRequest("GET", srv.URL, nil)
 			req.Host = "app.test:" + port
+			if tt.host != "" {
+				req.Host = tt.host
+			}
 			for k, v := range tt.send {
 				req.Header.Set(k, v)
+			}
+			for k, v := range tt.raw {
+				req.Header[k] = []string{v}
 			}
 			if tt.websocket {
 				req.Header.Set("Connection", "Upgrade")
@@ -81,6 +110,11 @@ func TestRewrite(t *testing.T) {
 				v = strings.ReplaceAll(v, "PORT", port)
 				if g := got.Get(k); g != v {
 					t.Errorf("%s = %q, want %q", k, g, v)
+				}
+			}
+			for k, v := range tt.rawWant {
+				if g := strings.Join(got[k], ","); g != v {
+					t.Errorf("%s = %q, want %q (received %v)", k, g, v, got)
 				}
 			}
 		})

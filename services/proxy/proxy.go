@@ -165,11 +165,14 @@ func (p *Proxy) fail(w http.ResponseWriter, r *http.Request, err error, body *bo
 		info.OriginDuration = time.Since(start)
 	}
 	if cerr := r.Context().Err(); errors.Is(cerr, context.Canceled) {
-		// The client went away; nobody is left to answer.
+		// The client went away; nobody is left to read the answer, but
+		// the status is written so access logs and metrics record 499
+		// (as Traefik does) rather than an implicit 200.
 		if info != nil {
 			info.OriginStatus = StatusClientClosedRequest
 		}
 		p.log.Debug("client closed the request before the upstream answered", "url", p.targetURL, "error", err)
+		w.WriteHeader(StatusClientClosedRequest)
 		return
 	}
 	if p.onFailure != nil {

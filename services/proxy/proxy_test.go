@@ -293,8 +293,8 @@ func TestClientGoneIs499(t *testing.T) {
 	go func() { <-started; cancel() }()
 	rec := httptest.NewRecorder()
 	p.ServeHTTP(rec, req)
-	if info.OriginStatus != StatusClientClosedRequest || rec.Body.Len() != 0 {
-		t.Fatalf("OriginStatus %d, body %q", info.OriginStatus, rec.Body)
+	if info.OriginStatus != StatusClientClosedRequest || rec.Code != StatusClientClosedRequest || rec.Body.Len() != 0 {
+		t.Fatalf("OriginStatus %d, status %d, body %q", info.OriginStatus, rec.Code, rec.Body)
 	}
 }
 
