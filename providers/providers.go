@@ -17,6 +17,7 @@ type Message struct {
 	Meta     *decode.Meta           // positions of every key, for error messages
 	BaseDir  string                 // resolves relative paths (usersFile, certFile)
 	Err      error                  // load failed: the previous config of this provider stays
+	Warnings []error                // applied anyway (e.g. a name defined twice: the first one wins)
 }
 
 // Error is a failed load. It prints every line of Err prefixed with the

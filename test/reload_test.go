@@ -189,4 +189,10 @@ func TestCheckCommand(t *testing.T) {
 	if out, err = exec.Command(gatewayBin, "check", "--configFile="+filepath.Join(dir, "static.toml")).CombinedOutput(); err != nil {
 		t.Fatalf("good configuration refused: %v\n%s", err, out)
 	}
+	// A name defined in two files: the first wins, with a warning.
+	writeFile(t, filepath.Join(dyn, "z.toml"), "[http.services.svc.loadBalancer]\n  [[http.services.svc.loadBalancer.servers]]\n    url = \"http://127.0.0.1:2\"\n")
+	out, err = exec.Command(gatewayBin, "check", "--configFile="+filepath.Join(dir, "static.toml")).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "warning: provider file: "+filepath.Join(dyn, "z.toml")+":1:") || !strings.Contains(string(out), `HTTP service "svc" is already defined at `+filepath.Join(dyn, "bad.toml")) {
+		t.Fatalf("duplicate name: %v\n%s", err, out)
+	}
 }

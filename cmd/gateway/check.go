@@ -26,6 +26,9 @@ func check(path string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, msg.Err)
 			return 1
 		}
+		for _, w := range msg.Warnings {
+			fmt.Fprintln(stderr, "warning:", w)
+		}
 		msgs[msg.Provider] = msg
 	}
 	store := statestore.New()

@@ -71,6 +71,21 @@ func (m *Meta) Merge(o *Meta) {
 	}
 }
 
+// Drop forgets the key at path and every key below it: for a definition
+// that is read but not used, whose positions must not mix with the one in
+// use when the files are merged.
+func (m *Meta) Drop(path ...string) {
+	if m == nil {
+		return
+	}
+	key := strings.Join(path, sep)
+	for k := range m.pos {
+		if k == key || strings.HasPrefix(k, key+sep) {
+			delete(m.pos, k)
+		}
+	}
+}
+
 // ShiftIndex renumbers the elements of the list at path by adding by to
 // their index. Call it before Merge when lists of several files are
 // concatenated (tls.certificates).

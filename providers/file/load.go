@@ -72,6 +72,10 @@ func (p *Provider) load() (providers.Message, uint64) {
 		m.add(&c, fm)
 	}
 	msg.Meta = m.meta
+	for _, w := range m.warns {
+		msg.Warnings = append(msg.Warnings, &providers.Error{Provider: Name, Err: w})
+		p.log.Warn("file provider: "+w.Msg, "at", w.Pos.String())
+	}
 	if len(m.errs) > 0 {
 		msg.Err = &providers.Error{Provider: Name, Err: m.errs}
 		return msg, h.Sum64()
@@ -143,12 +147,14 @@ func listFiles(dir string) ([]string, error) {
 	return files, err
 }
 
-// merger combines the files of a directory. A name defined in two files is
-// an error; TLS certificates are concatenated.
+// merger combines the files of a directory. A name defined in two files
+// keeps its first definition (files in lexical order) with a warning, as
+// Traefik does; TLS certificates are concatenated.
 type merger struct {
-	dst  *dynamic.Configuration
-	meta *decode.Meta
-	errs config.Errors
+	dst   *dynamic.Configuration
+	meta  *decode.Meta
+	errs  config.Errors
+	warns []*config.Error
 }
 
 func (m *merger) add(c *dynamic.Configuration, fm *decode.Meta) {
@@ -195,10 +201,11 @@ func mergeNamed[V any](m *merger, dst *map[string]V, src map[string]V, fm *decod
 		}
 		if _, dup := (*dst)[name]; dup {
 			at := append(append([]string(nil), section...), name)
-			m.errs = append(m.errs, &config.Error{
+			m.warns = append(m.warns, &config.Error{
 				Pos: fm.Pos(at...),
-				Msg: fmt.Sprintf("%s %q is already defined at %s: names must be unique across files, rename one of them", what, name, m.meta.Pos(at...)),
+				Msg: fmt.Sprintf("%s %q is already defined at %s: this definition is skipped; rename one of them", what, name, m.meta.Pos(at...)),
 			})
+			fm.Drop(at...) // positions keep pointing at the definition in use
 			continue
 		}
 		(*dst)[name] = src[name]

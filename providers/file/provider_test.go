@@ -239,7 +239,7 @@ func TestLoadDuplicates(t *testing.T) {
 	tests := []struct {
 		name, a, b, want string
 	}{
-		{"service", "[http.services.s.loadBalancer]\n", "http:\n  services:\n    s: {}\n", `HTTP service "s" is already defined at`},
+		{"service", "[http.services.s.loadBalancer]\n", "http:\n  services:\n    s: {weighted: {}}\n", `HTTP service "s" is already defined at`},
 		{"middleware", "[http.middlewares.m.compress]\n", "http:\n  middlewares:\n    m: {compress: {}}\n", `HTTP middleware "m"`},
 		{"transport", "[http.serversTransports.t]\n", "http:\n  serversTransports:\n    t: {}\n", `servers transport "t"`},
 		{"tcp router", "[tcp.routers.r]\n", "tcp:\n  routers:\n    r: {}\n", `TCP router "r"`},
@@ -253,11 +253,31 @@ func TestLoadDuplicates(t *testing.T) {
 			write(t, filepath.Join(dir, "1.toml"), tt.a)
 			write(t, filepath.Join(dir, "2.yaml"), tt.b)
 			m := file.New(static.FileProvider{Directory: dir}, nil).Load()
-			if m.Err == nil || !strings.Contains(m.Err.Error(), tt.want) || !strings.Contains(m.Err.Error(), filepath.Join(dir, "1.toml")+":1:") {
-				t.Fatalf("err = %v", m.Err)
+			if m.Err != nil || m.Config == nil {
+				t.Fatalf("a name defined twice refused the files: %v", m.Err)
+			}
+			if len(m.Warnings) != 1 {
+				t.Fatalf("warnings = %v", m.Warnings)
+			}
+			w := m.Warnings[0].Error()
+			if !strings.Contains(w, tt.want) || !strings.Contains(w, filepath.Join(dir, "2.yaml")+":3:") || !strings.Contains(w, filepath.Join(dir, "1.toml")+":1:") {
+				t.Fatalf("warning = %s", w)
 			}
 		})
 	}
+	t.Run("first definition wins", func(t *testing.T) {
+		dir := t.TempDir()
+		write(t, filepath.Join(dir, "1.toml"), "[http.services.s.loadBalancer]\n")
+		write(t, filepath.Join(dir, "2.yaml"), "http:\n  services:\n    s:\n      weighted: {}\n")
+		m := file.New(static.FileProvider{Directory: dir}, nil).Load()
+		s := m.Config.HTTP.Services["s"]
+		if s.LoadBalancer == nil || s.Weighted != nil {
+			t.Fatalf("service s = %+v", s)
+		}
+		if pos := m.Meta.Pos("http", "services", "s", "weighted"); pos.File != filepath.Join(dir, "1.toml") {
+			t.Fatalf("the skipped definition's keys still have positions: %v", pos)
+		}
+	})
 }
 
 func TestLoadMissingSource(t *testing.T) {
