@@ -109,6 +109,8 @@ type FileProvider struct {
 	Directory string `json:"directory,omitempty"`
 	Filename  string `json:"filename,omitempty"`
 	Watch     *bool  `json:"watch,omitempty"` // default true
+	// DebugLogGeneratedTemplate logs each file after its Go template ran.
+	DebugLogGeneratedTemplate bool `json:"debugLogGeneratedTemplate,omitempty"`
 }
 
 // API exposes the read-only API and dashboard.

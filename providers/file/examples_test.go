@@ -3,6 +3,7 @@ package file_test
 import (
 	"bytes"
 	"os"
+	"path/filepath"
 	"regexp"
 	"testing"
 
@@ -21,7 +22,8 @@ func TestReferenceExamplesLoad(t *testing.T) {
 	}
 	h := m.Config.HTTP
 	if h.Routers["whoami"] == nil || h.Routers["api"] == nil || h.Services["api-split"].Weighted == nil ||
-		m.Config.TCP.Routers["postgres"] == nil || m.Config.TLS.Options["modern"] == nil {
+		m.Config.TCP.Routers["postgres"] == nil || m.Config.TLS.Options["modern"] == nil ||
+		h.Routers["shop-example-com"] == nil || h.Services["templated-app"] == nil {
 		t.Fatalf("examples incomplete: %+v", h)
 	}
 }
@@ -38,9 +40,19 @@ func TestReferenceDocExamples(t *testing.T) {
 	}
 	for i, b := range blocks {
 		name := "example." + string(b[1])
-		if bytes.Contains(b[2], []byte("providers")) {
+		switch {
+		case bytes.Contains(b[2], []byte("providers")):
 			_, _, err = static.Parse(name, b[2])
-		} else {
+		case bytes.Contains(b[2], []byte("{{")):
+			// A template: load it as the provider does.
+			path := filepath.Join(t.TempDir(), name)
+			if err := os.WriteFile(path, b[2], 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if m := file.New(static.FileProvider{Filename: path}, nil).Load(); m.Err != nil {
+				err = m.Err
+			}
+		default:
 			_, err = decode.Bytes(name, b[2], &dynamic.Configuration{})
 		}
 		if err != nil {

@@ -59,12 +59,25 @@ func (p *Provider) load() (providers.Message, uint64) {
 		}
 		h.Write(data)
 		h.Write([]byte{0})
+		data, templated, err := render(f, data)
+		if err != nil {
+			m.errs = append(m.errs, err.(*config.Error))
+			continue
+		}
+		if templated && p.cfg.DebugLogGeneratedTemplate {
+			p.log.Debug("file provider: generated configuration", "file", f, "content", string(data))
+		}
 		var c dynamic.Configuration
 		fm, err := decode.Bytes(f, data, &c)
 		if err != nil {
 			var errs config.Errors
 			if !errors.As(err, &errs) {
 				errs = config.Errors{{Pos: config.Position{File: f}, Msg: err.Error()}}
+			}
+			if templated {
+				for _, e := range errs {
+					e.Msg += " (positions are in the file as its template generated it)"
+				}
 			}
 			m.errs = append(m.errs, errs...)
 			continue

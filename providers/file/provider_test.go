@@ -159,11 +159,14 @@ func TestWatchDirectory(t *testing.T) {
 	})
 	t.Run("duplicate name across files", func(t *testing.T) {
 		write(t, filepath.Join(dir, "z.toml"), "\n"+router("c", "Path(`/z`)"))
-		m := waitFor(t, out, "duplicate error", func(m providers.Message) bool { return m.Err != nil })
+		m := waitFor(t, out, "duplicate warning", func(m providers.Message) bool { return len(m.Warnings) > 0 })
 		want := "provider file: " + filepath.Join(dir, "z.toml") + `:2:15: HTTP router "c" is already defined at ` +
 			filepath.Join(dir, "team", "nested", "c.yml") + ":3:5"
-		if !strings.HasPrefix(m.Err.Error(), want) {
-			t.Fatalf("err = %v\nwant prefix %s", m.Err, want)
+		if m.Err != nil || !strings.HasPrefix(m.Warnings[0].Error(), want) {
+			t.Fatalf("err = %v, warnings = %v\nwant prefix %s", m.Err, m.Warnings, want)
+		}
+		if r := m.Config.HTTP.Routers["c"]; r == nil || r.Rule == "Path(`/z`)" {
+			t.Fatalf("router c = %+v: the first definition must win", r)
 		}
 	})
 }
