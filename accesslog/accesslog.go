@@ -35,6 +35,9 @@ type Logger struct {
 	set *settings
 	out *output
 
+	// addInternals logs requests routed by *@internal routers too.
+	addInternals bool
+
 	queue   chan *buffer // nil when unbuffered
 	stop    chan struct{}
 	stopped chan struct{}
@@ -57,7 +60,7 @@ func New(cfg *static.AccessLog) (*Logger, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &Logger{set: set, out: out}
+	l := &Logger{set: set, out: out, addInternals: cfg.AddInternals}
 	if cfg.BufferingSize > 0 {
 		l.queue = make(chan *buffer, cfg.BufferingSize)
 		l.stop = make(chan struct{})
@@ -104,7 +107,10 @@ func (l *Logger) Close() error {
 
 // Wrap logs the requests next serves on entryPoint. Router, service and
 // upstream details come from reqinfo, filled in by the inner stages; when
-// the request carries no reqinfo.Info yet, Wrap attaches one.
+// the request carries no reqinfo.Info yet, Wrap attaches one. Requests
+// routed by an *@internal router (ping, API, dashboard, metrics,
+// redirections) are left out unless accessLog.addInternals is set; requests
+// a user router sends to an internal service are logged.
 func (l *Logger) Wrap(entryPoint string, next http.Handler) http.Handler {
 	if l == nil {
 		return next
@@ -126,6 +132,9 @@ func (l *Logger) Wrap(entryPoint string, next http.Handler) http.Handler {
 }
 
 func (l *Logger) log(entryPoint string, r *http.Request, info *reqinfo.Info, c *capture.Capture, returned bool, start time.Time) {
+	if !l.addInternals && info.InternalRouter() {
+		return
+	}
 	count := requestCount.Add(1)
 	if l.closed.Load() {
 		return

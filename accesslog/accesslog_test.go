@@ -238,6 +238,47 @@ func TestFilters(t *testing.T) {
 	}
 }
 
+// Requests routed by *@internal routers are logged only with
+// accessLog.addInternals; a user router to an internal service always is.
+func TestInternalRouters(t *testing.T) {
+	routed := func(router, service string) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			info := reqinfo.From(r.Context())
+			info.Router, info.Service = router, service
+			io.WriteString(w, "ok")
+		})
+	}
+	for _, add := range []bool{false, true} {
+		l, path := newLogger(t, &static.AccessLog{Format: "json", AddInternals: add})
+		for _, rs := range [][2]string{
+			{"ping@internal", "ping@internal"},
+			{"api@internal", "api@internal"},
+			{"web-to-websecure@internal", ""},
+			{"demo@file", "demo@internal"},
+			{"", ""}, // no router matched: 404 on the entrypoint
+		} {
+			l.Wrap("web", routed(rs[0], rs[1])).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+		}
+		l.Close()
+		var routers []string
+		for _, line := range readLines(t, path) {
+			var e map[string]any
+			if err := json.Unmarshal([]byte(line), &e); err != nil {
+				t.Fatal(err)
+			}
+			name, _ := e["RouterName"].(string)
+			routers = append(routers, name)
+		}
+		want := []string{"demo@file", ""}
+		if add {
+			want = []string{"ping@internal", "api@internal", "web-to-websecure@internal", "demo@file", ""}
+		}
+		if fmt.Sprint(routers) != fmt.Sprint(want) {
+			t.Errorf("addInternals=%v: logged routers %q, want %q", add, routers, want)
+		}
+	}
+}
+
 func durationPtr(d time.Duration) *config.Duration {
 	c := config.Duration(d)
 	return &c

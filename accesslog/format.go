@@ -235,7 +235,7 @@ func appendJSON(b []byte, set *settings, e *entry) []byte {
 	j.time(fStartUTC, e.start.UTC())
 	if r.TLS != nil {
 		j.str(fTLSCipher, tls.CipherSuiteName(r.TLS.CipherSuite))
-		j.str(fTLSVersion, tlsVersion(r.TLS.Version))
+		j.str(fTLSVersion, reqinfo.TLSVersion(r.TLS.Version))
 	}
 	j.str(fEntryPointName, e.entryPoint)
 
@@ -253,18 +253,4 @@ func appendJSON(b []byte, set *settings, e *entry) []byte {
 	j.b = time.Now().AppendFormat(j.b, time.RFC3339)
 	j.b = append(j.b, '"', '}', '\n')
 	return j.b
-}
-
-func tlsVersion(v uint16) string {
-	switch v {
-	case tls.VersionTLS10:
-		return "1.0"
-	case tls.VersionTLS11:
-		return "1.1"
-	case tls.VersionTLS12:
-		return "1.2"
-	case tls.VersionTLS13:
-		return "1.3"
-	}
-	return "unknown"
 }

@@ -90,7 +90,7 @@ func New(o Options) (*EntryPoint, error) {
 
 	ln := o.Listener
 	if ln == nil {
-		if ln, err = net.Listen("tcp", set.address); err != nil {
+		if ln, err = listen(set.address, set.reusePort); err != nil {
 			return nil, fmt.Errorf("entrypoint %q: listen on %s: %w", o.Name, set.address, err)
 		}
 	}
@@ -282,7 +282,12 @@ func (e *EntryPoint) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 
-	// Out of time: close what is left (hijacked, TCP, still peeking).
+	// Out of time: close what is left (HTTP connections with requests in
+	// flight, hijacked, TCP, still peeking). Count them first: closing the
+	// HTTP server untracks its connections.
+	e.mu.Lock()
+	open := len(e.conns)
+	e.mu.Unlock()
 	_ = e.srv.Close()
 	e.mu.Lock()
 	left := make([]*conn, 0, len(e.conns))
@@ -293,8 +298,8 @@ func (e *EntryPoint) Shutdown(ctx context.Context) error {
 	for _, c := range left {
 		c.Close()
 	}
-	e.log.Warn("grace period over; closed remaining connections", "connections", len(left))
-	return fmt.Errorf("entrypoint %q: %d connections still open at the end of the grace period were closed: %w", e.name, len(left), ctx.Err())
+	e.log.Warn("grace period over; closed remaining connections", "connections", open)
+	return fmt.Errorf("entrypoint %q: %d connections still open at the end of the grace period were closed: %w", e.name, open, ctx.Err())
 }
 
 // File returns a duplicate of the listening socket, to hand to a new

@@ -34,6 +34,7 @@ type settings struct {
 	insecureForwarded                      bool
 	trustedIPs                             []string
 	sanitizePath                           bool
+	reusePort                              bool
 }
 
 func dur(d *config.Duration, def time.Duration) time.Duration {
@@ -60,6 +61,7 @@ func resolve(name string, ep *static.EntryPoint) (settings, error) {
 		return s, fmt.Errorf("entryPoints.%s.address: %w", name, err)
 	}
 	s.address = addr
+	s.reusePort = ep.ReusePort
 	if t := ep.Transport; t != nil {
 		if rt := t.RespondingTimeouts; rt != nil {
 			s.readTimeout = dur(rt.ReadTimeout, s.readTimeout)

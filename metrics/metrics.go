@@ -1,11 +1,15 @@
 // Package metrics exports the gateway's Prometheus metrics: per entrypoint,
 // router and service request counts, latencies and sizes, open connections,
-// configuration reloads and upstream server health. Every name starts with
-// "guan_".
+// configuration reloads, certificate expiry and upstream server health.
+// Names and labels are Traefik v3's with the prefix "guan_" instead of
+// "traefik_".
 package metrics
 
 import (
+	cryptotls "crypto/tls"
+	"crypto/x509"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,11 +38,16 @@ type Metrics struct {
 	services    *requestVecs // nil unless addServicesLabels
 	retries     *prometheus.CounterVec
 
-	openConns   *prometheus.GaugeVec
-	reloads     *prometheus.CounterVec
-	lastSuccess prometheus.Gauge
-	lastFailure prometheus.Gauge
-	serverUp    *prometheus.GaugeVec
+	openConns      *prometheus.GaugeVec
+	reloads        prometheus.Counter // successful reloads, as Traefik v3
+	reloadFailures prometheus.Counter // Guan extension
+	lastSuccess    prometheus.Gauge
+	lastFailure    prometheus.Gauge // Guan extension
+	serverUp       *prometheus.GaugeVec
+	certsNotAfter  *prometheus.GaugeVec
+
+	// addInternals counts requests routed by *@internal routers too.
+	addInternals bool
 
 	// Label-resolved series, so the request path does a lock-free map load
 	// instead of hashing label values in WithLabelValues.
@@ -47,12 +56,16 @@ type Metrics struct {
 	svcCache    sync.Map // svcKey -> *series
 	retryCache  sync.Map // string -> prometheus.Counter
 	connCache   sync.Map // [2]string -> prometheus.Gauge
+	tlsCache    sync.Map // tlsKey -> prometheus.Counter
+
+	certsMu sync.Mutex // serializes SetCertificates
 }
 
-// requestVecs are the four request metrics of one level (entrypoint, router
-// or service).
+// requestVecs are the request metrics of one level (entrypoint, router or
+// service).
 type requestVecs struct {
 	reqs      *prometheus.CounterVec
+	tlsReqs   *prometheus.CounterVec // tls_version, tls_cipher, then the level's own labels
 	duration  *prometheus.HistogramVec
 	reqBytes  *prometheus.CounterVec
 	respBytes *prometheus.CounterVec
@@ -81,7 +94,30 @@ type svcKey struct {
 	method, proto, service string
 }
 
-// New builds the metrics for cfg. A nil cfg disables metrics.
+// tlsKey identifies a series of one of the *_requests_tls_total counters;
+// level tells them apart.
+type tlsKey struct {
+	level           byte // 'e'ntrypoint, 'r'outer, 's'ervice
+	version, cipher uint16
+	a, b            string // entrypoint | router, service | service
+}
+
+// FromStatic builds the metrics of the static configuration's metrics
+// section: Prometheus when metrics.prometheus is set, with
+// metrics.addInternals applied. A nil cfg disables metrics.
+func FromStatic(cfg *static.Metrics) *Metrics {
+	if cfg == nil {
+		return New(nil)
+	}
+	m := New(cfg.Prometheus)
+	if m.Enabled() {
+		m.addInternals = cfg.AddInternals
+	}
+	return m
+}
+
+// New builds the metrics for cfg. A nil cfg disables metrics. Requests
+// routed by *@internal routers are not counted (see FromStatic).
 func New(cfg *static.Prometheus) *Metrics {
 	if cfg == nil {
 		return &Metrics{}
@@ -96,13 +132,13 @@ func New(cfg *static.Prometheus) *Metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 	if cfg.AddEntryPointsLabels == nil || *cfg.AddEntryPointsLabels {
-		m.entryPoints = m.newRequestVecs("entrypoint", "an entrypoint", buckets, "code", "method", "protocol", "entrypoint")
+		m.entryPoints = m.newRequestVecs("entrypoint", "an entrypoint", buckets, "entrypoint")
 	}
 	if cfg.AddRoutersLabels {
-		m.routers = m.newRequestVecs("router", "a router", buckets, "code", "method", "protocol", "router", "service")
+		m.routers = m.newRequestVecs("router", "a router", buckets, "router", "service")
 	}
 	if cfg.AddServicesLabels == nil || *cfg.AddServicesLabels {
-		m.services = m.newRequestVecs("service", "a service", buckets, "code", "method", "protocol", "service")
+		m.services = m.newRequestVecs("service", "a service", buckets, "service")
 		m.retries = prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "guan_service_retries_total",
 			Help: "Request retries made by a service.",
@@ -111,38 +147,50 @@ func New(cfg *static.Prometheus) *Metrics {
 	}
 	m.openConns = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "guan_open_connections",
-		Help: "Open connections per entrypoint and protocol.",
+		Help: "Open connections per entrypoint and protocol (TCP, HTTP).",
 	}, []string{"entrypoint", "protocol"})
-	m.reloads = prometheus.NewCounterVec(prometheus.CounterOpts{
+	m.reloads = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "guan_config_reloads_total",
-		Help: "Dynamic configuration reloads, by outcome.",
-	}, []string{"status"})
+		Help: "Configuration reloads applied.",
+	})
+	m.reloadFailures = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "guan_config_reloads_failure_total",
+		Help: "Configuration reloads refused; the previous configuration kept serving.",
+	})
 	m.lastSuccess = prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "guan_config_last_reload_success_timestamp_seconds",
-		Help: "Unix time of the last successful configuration reload.",
+		Name: "guan_config_last_reload_success",
+		Help: "Unix time, in seconds, of the last configuration reload applied.",
 	})
 	m.lastFailure = prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "guan_config_last_reload_failure_timestamp_seconds",
-		Help: "Unix time of the last failed configuration reload.",
+		Name: "guan_config_last_reload_failure",
+		Help: "Unix time, in seconds, of the last configuration reload refused.",
 	})
 	m.serverUp = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "guan_service_server_up",
 		Help: "Whether a service's server is up (1) or down (0).",
 	}, []string{"service", "url"})
-	m.reg.MustRegister(m.openConns, m.reloads, m.lastSuccess, m.lastFailure, m.serverUp)
-	// Both outcomes exist from the start so rate() and alerts see a zero.
-	m.reloads.WithLabelValues("success")
-	m.reloads.WithLabelValues("failure")
+	m.certsNotAfter = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "guan_tls_certs_not_after",
+		Help: "Expiry (NotAfter) of a loaded certificate, in Unix seconds.",
+	}, []string{"cn", "serial", "sans"})
+	m.reg.MustRegister(m.openConns, m.reloads, m.reloadFailures, m.lastSuccess, m.lastFailure, m.serverUp, m.certsNotAfter)
 	return m
 }
 
-func (m *Metrics) newRequestVecs(level, what string, buckets []float64, labels ...string) *requestVecs {
+// newRequestVecs registers the request metrics of one level; own are the
+// labels naming the level's object (entrypoint; router, service; service).
+func (m *Metrics) newRequestVecs(level, what string, buckets []float64, own ...string) *requestVecs {
 	prefix := "guan_" + level + "_"
+	labels := append([]string{"code", "method", "protocol"}, own...)
 	counter := func(name, help string) *prometheus.CounterVec {
 		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: prefix + name, Help: help}, labels)
 	}
 	v := &requestVecs{
 		reqs: counter("requests_total", "HTTP requests processed by "+what+"."),
+		tlsReqs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: prefix + "requests_tls_total",
+			Help: "HTTPS requests processed by " + what + ", by TLS version and cipher.",
+		}, append([]string{"tls_version", "tls_cipher"}, own...)),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    prefix + "request_duration_seconds",
 			Help:    "HTTP request processing time in " + what + ", in seconds.",
@@ -151,7 +199,7 @@ func (m *Metrics) newRequestVecs(level, what string, buckets []float64, labels .
 		reqBytes:  counter("requests_bytes_total", "Request body bytes received by "+what+"."),
 		respBytes: counter("responses_bytes_total", "Response body bytes sent by "+what+"."),
 	}
-	m.reg.MustRegister(v.reqs, v.duration, v.reqBytes, v.respBytes)
+	m.reg.MustRegister(v.reqs, v.tlsReqs, v.duration, v.reqBytes, v.respBytes)
 	return v
 }
 
@@ -220,6 +268,9 @@ func (m *Metrics) Wrap(entryPoint string, next http.Handler) http.Handler {
 }
 
 func (m *Metrics) observe(entryPoint string, r *http.Request, info *reqinfo.Info, c *capture.Capture, returned bool, d time.Duration) {
+	if !m.addInternals && info.InternalRouter() {
+		return
+	}
 	code := c.ResponseStatus(returned)
 	method := methodLabel(r.Method)
 	proto := Protocol(r, c.Header())
@@ -233,6 +284,9 @@ func (m *Metrics) observe(entryPoint string, r *http.Request, info *reqinfo.Info
 			s, _ = m.epCache.LoadOrStore(k, m.entryPoints.resolve(codeLabel(code), method, proto, entryPoint))
 		}
 		s.(*series).observe(secs, reqBytes, respBytes)
+		if r.TLS != nil {
+			m.countTLS(m.entryPoints, tlsKey{'e', r.TLS.Version, r.TLS.CipherSuite, entryPoint, ""})
+		}
 	}
 	if m.routers != nil && info.Router != "" {
 		k := routerKey{code, method, proto, info.Router, info.Service}
@@ -241,6 +295,9 @@ func (m *Metrics) observe(entryPoint string, r *http.Request, info *reqinfo.Info
 			s, _ = m.routerCache.LoadOrStore(k, m.routers.resolve(codeLabel(code), method, proto, info.Router, info.Service))
 		}
 		s.(*series).observe(secs, reqBytes, respBytes)
+		if r.TLS != nil {
+			m.countTLS(m.routers, tlsKey{'r', r.TLS.Version, r.TLS.CipherSuite, info.Router, info.Service})
+		}
 	}
 	if m.services != nil && info.Service != "" {
 		k := svcKey{code, method, proto, info.Service}
@@ -249,6 +306,9 @@ func (m *Metrics) observe(entryPoint string, r *http.Request, info *reqinfo.Info
 			s, _ = m.svcCache.LoadOrStore(k, m.services.resolve(codeLabel(code), method, proto, info.Service))
 		}
 		s.(*series).observe(secs, reqBytes, respBytes)
+		if r.TLS != nil {
+			m.countTLS(m.services, tlsKey{'s', r.TLS.Version, r.TLS.CipherSuite, info.Service, ""})
+		}
 		if info.RetryAttempts > 0 {
 			c, ok := m.retryCache.Load(info.Service)
 			if !ok {
@@ -259,8 +319,24 @@ func (m *Metrics) observe(entryPoint string, r *http.Request, info *reqinfo.Info
 	}
 }
 
+// countTLS increments the *_requests_tls_total series of k.
+func (m *Metrics) countTLS(v *requestVecs, k tlsKey) {
+	c, ok := m.tlsCache.Load(k)
+	if !ok {
+		labels := []string{reqinfo.TLSVersion(k.version), cryptotls.CipherSuiteName(k.cipher), k.a}
+		if k.level == 'r' {
+			labels = append(labels, k.b)
+		}
+		c, _ = m.tlsCache.LoadOrStore(k, v.tlsReqs.WithLabelValues(labels...))
+	}
+	c.(prometheus.Counter).Inc()
+}
+
 // ConnOpened adds delta (+1 on accept, -1 on close) to the open connections
-// of entryPoint for protocol (e.g. "TCP", "HTTP", "UDP").
+// of entryPoint. protocol is the entrypoint's classification of the
+// connection; the label is Traefik's: "HTTP" for HTTP and HTTPS connections,
+// "TCP" for connections handed to TCP routers (plain, TLS-terminated or
+// passed through), "UDP" for UDP sessions.
 func (m *Metrics) ConnOpened(entryPoint, protocol string, delta int) {
 	if !m.Enabled() {
 		return
@@ -268,24 +344,61 @@ func (m *Metrics) ConnOpened(entryPoint, protocol string, delta int) {
 	k := [2]string{entryPoint, protocol}
 	g, ok := m.connCache.Load(k)
 	if !ok {
-		g, _ = m.connCache.LoadOrStore(k, m.openConns.WithLabelValues(entryPoint, protocol))
+		g, _ = m.connCache.LoadOrStore(k, m.openConns.WithLabelValues(entryPoint, connProtocol(protocol)))
 	}
 	g.(prometheus.Gauge).Add(float64(delta))
 }
 
-// ReloadDone records the outcome of a configuration reload.
+func connProtocol(p string) string {
+	switch strings.ToLower(p) {
+	case "http", "https", "h2c", "h2", "h3":
+		return "HTTP"
+	case "udp":
+		return "UDP"
+	}
+	return "TCP" // tcp, tls, tls-passthrough
+}
+
+// ReloadDone records the outcome of a configuration reload. As in Traefik
+// v3, guan_config_reloads_total and guan_config_last_reload_success count
+// the reloads applied; refused ones go to the Guan-specific
+// guan_config_reloads_failure_total and guan_config_last_reload_failure.
 func (m *Metrics) ReloadDone(ok bool) {
 	if !m.Enabled() {
 		return
 	}
-	now := float64(time.Now().UnixNano()) / 1e9
+	now := float64(time.Now().Unix())
 	if ok {
-		m.reloads.WithLabelValues("success").Inc()
+		m.reloads.Inc()
 		m.lastSuccess.Set(now)
 		return
 	}
-	m.reloads.WithLabelValues("failure").Inc()
+	m.reloadFailures.Inc()
 	m.lastFailure.Set(now)
+}
+
+// SetCertificates replaces the guan_tls_certs_not_after series with one per
+// certificate: labels cn (subject common name), serial (decimal) and sans
+// (DNS names, sorted, comma-separated), value NotAfter in Unix seconds.
+func (m *Metrics) SetCertificates(certs []*x509.Certificate) {
+	if !m.Enabled() {
+		return
+	}
+	m.certsMu.Lock()
+	defer m.certsMu.Unlock()
+	m.certsNotAfter.Reset()
+	for _, c := range certs {
+		if c == nil {
+			continue
+		}
+		sans := slices.Clone(c.DNSNames)
+		slices.Sort(sans)
+		serial := ""
+		if c.SerialNumber != nil {
+			serial = c.SerialNumber.String()
+		}
+		m.certsNotAfter.WithLabelValues(c.Subject.CommonName, serial, strings.Join(sans, ",")).Set(float64(c.NotAfter.Unix()))
+	}
 }
 
 // ServerState records whether a service's server is up.
@@ -309,18 +422,21 @@ func (m *Metrics) ServerRemoved(service, url string) {
 	m.serverUp.DeleteLabelValues(service, url)
 }
 
-// Protocol labels a request "websocket", "grpc", "sse" or "http". The
-// response header is consulted for server-sent events the client did not
-// announce in Accept.
+// Protocol labels a request "websocket", "grpc", "grpc-web", "sse" or
+// "http". The response header is consulted for server-sent events the
+// client did not announce in Accept.
 func Protocol(r *http.Request, respHeader http.Header) string {
 	if isWebSocket(r) {
 		return "websocket"
 	}
-	if ct := r.Header["Content-Type"]; len(ct) > 0 && strings.HasPrefix(ct[0], "application/grpc") {
-		return "grpc"
-	}
 	if a := r.Header["Accept"]; len(a) > 0 && strings.Contains(a[0], "text/event-stream") {
 		return "sse"
+	}
+	if ct := r.Header["Content-Type"]; len(ct) > 0 && strings.HasPrefix(ct[0], "application/grpc") {
+		if strings.HasPrefix(ct[0], "application/grpc-web") {
+			return "grpc-web"
+		}
+		return "grpc"
 	}
 	if ct := respHeader["Content-Type"]; len(ct) > 0 && strings.HasPrefix(ct[0], "text/event-stream") {
 		return "sse"
@@ -338,14 +454,15 @@ func isWebSocket(r *http.Request) bool {
 }
 
 // methodLabel bounds the method label to the standard methods, so a client
-// cannot create series at will.
+// cannot create series at will; any other method is EXTENSION_METHOD, as in
+// Traefik.
 func methodLabel(m string) string {
 	switch m {
 	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
-		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace:
+		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace, "PRI":
 		return m
 	}
-	return "OTHER"
+	return "EXTENSION_METHOD"
 }
 
 var codeLabels = func() (t [600]string) {

@@ -2,11 +2,17 @@ package metrics
 
 import (
 	"bufio"
+	cryptotls "crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"io"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/guan-gateway/guan/config/static"
 	"github.com/guan-gateway/guan/reqinfo"
@@ -90,7 +96,7 @@ func TestWrapCountsRequests(t *testing.T) {
 		`guan_entrypoint_requests_total{code="404",entrypoint="web",method="POST",protocol="http"}`:                          "1",
 		`guan_entrypoint_requests_total{code="200",entrypoint="web",method="GET",protocol="grpc"}`:                           "1",
 		`guan_entrypoint_requests_total{code="200",entrypoint="web",method="GET",protocol="sse"}`:                            "2",
-		`guan_entrypoint_requests_total{code="200",entrypoint="web",method="OTHER",protocol="http"}`:                         "1",
+		`guan_entrypoint_requests_total{code="200",entrypoint="web",method="EXTENSION_METHOD",protocol="http"}`:              "1",
 		`guan_entrypoint_requests_bytes_total{code="404",entrypoint="web",method="POST",protocol="http"}`:                    "7",
 		`guan_entrypoint_responses_bytes_total{code="200",entrypoint="web",method="GET",protocol="http"}`:                    "15",
 		`guan_entrypoint_request_duration_seconds_count{code="200",entrypoint="web",method="GET",protocol="http"}`:           "3",
@@ -99,8 +105,9 @@ func TestWrapCountsRequests(t *testing.T) {
 		`guan_service_requests_total{code="404",method="POST",protocol="http",service="api-svc@file"}`:                       "1",
 		`guan_service_responses_bytes_total{code="404",method="POST",protocol="http",service="api-svc@file"}`:                "5",
 		`guan_service_retries_total{service="api-svc@file"}`:                                                                 "2",
-		`guan_config_reloads_total{status="success"}`:                                                                        "0",
-		`guan_config_reloads_total{status="failure"}`:                                                                        "0",
+		`guan_config_reloads_total`:         "0",
+		`guan_config_reloads_failure_total`: "0",
+		`guan_config_last_reload_success`:   "0",
 	}
 	for k, v := range want {
 		if got[k] != v {
@@ -109,6 +116,84 @@ func TestWrapCountsRequests(t *testing.T) {
 	}
 	if _, ok := got["go_goroutines"]; !ok {
 		t.Error("Go runtime collector missing")
+	}
+	for k := range got {
+		if strings.Contains(k, "_requests_tls_total") {
+			t.Errorf("plain HTTP request counted as TLS: %s", k)
+		}
+	}
+}
+
+func TestTLSRequests(t *testing.T) {
+	m := New(&static.Prometheus{AddRoutersLabels: true})
+	h := m.Wrap("websecure", http.HandlerFunc(backend))
+	for _, cs := range []*cryptotls.ConnectionState{
+		{Version: cryptotls.VersionTLS13, CipherSuite: cryptotls.TLS_AES_128_GCM_SHA256},
+		{Version: cryptotls.VersionTLS13, CipherSuite: cryptotls.TLS_AES_128_GCM_SHA256},
+		{Version: cryptotls.VersionTLS12, CipherSuite: cryptotls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256},
+	} {
+		r := httptest.NewRequest("GET", "https://example.com/", nil)
+		r.TLS = cs
+		h.ServeHTTP(httptest.NewRecorder(), r)
+	}
+	got := scrape(t, m)
+	want := map[string]string{
+		`guan_entrypoint_requests_tls_total{entrypoint="websecure",tls_cipher="TLS_AES_128_GCM_SHA256",tls_version="1.3"}`:                "2",
+		`guan_entrypoint_requests_tls_total{entrypoint="websecure",tls_cipher="TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",tls_version="1.2"}`: "1",
+		`guan_router_requests_tls_total{router="api@file",service="api-svc@file",tls_cipher="TLS_AES_128_GCM_SHA256",tls_version="1.3"}`:  "2",
+		`guan_service_requests_tls_total{service="api-svc@file",tls_cipher="TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",tls_version="1.2"}`:    "1",
+		`guan_entrypoint_requests_total{code="200",entrypoint="websecure",method="GET",protocol="http"}`:                                  "3",
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %q, want %q", k, got[k], v)
+		}
+	}
+}
+
+// Requests routed by *@internal routers are counted only with
+// metrics.addInternals; a user router to an internal service always is.
+func TestInternalRouters(t *testing.T) {
+	routed := func(router, service string) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			info := reqinfo.From(r.Context())
+			info.Router, info.Service = router, service
+			io.WriteString(w, "ok")
+		})
+	}
+	for _, add := range []bool{false, true} {
+		m := FromStatic(&static.Metrics{AddInternals: add, Prometheus: &static.Prometheus{AddRoutersLabels: true}})
+		for _, rs := range [][2]string{{"ping@internal", "ping@internal"}, {"web-to-websecure@internal", ""}, {"demo@file", "demo@internal"}} {
+			r := httptest.NewRequest("GET", "https://example.com/", nil)
+			r.TLS = &cryptotls.ConnectionState{Version: cryptotls.VersionTLS13, CipherSuite: cryptotls.TLS_AES_128_GCM_SHA256}
+			m.Wrap("web", routed(rs[0], rs[1])).ServeHTTP(httptest.NewRecorder(), r)
+		}
+		got := scrape(t, m)
+		wantEP := "1"
+		if add {
+			wantEP = "3"
+		}
+		if k := `guan_entrypoint_requests_total{code="200",entrypoint="web",method="GET",protocol="http"}`; got[k] != wantEP {
+			t.Errorf("addInternals=%v: %s = %q, want %q", add, k, got[k], wantEP)
+		}
+		if k := `guan_entrypoint_requests_tls_total{entrypoint="web",tls_cipher="TLS_AES_128_GCM_SHA256",tls_version="1.3"}`; got[k] != wantEP {
+			t.Errorf("addInternals=%v: %s = %q, want %q", add, k, got[k], wantEP)
+		}
+		for _, k := range []string{
+			`guan_router_requests_total{code="200",method="GET",protocol="http",router="demo@file",service="demo@internal"}`,
+			`guan_service_requests_total{code="200",method="GET",protocol="http",service="demo@internal"}`,
+		} {
+			if got[k] != "1" {
+				t.Errorf("addInternals=%v: %s = %q, want 1", add, k, got[k])
+			}
+		}
+		k := `guan_router_requests_total{code="200",method="GET",protocol="http",router="ping@internal",service="ping@internal"}`
+		if _, ok := got[k]; ok != add {
+			t.Errorf("addInternals=%v: %s present = %v", add, k, ok)
+		}
+	}
+	if m := FromStatic(&static.Metrics{AddInternals: true}); m.Enabled() {
+		t.Error("metrics enabled without metrics.prometheus")
 	}
 }
 
@@ -154,9 +239,15 @@ func TestLabelSwitches(t *testing.T) {
 
 func TestGauges(t *testing.T) {
 	m := New(&static.Prometheus{})
-	m.ConnOpened("web", "TCP", 1)
-	m.ConnOpened("web", "TCP", 1)
-	m.ConnOpened("web", "TCP", -1)
+	// The entrypoints' classification maps to Traefik's TCP and HTTP.
+	m.ConnOpened("web", "tcp", 1)
+	m.ConnOpened("web", "tls", 1)
+	m.ConnOpened("web", "tls-passthrough", 1)
+	m.ConnOpened("web", "tcp", -1)
+	m.ConnOpened("web", "http", 1)
+	m.ConnOpened("web", "https", 1)
+	m.ConnOpened("web", "https", 1)
+	m.ConnOpened("web", "http", -1)
 	m.ReloadDone(true)
 	m.ReloadDone(false)
 	m.ReloadDone(true)
@@ -166,9 +257,10 @@ func TestGauges(t *testing.T) {
 	m.ServerRemoved("api@file", "http://127.0.0.1:9003")
 	got := scrape(t, m)
 	want := map[string]string{
-		`guan_open_connections{entrypoint="web",protocol="TCP"}`:                 "1",
-		`guan_config_reloads_total{status="success"}`:                            "2",
-		`guan_config_reloads_total{status="failure"}`:                            "1",
+		`guan_open_connections{entrypoint="web",protocol="TCP"}`:                 "2",
+		`guan_open_connections{entrypoint="web",protocol="HTTP"}`:                "2",
+		`guan_config_reloads_total`:                                              "2",
+		`guan_config_reloads_failure_total`:                                      "1",
 		`guan_service_server_up{service="api@file",url="http://127.0.0.1:9001"}`: "1",
 		`guan_service_server_up{service="api@file",url="http://127.0.0.1:9002"}`: "0",
 	}
@@ -180,15 +272,60 @@ func TestGauges(t *testing.T) {
 	if _, ok := got[`guan_service_server_up{service="api@file",url="http://127.0.0.1:9003"}`]; ok {
 		t.Error("removed server still exported")
 	}
-	for _, k := range []string{"guan_config_last_reload_success_timestamp_seconds", "guan_config_last_reload_failure_timestamp_seconds"} {
-		if got[k] == "" || got[k] == "0" {
-			t.Errorf("%s = %q, want a timestamp", k, got[k])
+	for k := range got {
+		if strings.HasPrefix(k, "guan_open_connections{") && !strings.Contains(k, `protocol="TCP"`) && !strings.Contains(k, `protocol="HTTP"`) {
+			t.Errorf("open connections with a protocol other than TCP or HTTP: %s", k)
+		}
+	}
+	now := time.Now().Unix()
+	for _, k := range []string{"guan_config_last_reload_success", "guan_config_last_reload_failure"} {
+		ts, err := strconv.ParseFloat(got[k], 64)
+		if err != nil || int64(ts) < now-60 || int64(ts) > now+1 {
+			t.Errorf("%s = %q, want the Unix time in seconds (about %d)", k, got[k], now)
+		}
+	}
+	for _, k := range []string{"guan_config_last_reload_success_timestamp_seconds", `guan_config_reloads_total{status="success"}`} {
+		if _, ok := got[k]; ok {
+			t.Errorf("%s is exported; Traefik v3 has no such series", k)
 		}
 	}
 }
 
+func TestCertificates(t *testing.T) {
+	m := New(&static.Prometheus{})
+	notAfter := time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC)
+	foo := &x509.Certificate{Subject: pkix.Name{CommonName: "foo.example"}, SerialNumber: big.NewInt(123456789),
+		DNSNames: []string{"foo.example", "bar.example"}, NotAfter: notAfter}
+	bare := &x509.Certificate{SerialNumber: big.NewInt(7), NotAfter: notAfter.Add(time.Hour)}
+	m.SetCertificates([]*x509.Certificate{foo, bare, nil})
+	got := scrape(t, m)
+	want := map[string]string{
+		`guan_tls_certs_not_after{cn="foo.example",sans="bar.example,foo.example",serial="123456789"}`: strconv.FormatFloat(float64(notAfter.Unix()), 'e', -1, 64),
+		`guan_tls_certs_not_after{cn="",sans="",serial="7"}`:                                           strconv.FormatFloat(float64(notAfter.Add(time.Hour).Unix()), 'e', -1, 64),
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %q, want %q", k, got[k], v)
+		}
+	}
+	if foo.DNSNames[0] != "foo.example" {
+		t.Error("SetCertificates reordered the certificate's DNS names")
+	}
+	// A reload replaces the set: certificates no longer loaded disappear.
+	m.SetCertificates([]*x509.Certificate{bare})
+	got = scrape(t, m)
+	for k := range got {
+		if strings.Contains(k, `cn="foo.example"`) {
+			t.Errorf("removed certificate still exported: %s", k)
+		}
+	}
+	if len(got) == 0 || got[`guan_tls_certs_not_after{cn="",sans="",serial="7"}`] == "" {
+		t.Error("remaining certificate not exported")
+	}
+}
+
 func TestDisabledIsNoop(t *testing.T) {
-	for _, m := range []*Metrics{New(nil), nil} {
+	for _, m := range []*Metrics{New(nil), FromStatic(nil), FromStatic(&static.Metrics{}), nil} {
 		h := http.HandlerFunc(backend)
 		if w := m.Wrap("web", h); w == nil {
 			t.Fatal("Wrap returned nil")
@@ -196,6 +333,7 @@ func TestDisabledIsNoop(t *testing.T) {
 		m.ConnOpened("web", "TCP", 1)
 		m.ReloadDone(true)
 		m.ServerState("s", "u", true)
+		m.SetCertificates([]*x509.Certificate{{SerialNumber: big.NewInt(1)}})
 		rec := httptest.NewRecorder()
 		m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 		if rec.Code != http.StatusNotFound {
@@ -216,6 +354,7 @@ func TestProtocol(t *testing.T) {
 		{"websocket", "GET", http.Header{"Upgrade": {"WebSocket"}, "Connection": {"Upgrade"}}, http.Header{}, "websocket"},
 		{"h2 websocket", "CONNECT", http.Header{":protocol": {"websocket"}}, http.Header{}, "websocket"},
 		{"grpc", "POST", http.Header{"Content-Type": {"application/grpc"}}, http.Header{}, "grpc"},
+		{"grpc-web", "POST", http.Header{"Content-Type": {"application/grpc-web+proto"}}, http.Header{}, "grpc-web"},
 		{"sse accept", "GET", http.Header{"Accept": {"text/event-stream"}}, http.Header{}, "sse"},
 		{"sse response", "GET", http.Header{}, http.Header{"Content-Type": {"text/event-stream; charset=utf-8"}}, "sse"},
 	}

@@ -5,7 +5,9 @@ package reqinfo
 
 import (
 	"context"
+	"crypto/tls"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -25,6 +27,17 @@ type Info struct {
 	OriginDuration time.Duration
 	RetryAttempts  int
 	ClientUsername string
+}
+
+// InternalRouter reports whether the request was routed by a router the
+// gateway made itself: its provider is "internal" (api@internal,
+// ping@internal, prometheus@internal, dashboard@internal, the entrypoint
+// redirections web-to-websecure@internal…). The access log and metrics leave
+// such requests out unless their addInternals is set. A user router that
+// sends requests to an internal service (demo@file → demo@internal) is not
+// internal.
+func (i *Info) InternalRouter() bool {
+	return strings.HasSuffix(i.Router, "@internal")
 }
 
 type ctxKey struct{}
@@ -82,4 +95,20 @@ func Ensure(r *http.Request, entryPoint string) (*http.Request, *Info) {
 	ctx, info := NewContext(r.Context())
 	info.EntryPoint, info.Start = entryPoint, time.Now()
 	return r.WithContext(ctx), info
+}
+
+// TLSVersion names a TLS version as Traefik's access log and metrics do:
+// "1.0" to "1.3", "unknown" otherwise.
+func TLSVersion(v uint16) string {
+	switch v {
+	case tls.VersionTLS10:
+		return "1.0"
+	case tls.VersionTLS11:
+		return "1.1"
+	case tls.VersionTLS12:
+		return "1.2"
+	case tls.VersionTLS13:
+		return "1.3"
+	}
+	return "unknown"
 }

@@ -38,3 +38,18 @@ func BenchmarkNewContext(b *testing.B) {
 		}
 	}
 }
+
+func TestInternalRouter(t *testing.T) {
+	for router, want := range map[string]bool{
+		"ping@internal":             true,
+		"api@internal":              true,
+		"web-to-websecure@internal": true,
+		"demo@file":                 false, // user router, even to demo@internal
+		"internal@file":             false,
+		"":                          false, // no router matched
+	} {
+		if got := (&Info{Router: router}).InternalRouter(); got != want {
+			t.Errorf("InternalRouter(%q) = %v, want %v", router, got, want)
+		}
+	}
+}

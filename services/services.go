@@ -465,6 +465,10 @@ func (s *Set) buildTCP(name string) *builtTCP {
 		return &builtTCP{err: errors.New("more than one service type: keep only one of loadBalancer, weighted")}
 	case cfg.LoadBalancer != nil:
 		lb := cfg.LoadBalancer
+		if lb.ServersTransport != "" {
+			return &builtTCP{err: fmt.Errorf("loadBalancer.serversTransport %q: TCP servers transports are not supported yet; remove the key (servers are dialed with a %s timeout, and servers[].tls verifies against the system roots)",
+				lb.ServersTransport, tcpproxy.DefaultDialTimeout)}
+		}
 		if len(lb.Servers) == 0 {
 			return &builtTCP{err: errors.New("no servers: add at least one loadBalancer.servers entry with an address")}
 		}

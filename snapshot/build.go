@@ -16,8 +16,10 @@ import (
 	"github.com/guan-gateway/guan/middlewares/redirect"
 	"github.com/guan-gateway/guan/middlewares/registry"
 	"github.com/guan-gateway/guan/providers"
+	"github.com/guan-gateway/guan/reqinfo"
 	"github.com/guan-gateway/guan/routers"
 	"github.com/guan-gateway/guan/services"
+	"github.com/guan-gateway/guan/services/transport"
 	"github.com/guan-gateway/guan/statestore"
 	"github.com/guan-gateway/guan/status"
 	guantls "github.com/guan-gateway/guan/tls"
@@ -47,6 +49,11 @@ type Input struct {
 	// ValidateUnused builds services no router uses, to report their
 	// errors (gateway check); a running gateway leaves them idle.
 	ValidateUnused bool
+	// DefaultTransport is the static serversTransport: default@internal,
+	// used by load balancers that name no serversTransport. nil means all
+	// defaults. Its relative paths resolve against DefaultTransportDir.
+	DefaultTransport    *dynamic.ServersTransport
+	DefaultTransportDir string
 }
 
 // maxPriority is what Traefik gives its internal routers so user routers
@@ -89,19 +96,28 @@ func Build(in Input) (*Snapshot, error) {
 	}
 	sort.Slice(b.st.EntryPoints, func(i, j int) bool { return b.st.EntryPoints[i].Name < b.st.EntryPoints[j].Name })
 
+	if in.DefaultTransport != nil {
+		b.m.transports[transport.DefaultName] = in.DefaultTransport
+	}
 	b.svcs = services.New(services.Options{
-		Services:      b.m.services,
-		Transports:    b.m.transports,
-		TCPServices:   b.m.tcpServices,
-		Store:         in.Store,
-		Logger:        in.Logger,
-		BaseDir:       func(svc string) string { _, p := splitName(svc); return b.m.baseDir[p] },
+		Services:    b.m.services,
+		Transports:  b.m.transports,
+		TCPServices: b.m.tcpServices,
+		Store:       in.Store,
+		Logger:      in.Logger,
+		BaseDir: func(name string) string {
+			if name == transport.DefaultName {
+				return in.DefaultTransportDir
+			}
+			_, p := splitName(name)
+			return b.m.baseDir[p]
+		},
 		OnServerState: in.OnServerState,
 	})
 	b.buildTLS()
 	b.initStatus()
 
-	snap := &Snapshot{status: b.st, eps: map[string]*epRoutes{}}
+	snap := &Snapshot{status: b.st, eps: map[string]*epRoutes{}, certs: b.tlsm.Certificates()}
 	snap.raw = b.raw()
 	httpRoutes, httpsRoutes, tlsHosts := b.buildHTTPRouters()
 	tcpRoutes := b.buildTCPRouters()
@@ -179,12 +195,27 @@ func (b *builder) tlsConfig(options string) (*cryptotls.Config, error) {
 // service resolves an HTTP service by qualified name, internal ones included.
 func (b *builder) service(name string) (http.Handler, error) {
 	if h, ok := b.in.Internal[name]; ok {
-		return h, nil
+		return internalService{name: name, h: h}, nil
 	}
 	if _, ok := b.m.services[name]; !ok {
 		return nil, fmt.Errorf("service %q does not exist", name)
 	}
 	return b.svcs.Handler(name)
+}
+
+// internalService names an internal service in the request's reqinfo, as
+// load balancers do for theirs, so the access log's ServiceName and the
+// metrics' service label show it (demo@file → demo@internal).
+type internalService struct {
+	name string
+	h    http.Handler
+}
+
+func (s internalService) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if info, ok := reqinfo.Lookup(r.Context()); ok {
+		info.Service = s.name
+	}
+	s.h.ServeHTTP(w, r)
 }
 
 // middleware returns a wrapper for the named middleware; chains are resolved

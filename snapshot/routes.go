@@ -9,6 +9,7 @@ import (
 
 	"github.com/guan-gateway/guan/config"
 	"github.com/guan-gateway/guan/config/dynamic"
+	"github.com/guan-gateway/guan/config/static"
 	"github.com/guan-gateway/guan/routers"
 	"github.com/guan-gateway/guan/status"
 )
@@ -21,16 +22,10 @@ type tlsHost struct {
 }
 
 // routerEntryPoints returns the entrypoints a router attaches to: the ones
-// it names, or every entrypoint but the internal "traefik" one.
+// it names, or the default ones.
 func (b *builder) routerEntryPoints(names []string) (found, missing []string) {
 	if len(names) == 0 {
-		for ep := range b.in.EntryPoints {
-			if ep != "traefik" {
-				found = append(found, ep)
-			}
-		}
-		sort.Strings(found)
-		return found, nil
+		return DefaultEntryPoints(b.in.EntryPoints), nil
 	}
 	for _, ep := range names {
 		if _, ok := b.in.EntryPoints[ep]; ok {
@@ -40,6 +35,28 @@ func (b *builder) routerEntryPoints(names []string) (found, missing []string) {
 		}
 	}
 	return found, missing
+}
+
+// DefaultEntryPoints returns, sorted, the entrypoints of routers that name
+// none, as Traefik chooses them: the ones marked asDefault or, when none
+// is, all of them; the internal "traefik" entrypoint is never one.
+func DefaultEntryPoints(eps map[string]*static.EntryPoint) []string {
+	marked := false
+	for _, ep := range eps {
+		if ep != nil && ep.AsDefault {
+			marked = true
+			break
+		}
+	}
+	var out []string
+	for name, ep := range eps {
+		if name == static.InternalEntryPoint || marked && (ep == nil || !ep.AsDefault) {
+			continue
+		}
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out
 }
 
 func (b *builder) ruleSyntax(s string) string {

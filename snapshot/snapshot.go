@@ -6,6 +6,7 @@ package snapshot
 
 import (
 	cryptotls "crypto/tls"
+	"crypto/x509"
 	"net"
 	"net/http"
 	"net/netip"
@@ -24,6 +25,7 @@ type Snapshot struct {
 	raw    *dynamic.Configuration
 	eps    map[string]*epRoutes
 	errs   config.Errors
+	certs  []*x509.Certificate
 }
 
 // Status returns the state of every object, for the API.
@@ -31,6 +33,10 @@ func (s *Snapshot) Status() *status.Set { return s.status }
 
 // Raw returns the merged dynamic configuration with qualified names.
 func (s *Snapshot) Raw() *dynamic.Configuration { return s.raw }
+
+// Certificates lists the loaded TLS certificates (tls.certificates and the
+// default store's defaultCertificate), for the certificate expiry metric.
+func (s *Snapshot) Certificates() []*x509.Certificate { return s.certs }
 
 // Problems lists every object-level configuration problem with its source
 // position. Objects with problems are disabled; the rest of the snapshot works.

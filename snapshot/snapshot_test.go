@@ -1,6 +1,7 @@
 package snapshot
 
 import (
+	"context"
 	cryptotls "crypto/tls"
 	"log/slog"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"github.com/guan-gateway/guan/config/static"
 	"github.com/guan-gateway/guan/entrypoints"
 	"github.com/guan-gateway/guan/providers"
+	"github.com/guan-gateway/guan/reqinfo"
 	"github.com/guan-gateway/guan/statestore"
 	"github.com/guan-gateway/guan/status"
 )
@@ -158,6 +160,46 @@ func TestEntryPointRedirection(t *testing.T) {
 	rec := serve(s, "web", "http://a.test/path?q=1")
 	if rec.Code != http.StatusFound || rec.Header().Get("Location") != "https://a.test:8443/path?q=1" {
 		t.Fatalf("redirect: %d %q", rec.Code, rec.Header().Get("Location"))
+	}
+}
+
+// The access log and metrics tell internal routers from user routers by the
+// router name in reqinfo; a user router to an internal service names that
+// service.
+func TestReqInfoNamesInternalRoutersAndServices(t *testing.T) {
+	eps := map[string]*static.EntryPoint{
+		"web":       {Address: ":80", HTTP: &static.HTTP{Redirections: &static.Redirections{EntryPoint: &static.RedirectEntryPoint{To: "websecure", Scheme: "https"}}}},
+		"websecure": {Address: ":8443"},
+	}
+	s := build(t, `
+[http.routers.demo]
+  rule = "Host(`+"`demo.test`"+`)"
+  entryPoints = ["websecure"]
+  service = "noop@internal"
+  [http.routers.demo.tls]
+`, eps)
+	if p := s.Problems(); len(p) > 0 {
+		t.Fatal(p)
+	}
+	for _, tt := range []struct {
+		ep, url, router, service string
+		internal                 bool
+	}{
+		{"websecure", "https://demo.test/", "demo@file", "noop@internal", false},
+		{"web", "http://demo.test/", "web-to-websecure@internal", "", true},
+	} {
+		ctx, info := reqinfo.NewContext(context.Background())
+		r := httptest.NewRequest("GET", tt.url, nil).WithContext(ctx)
+		if tt.ep == "websecure" {
+			r.TLS = &cryptotls.ConnectionState{ServerName: "demo.test"}
+		}
+		s.ServeHTTP(tt.ep, httptest.NewRecorder(), r)
+		if info.Router != tt.router || info.Service != tt.service || info.InternalRouter() != tt.internal {
+			t.Errorf("%s: router %q service %q internal %v, want %q %q %v", tt.url, info.Router, info.Service, info.InternalRouter(), tt.router, tt.service, tt.internal)
+		}
+	}
+	if len(s.Certificates()) != 0 {
+		t.Errorf("Certificates() = %d entries without configured certificates", len(s.Certificates()))
 	}
 }
 

@@ -2,23 +2,60 @@ package e2e
 
 import (
 	"bufio"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
+	"math/big"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 )
 
+// selfSigned returns a PEM certificate (serial 4242) and key for name.
+func selfSigned(t *testing.T, name string) (certPEM, keyPEM string, notAfter time.Time) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	notAfter = time.Now().Add(90 * 24 * time.Hour).Truncate(time.Second)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(4242), Subject: pkix.Name{CommonName: name}, DNSNames: []string{name},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: notAfter}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
+		string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kb})), notAfter
+}
+
 func TestAPIMetricsAndAccessLog(t *testing.T) {
 	a, _ := backend(t, "a")
 	logPath := filepath.Join(t.TempDir(), "access.json")
+	certPEM, keyPEM, notAfter := selfSigned(t, "cert.test")
 	cfg := routeTo("a", a) + `
 [http.middlewares.tag.headers.customRequestHeaders]
   X-Tag = "1"
+[http.routers.demo]
+  rule = "Host(` + "`demo.localhost`" + `)"
+  service = "demo@internal"
+[[tls.certificates]]
+  certFile = """` + certPEM + `"""
+  keyFile = """` + keyPEM + `"""
 `
 	g := startGateway(t, map[string]string{"main.toml": strings.Replace(cfg, `service = "svc"`, "service = \"svc\"\n  middlewares = [\"tag\"]", 1)},
 		gatewayOpts{extraStatic: fmt.Sprintf("[accessLog]\n  filePath = %q\n  format = \"json\"\n", logPath)})
@@ -26,6 +63,14 @@ func TestAPIMetricsAndAccessLog(t *testing.T) {
 		if code, _, _ := get(t, nil, g.url("/api-test"), nil); code != 200 {
 			t.Fatalf("status %d", code)
 		}
+	}
+	// A user router to an internal service is logged and counted; the
+	// internal routers (ping, API, metrics) are not, by default.
+	if code, _, _ := get(t, nil, g.url("/demo-test"), map[string]string{"Host": "demo.localhost"}); code != 200 {
+		t.Fatalf("demo status %d", code)
+	}
+	if code, _, _ := get(t, nil, g.apiURL("/ping"), nil); code != 200 {
+		t.Fatalf("ping status %d", code)
 	}
 
 	t.Run("api", func(t *testing.T) {
@@ -66,14 +111,29 @@ func TestAPIMetricsAndAccessLog(t *testing.T) {
 
 	t.Run("metrics", func(t *testing.T) {
 		_, body, _ := get(t, nil, g.apiURL("/metrics"), nil)
+		// Names and labels are Traefik v3's with the guan_ prefix.
 		for _, want := range []string{
 			`guan_entrypoint_requests_total{code="200",entrypoint="web",method="GET",protocol="http"}`,
-			`guan_config_reloads_total`,
-			`guan_open_connections`,
+			"\nguan_config_reloads_total ",
+			"\nguan_config_last_reload_success ",
+			`guan_open_connections{entrypoint="web",protocol="HTTP"}`,
 			`router="main@file"`,
+			`guan_router_requests_total{code="200",method="GET",protocol="http",router="demo@file",service="demo@internal"} 1`,
+			fmt.Sprintf(`guan_tls_certs_not_after{cn="cert.test",sans="cert.test",serial="4242"} %s`, strconv.FormatFloat(float64(notAfter.Unix()), 'e', -1, 64)),
 		} {
 			if !strings.Contains(body, want) {
-				t.Errorf("metrics lack %s", want)
+				t.Errorf("metrics lack %q", want)
+			}
+		}
+		for _, unwanted := range []string{
+			`guan_config_reloads_total{`,
+			`guan_config_last_reload_success_timestamp_seconds`,
+			`guan_open_connections{entrypoint="web",protocol="http"}`,
+			`entrypoint="traefik",method=`, // only internal routers there: /ping, /api, /metrics
+			`@internal",service=`,          // no internal router series
+		} {
+			if strings.Contains(body, unwanted) {
+				t.Errorf("metrics have %q", unwanted)
 			}
 		}
 	})
@@ -101,6 +161,31 @@ func TestAPIMetricsAndAccessLog(t *testing.T) {
 			if entry[k] != want {
 				t.Errorf("access log %s = %v, want %v", k, entry[k], want)
 			}
+		}
+	})
+
+	t.Run("access-log-leaves-out-internal-routers", func(t *testing.T) {
+		b, err := os.ReadFile(logPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		demo := false
+		for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			var e map[string]any
+			if err := json.Unmarshal([]byte(line), &e); err != nil {
+				t.Fatalf("%v: %s", err, line)
+			}
+			router, _ := e["RouterName"].(string)
+			path, _ := e["RequestPath"].(string)
+			if path == "/ping" || strings.HasSuffix(router, "@internal") || e["entryPointName"] == "traefik" {
+				t.Errorf("internal request logged without accessLog.addInternals: %s", line)
+			}
+			if router == "demo@file" && e["ServiceName"] == "demo@internal" {
+				demo = true
+			}
+		}
+		if !demo {
+			t.Errorf("the demo@file request to demo@internal is not logged:\n%s", b)
 		}
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -197,6 +198,22 @@ http:
 		}
 		if got := string(b); got != "proto=HTTP/1.1 xff=127.0.0.1 xfproto=https" {
 			t.Fatalf("backend saw %q", got)
+		}
+	})
+
+	t.Run("tls-metrics", func(t *testing.T) {
+		_, body, _ := get(t, nil, g.apiURL("/metrics"), nil)
+		for _, re := range []string{
+			`guan_entrypoint_requests_tls_total\{entrypoint="web",tls_cipher="TLS_[A-Z0-9_]+",tls_version="1\.3"\} [1-9]`,
+			`guan_router_requests_tls_total\{router="secure@file",service="plain@file",tls_cipher="TLS_[A-Z0-9_]+",tls_version="1\.3"\} [1-9]`,
+			`guan_service_requests_tls_total\{service="plain@file",tls_cipher="TLS_[A-Z0-9_]+",tls_version="1\.3"\} [1-9]`,
+		} {
+			if !regexp.MustCompile(re).MatchString(body) {
+				t.Errorf("metrics lack %s", re)
+			}
+		}
+		if strings.Contains(body, `guan_entrypoint_requests_tls_total{entrypoint="traefik"`) {
+			t.Error("plain HTTP requests counted as TLS")
 		}
 	})
 

@@ -140,6 +140,20 @@ func (m *Manager) Config(options string) (*cryptotls.Config, error) {
 // Options lists the configured option set names, "default" included, sorted.
 func (m *Manager) Options() []string { return slices.Clone(m.names) }
 
+// Certificates returns the leaf of every configured certificate: those of
+// tls.certificates, then the store's defaultCertificate when one is set.
+// The generated default certificate is not included.
+func (m *Manager) Certificates() []*x509.Certificate {
+	out := make([]*x509.Certificate, 0, len(m.store.all)+1)
+	for _, c := range m.store.all {
+		out = append(out, c.Leaf)
+	}
+	if m.store.def != nil {
+		out = append(out, m.store.def.Leaf)
+	}
+	return out
+}
+
 // Certificate returns the certificate the store serves for serverName
 // without sniStrict, for diagnostics and the dashboard.
 func (m *Manager) Certificate(serverName string) (*cryptotls.Certificate, error) {

@@ -121,6 +121,24 @@ func TestSNISelection(t *testing.T) {
 		})
 	}
 
+	// Certificates lists the configured certificates, the store default
+	// last, and never the generated default certificate.
+	cns := func(m *Manager) (out []string) {
+		for _, c := range m.Certificates() {
+			out = append(out, c.Subject.CommonName)
+		}
+		return out
+	}
+	if got := cns(plain); strings.Join(got, " ") != "a.test *.wild.test" {
+		t.Errorf("Certificates() = %q, want a.test *.wild.test", got)
+	}
+	if got := cns(stored); strings.Join(got, " ") != "a.test *.wild.test default.test" {
+		t.Errorf("Certificates() with a store default = %q, want a.test *.wild.test default.test", got)
+	}
+	if empty, _ := NewManager(nil, nil); len(empty.Certificates()) != 0 {
+		t.Errorf("Certificates() without certificates = %d entries, want none", len(empty.Certificates()))
+	}
+
 	// The generated default certificate is the same across snapshots.
 	a, _ := plain.Certificate("nothing.test")
 	other, _ := NewManager(nil, nil)

@@ -13,6 +13,7 @@ type store struct {
 	exact    map[string][]*cryptotls.Certificate // lower-case DNS name or IP
 	wildcard map[string][]*cryptotls.Certificate // "example.com" for *.example.com
 	def      *cryptotls.Certificate              // store default; nil: generated one
+	all      []*cryptotls.Certificate            // every added certificate, in order
 }
 
 func newStore() *store {
@@ -24,6 +25,7 @@ func newStore() *store {
 
 // add indexes c under its SANs, or its common name when it has none.
 func (s *store) add(c *cryptotls.Certificate) {
+	s.all = append(s.all, c)
 	leaf := c.Leaf
 	names := leaf.DNSNames
 	if len(names) == 0 && leaf.Subject.CommonName != "" && len(leaf.IPAddresses) == 0 {

@@ -96,6 +96,9 @@ func buildInput(cfg *static.Configuration, msgs map[string]providers.Message, b 
 		InternalRouters:   internalRouters(cfg),
 		Store:             b,
 		Logger:            log,
+		// The static serversTransport is default@internal.
+		DefaultTransport:    cfg.ServersTransport,
+		DefaultTransportDir: cfg.BaseDir(),
 	}
 }
 
@@ -177,7 +180,7 @@ func serve(path string, stderr io.Writer) int {
 	if cfg.Metrics != nil {
 		prom = cfg.Metrics.Prometheus
 	}
-	mets := metrics.New(prom)
+	mets := metrics.FromStatic(cfg.Metrics)
 	alog, err := accesslog.New(cfg.AccessLog)
 	if err != nil {
 		log.Error("access log", "error", err)
@@ -205,7 +208,12 @@ func serve(path string, stderr io.Writer) int {
 		Build: func(msgs map[string]providers.Message, b *statestore.Build) (*snapshot.Snapshot, error) {
 			input := buildInput(cfg, msgs, b, in, log)
 			input.OnServerState = mets.ServerState
-			return snapshot.Build(input)
+			snap, err := snapshot.Build(input)
+			if err == nil {
+				// The pipeline swaps in every snapshot that builds.
+				mets.SetCertificates(snap.Certificates())
+			}
+			return snap, err
 		},
 	})
 	var epStatus []status.EntryPoint
@@ -244,7 +252,7 @@ func serve(path string, stderr io.Writer) int {
 			Handler:  h,
 			Routing:  func() entrypoints.Routing { return p.Current().Routing(name) },
 			Listener: inherited[name],
-			Logger:   log.With("entryPoint", name),
+			Logger:   log, // New adds the entryPoint attribute
 			OnConn:   func(proto string, delta int) { mets.ConnOpened(name, proto, delta) },
 		})
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"path/filepath"
 
 	"github.com/guan-gateway/guan/config"
 	"github.com/guan-gateway/guan/config/decode"
@@ -33,9 +34,18 @@ func Parse(filename string, data []byte) (*Configuration, *decode.Meta, error) {
 	if err != nil {
 		return nil, meta, err
 	}
+	c.baseDir = filepath.Dir(filename)
+	if abs, err := filepath.Abs(c.baseDir); err == nil {
+		c.baseDir = abs
+	}
 	c.SetDefaults()
 	if err := c.Validate(meta); err != nil {
 		return nil, meta, err
 	}
 	return &c, meta, nil
 }
+
+// BaseDir is the directory of the file the configuration was read from (the
+// working directory for an embedded one): relative paths of
+// serversTransport (rootCAs, certificates) are resolved against it.
+func (c *Configuration) BaseDir() string { return c.baseDir }

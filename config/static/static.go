@@ -3,7 +3,10 @@
 // case-insensitively by the decoder.
 package static
 
-import "github.com/guan-gateway/guan/config"
+import (
+	"github.com/guan-gateway/guan/config"
+	"github.com/guan-gateway/guan/config/dynamic"
+)
 
 // Configuration is the whole static configuration.
 type Configuration struct {
@@ -16,6 +19,11 @@ type Configuration struct {
 	Metrics     *Metrics               `json:"metrics,omitempty"`
 	Log         *Log                   `json:"log,omitempty"`
 	AccessLog   *AccessLog             `json:"accessLog,omitempty"`
+	// ServersTransport is default@internal: the transport of every HTTP
+	// load balancer that names no serversTransport.
+	ServersTransport *dynamic.ServersTransport `json:"serversTransport,omitempty"`
+
+	baseDir string // directory of the file, for relative paths
 }
 
 // Global holds Traefik's global switches; accepted for compatibility.
@@ -36,6 +44,13 @@ type EntryPoint struct {
 	ForwardedHeaders *ForwardedHeaders `json:"forwardedHeaders,omitempty"`
 	HTTP             *HTTP             `json:"http,omitempty"`
 	HTTP2            *HTTP2            `json:"http2,omitempty"`
+	// AsDefault puts the entrypoint in the list used by routers that name
+	// no entryPoints; when no entrypoint sets it, that list is all of them
+	// but the internal "traefik" one.
+	AsDefault bool `json:"asDefault,omitempty"`
+	// ReusePort sets SO_REUSEPORT, so several listeners (processes) can
+	// bind the same address.
+	ReusePort bool `json:"reusePort,omitempty"`
 }
 
 // Transport holds timeouts and the shutdown grace period.
@@ -131,6 +146,8 @@ type Ping struct {
 // Metrics enables metric exporters.
 type Metrics struct {
 	Prometheus *Prometheus `json:"prometheus,omitempty"`
+	// AddInternals also counts requests routed by *@internal routers.
+	AddInternals bool `json:"addInternals,omitempty"`
 }
 
 // Prometheus serves /metrics.
@@ -158,6 +175,8 @@ type AccessLog struct {
 	BufferingSize int64             `json:"bufferingSize,omitempty"`
 	Filters       *AccessLogFilters `json:"filters,omitempty"`
 	Fields        *AccessLogFields  `json:"fields,omitempty"`
+	// AddInternals also logs requests routed by *@internal routers.
+	AddInternals bool `json:"addInternals,omitempty"`
 }
 
 // AccessLogFilters keep only some requests in the access log.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/guan-gateway/guan/config"
 	"github.com/guan-gateway/guan/config/decode"
+	"github.com/guan-gateway/guan/config/dynamic"
 )
 
 // Validate checks the configuration (normally after SetDefaults) and returns
@@ -25,6 +26,9 @@ func (c *Configuration) Validate(meta *decode.Meta) error {
 	sort.Strings(names)
 	for _, name := range names {
 		c.validateEntryPoint(v, name, c.EntryPoints[name])
+	}
+	if st := c.ServersTransport; st != nil {
+		validateServersTransport(v, st)
 	}
 
 	if c.Core != nil {
@@ -135,6 +139,24 @@ func (c *Configuration) validateEntryPoint(v *validator, name string, ep *EntryP
 	}
 	if h := ep.HTTP2; h != nil && h.MaxConcurrentStreams < 0 {
 		v.add(at("http2", "maxConcurrentStreams"), "must not be negative")
+	}
+}
+
+// validateServersTransport checks what can be checked without reading
+// files; the TLS material is loaded (and checked) when the gateway starts.
+func validateServersTransport(v *validator, st *dynamic.ServersTransport) {
+	at := func(p ...string) []string { return append(path("serversTransport"), p...) }
+	for i, ca := range st.RootCAs {
+		if strings.TrimSpace(ca) == "" {
+			v.add(at("rootCAs", strconv.Itoa(i)), "is empty: give a file path or inline PEM")
+		}
+	}
+	if ft := st.ForwardingTimeouts; ft != nil {
+		v.nonNegative(at("forwardingTimeouts", "dialTimeout"), ft.DialTimeout)
+		v.nonNegative(at("forwardingTimeouts", "responseHeaderTimeout"), ft.ResponseHeaderTimeout)
+		v.nonNegative(at("forwardingTimeouts", "idleConnTimeout"), ft.IdleConnTimeout)
+		v.nonNegative(at("forwardingTimeouts", "readIdleTimeout"), ft.ReadIdleTimeout)
+		v.nonNegative(at("forwardingTimeouts", "pingTimeout"), ft.PingTimeout)
 	}
 }
 
@@ -338,7 +360,7 @@ func showPath(p []string) string {
 
 func isListKey(k string) bool {
 	switch k {
-	case "trustedIPs", "statusCodes", "buckets", "middlewares":
+	case "trustedIPs", "statusCodes", "buckets", "middlewares", "rootCAs", "certificates":
 		return true
 	}
 	return false
