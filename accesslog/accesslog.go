@@ -132,7 +132,7 @@ func (l *Logger) Wrap(entryPoint string, next http.Handler) http.Handler {
 }
 
 func (l *Logger) log(entryPoint string, r *http.Request, info *reqinfo.Info, c *capture.Capture, returned bool, start time.Time) {
-	if !l.addInternals && info.InternalRouter() {
+	if info.NoAccessLog || !l.addInternals && info.InternalRouter() {
 		return
 	}
 	count := requestCount.Add(1)

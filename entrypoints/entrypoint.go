@@ -108,8 +108,9 @@ func New(o Options) (*EntryPoint, error) {
 	eh := &entryHandler{
 		name: o.Name, next: o.Handler, fwd: fwd,
 		maxReqs: set.keepAliveMaxRequests, maxAge: set.keepAliveMaxTime,
-		limitsKA: set.keepAliveMaxRequests > 0 || set.keepAliveMaxTime > 0,
-		sanitize: set.sanitizePath,
+		limitsKA:    set.keepAliveMaxRequests > 0 || set.keepAliveMaxTime > 0,
+		sanitize:    set.sanitizePath,
+		noAccessLog: set.noAccessLog, noMetrics: set.noMetrics,
 	}
 	e.srv = e.newServer(eh)
 	return e, nil

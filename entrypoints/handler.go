@@ -23,6 +23,8 @@ type entryHandler struct {
 	maxAge   time.Duration
 	limitsKA bool
 	sanitize bool // clean the path before routing (http.sanitizePath)
+	// observability.accessLogs/metrics = false on the entrypoint
+	noAccessLog, noMetrics bool
 }
 
 func (h *entryHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -38,6 +40,7 @@ func (h *entryHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, info := reqinfo.NewContext(r.Context())
 	info.EntryPoint = h.name
 	info.Start = start
+	info.NoAccessLog, info.NoMetrics = h.noAccessLog, h.noMetrics
 	h.next.ServeHTTP(w, r.WithContext(ctx))
 }
 

@@ -34,6 +34,7 @@ type settings struct {
 	insecureForwarded                      bool
 	trustedIPs                             []string
 	sanitizePath                           bool
+	noAccessLog, noMetrics                 bool // observability.accessLogs/metrics = false
 	reusePort                              bool
 }
 
@@ -92,6 +93,7 @@ func resolve(name string, ep *static.EntryPoint) (settings, error) {
 		}
 		s.maxHeaderBytes = h.MaxHeaderBytes
 	}
+	s.noAccessLog, s.noMetrics = ep.Observability.Quiet()
 	if h := ep.HTTP; h != nil && h.SanitizePath != nil {
 		s.sanitizePath = *h.SanitizePath
 	}

@@ -268,7 +268,7 @@ func (m *Metrics) Wrap(entryPoint string, next http.Handler) http.Handler {
 }
 
 func (m *Metrics) observe(entryPoint string, r *http.Request, info *reqinfo.Info, c *capture.Capture, returned bool, d time.Duration) {
-	if !m.addInternals && info.InternalRouter() {
+	if info.NoMetrics || !m.addInternals && info.InternalRouter() {
 		return
 	}
 	code := c.ResponseStatus(returned)

@@ -27,6 +27,10 @@ type Info struct {
 	OriginDuration time.Duration
 	RetryAttempts  int
 	ClientUsername string
+	// NoAccessLog and NoMetrics leave the request out of the access log
+	// and metrics: set from the entrypoint's observability settings, then
+	// the router's when it has its own.
+	NoAccessLog, NoMetrics bool
 }
 
 // InternalRouter reports whether the request was routed by a router the

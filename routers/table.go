@@ -14,6 +14,10 @@ type Route struct {
 	Rule     *Rule
 	Priority int // 0: the length of the rule text, as in Traefik
 	Handler  http.Handler
+	// Observability, when the router has its own settings: they replace
+	// the entrypoint's for its requests.
+	OwnObservability       bool
+	NoAccessLog, NoMetrics bool
 }
 
 // Table picks the router for a request: the highest-priority route whose rule
@@ -183,6 +187,9 @@ func (t *Table) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if info, ok := reqinfo.Lookup(r.Context()); ok {
 		info.Router = rt.Name
+		if rt.OwnObservability {
+			info.NoAccessLog, info.NoMetrics = rt.NoAccessLog, rt.NoMetrics
+		}
 	}
 	rt.Handler.ServeHTTP(w, r)
 }

@@ -123,7 +123,8 @@ func (b *builder) buildHTTPRouters() (plain, secure map[string][]routers.Route, 
 				fail("middlewares", err.Error())
 				break
 			}
-			route := routers.Route{Name: name, Rule: rule, Priority: r.Priority, Handler: h}
+			route := routers.Route{Name: name, Rule: rule, Priority: r.Priority, Handler: h, OwnObservability: r.Observability != nil}
+			route.NoAccessLog, route.NoMetrics = r.Observability.Quiet()
 			if isTLS {
 				secure[ep] = append(secure[ep], route)
 				hs, _ := rule.Hosts()

@@ -97,6 +97,7 @@ func buildOptions(o *dynamic.Options, dir string) (*cryptotls.Config, error) {
 	} else {
 		c.NextProtos = slices.Clone(DefaultALPNProtocols)
 	}
+	c.SessionTicketsDisabled = o.DisableSessionTickets
 	if err := applyClientAuth(c, &o.ClientAuth, dir); err != nil {
 		return nil, err
 	}

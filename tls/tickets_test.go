@@ -33,3 +33,24 @@ func TestSessionsResumeAcrossReloadsAndRotation(t *testing.T) {
 		}
 	}
 }
+
+// disableSessionTickets: a client cannot resume, so every connection
+// does a full handshake.
+func TestDisableSessionTickets(t *testing.T) {
+	for _, version := range []uint16{cryptotls.VersionTLS12, cryptotls.VersionTLS13} {
+		cache := cryptotls.NewLRUClientSessionCache(8)
+		cli := &cryptotls.Config{ServerName: "a.test", InsecureSkipVerify: true, ClientSessionCache: cache, MaxVersion: version}
+		m, errs := NewManager(&dynamic.TLSConfiguration{Options: map[string]*dynamic.Options{
+			"default": {DisableSessionTickets: true},
+		}}, nil)
+		if len(errs) > 0 {
+			t.Fatal(errs)
+		}
+		srv := mustConfig(t, m, "")
+		for i := range 2 {
+			if st, err := handshake(t, srv, cli); err != nil || st.DidResume {
+				t.Fatalf("TLS %x handshake %d: resumed=%v err=%v", version, i, st.DidResume, err)
+			}
+		}
+	}
+}

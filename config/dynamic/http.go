@@ -29,6 +29,27 @@ type Router struct {
 	RuleSyntax  string           `json:"ruleSyntax,omitempty"` // "v3" (default) or "v2"
 	Priority    int              `json:"priority,omitempty"`
 	TLS         *RouterTLSConfig `json:"tls,omitempty"`
+	// Observability overrides the entrypoints' observability settings for
+	// this router's requests.
+	Observability *Observability `json:"observability,omitempty"`
+}
+
+// Observability switches the access log and metrics for some requests:
+// an entrypoint's (static) or a router's. A field left out is true.
+type Observability struct {
+	AccessLogs     *bool  `json:"accessLogs,omitempty"`
+	Metrics        *bool  `json:"metrics,omitempty"`
+	Tracing        *bool  `json:"tracing,omitempty"`        // accepted; no tracing exporter yet
+	TraceVerbosity string `json:"traceVerbosity,omitempty"` // minimal or detailed; accepted
+}
+
+// Quiet reports which of the access log and metrics o turns off; a nil o
+// turns off neither.
+func (o *Observability) Quiet() (noAccessLog, noMetrics bool) {
+	if o == nil {
+		return false, false
+	}
+	return o.AccessLogs != nil && !*o.AccessLogs, o.Metrics != nil && !*o.Metrics
 }
 
 // RouterTLSConfig makes a router answer on TLS connections.
@@ -85,6 +106,8 @@ type Cookie struct {
 	MaxAge   int    `json:"maxAge,omitempty"`
 	Path     string `json:"path,omitempty"`
 	Domain   string `json:"domain,omitempty"`
+	// Partitioned sets the CHIPS Partitioned attribute (needs Secure).
+	Partitioned bool `json:"partitioned,omitempty"`
 }
 
 // Server is one upstream URL (http://, https://, h2c://).

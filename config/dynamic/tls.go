@@ -22,6 +22,11 @@ type Options struct {
 	ClientAuth       ClientAuth `json:"clientAuth,omitempty"`
 	SniStrict        bool       `json:"sniStrict,omitempty"`
 	ALPNProtocols    []string   `json:"alpnProtocols,omitempty"` // default h2, http/1.1, acme-tls/1
+	// DisableSessionTickets turns TLS session resumption by tickets off.
+	DisableSessionTickets bool `json:"disableSessionTickets,omitempty"`
+	// PreferServerCipherSuites is accepted for Traefik files; Go orders
+	// cipher suites itself and ignores it, as Traefik v3 does.
+	PreferServerCipherSuites bool `json:"preferServerCipherSuites,omitempty"`
 }
 
 // ClientAuth asks for and verifies client certificates.

@@ -51,6 +51,9 @@ type EntryPoint struct {
 	// ReusePort sets SO_REUSEPORT, so several listeners (processes) can
 	// bind the same address.
 	ReusePort bool `json:"reusePort,omitempty"`
+	// Observability turns the access log or metrics off for the requests
+	// of this entrypoint, unless their router has its own settings.
+	Observability *dynamic.Observability `json:"observability,omitempty"`
 }
 
 // Transport holds timeouts and the shutdown grace period.

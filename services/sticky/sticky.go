@@ -61,7 +61,7 @@ func New(cfg *dynamic.Cookie, service string, keys []string) (*Cookie, error) {
 		hc := &http.Cookie{
 			Name: name, Value: v, Path: path, Domain: cfg.Domain,
 			Secure: cfg.Secure, HttpOnly: cfg.HTTPOnly, SameSite: sameSite,
-			MaxAge: cfg.MaxAge,
+			MaxAge: cfg.MaxAge, Partitioned: cfg.Partitioned,
 		}
 		if err := hc.Valid(); err != nil {
 			return nil, fmt.Errorf("sticky cookie: %w (check the cookie name and domain)", err)

@@ -86,3 +86,18 @@ func FuzzFind(f *testing.F) {
 		}
 	})
 }
+
+func TestPartitioned(t *testing.T) {
+	c, err := New(&dynamic.Cookie{Secure: true, Partitioned: true}, "svc@file", []string{"a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	c.Set(rec, 0)
+	if sc := rec.Header().Get("Set-Cookie"); !strings.Contains(sc, "Partitioned") {
+		t.Fatalf("Set-Cookie %q lacks Partitioned", sc)
+	}
+	if _, err := New(&dynamic.Cookie{Partitioned: true}, "svc@file", []string{"a"}); err == nil {
+		t.Fatal("a partitioned cookie without Secure was accepted")
+	}
+}
