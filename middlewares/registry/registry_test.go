@@ -48,7 +48,17 @@ func TestReferenceExamples(t *testing.T) {
 			t.Cleanup(build.Abort)
 			wantKind := strings.TrimSuffix(f.Name(), filepath.Ext(f.Name()))
 			for name, m := range cfg.HTTP.Middlewares {
-				if got := Kind(m); got != wantKind {
+				got := Kind(m)
+				if wantKind == "chain" {
+					// The chain example defines its members too; the chain
+					// itself is assembled by the configuration builder.
+					if got == "chain" {
+						if _, ok := cfg.HTTP.Middlewares[m.Chain.Middlewares[0]]; !ok {
+							t.Fatalf("chain %q names %q, which the example does not define", name, m.Chain.Middlewares[0])
+						}
+						continue
+					}
+				} else if got != wantKind {
 					t.Fatalf("middleware %q is a %q middleware, the file documents %q", name, got, wantKind)
 				}
 				env := middlewares.Env{
