@@ -23,9 +23,14 @@ import (
 // configuration snapshot; returned values must not be modified.
 type Source interface {
 	Status() *status.Set                 // current snapshot's state (immutable)
-	RawDynamic() any                     // merged dynamic config for /api/rawdata
 	EntryPoints() []status.EntryPoint    // configured entrypoints
 	Version() (version, codename string) // build version
+}
+
+// StaticSource may be implemented by a Source to put the static
+// configuration, anonymized, in /api/support-dump.
+type StaticSource interface {
+	StaticConfig() any
 }
 
 // FeatureSource may be implemented by a Source to report which optional
@@ -92,6 +97,16 @@ func NewAPI(src Source, basePath string, dashboard bool) http.Handler {
 	g.Path(p + "/tcp/routers/{name}").HandlerFunc(one(a, tcpRouters))
 	g.Path(p + "/tcp/services").HandlerFunc(list(a, tcpServices))
 	g.Path(p + "/tcp/services/{name}").HandlerFunc(one(a, tcpServices))
+	// Guan has no TCP middlewares and no UDP: these lists are always empty,
+	// as in a Traefik that has none configured.
+	g.Path(p + "/tcp/middlewares").HandlerFunc(emptyList)
+	g.Path(p + "/tcp/middlewares/{name}").HandlerFunc(notFoundObject("middleware"))
+	g.Path(p + "/udp/routers").HandlerFunc(emptyList)
+	g.Path(p + "/udp/routers/{name}").HandlerFunc(notFoundObject("router"))
+	g.Path(p + "/udp/services").HandlerFunc(emptyList)
+	g.Path(p + "/udp/services/{name}").HandlerFunc(notFoundObject("service"))
+
+	g.Path(p + "/support-dump").HandlerFunc(a.supportDump)
 
 	if dashboard {
 		toUI := http.RedirectHandler(base+"/dashboard/", http.StatusFound)
@@ -181,7 +196,7 @@ func (a *api) overview(w http.ResponseWriter, r *http.Request) {
 		TCP       tcpOverview  `json:"tcp"`
 		UDP       udpOverview  `json:"udp"`
 		Features  Features     `json:"features"`
-		Providers []string     `json:"providers"`
+		Providers []string     `json:"providers,omitempty"`
 	}{
 		HTTP: httpOverview{
 			Routers:     count(set.Routers, func(v *status.Router) string { return v.Status }),
@@ -249,10 +264,6 @@ func (a *api) status() *status.Set {
 	return status.NewSet()
 }
 
-func (a *api) rawdata(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, a.src.RawDynamic())
-}
-
 func (a *api) version(w http.ResponseWriter, r *http.Request) {
 	v, c := a.src.Version()
 	writeJSON(w, struct {
@@ -278,8 +289,12 @@ func (a *api) entryPoints(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	out := make([]entryPointRepresentation, 0, pg.end-pg.start)
+	for _, e := range eps[pg.start:pg.end] {
+		out = append(out, newEntryPointRepresentation(e))
+	}
 	w.Header().Set(nextPageHeader, strconv.Itoa(pg.next))
-	writeJSON(w, eps[pg.start:pg.end])
+	writeJSON(w, out)
 }
 
 func (a *api) entryPoint(w http.ResponseWriter, r *http.Request) {
@@ -290,7 +305,7 @@ func (a *api) entryPoint(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, e := range a.src.EntryPoints() {
 		if e.Name == name {
-			writeJSON(w, e)
+			writeJSON(w, newEntryPointRepresentation(e))
 			return
 		}
 	}
@@ -308,6 +323,15 @@ type kind[T any] struct {
 	filter func(T, *http.Request) bool
 	// sortBy returns comparison keys for sortBy values other than name.
 	sortBy func(T, string) (any, bool)
+	// present returns what the API shows for an item; nil shows the item.
+	present func(T) any
+}
+
+func (k kind[T]) show(v T) any {
+	if k.present != nil {
+		return k.present(v)
+	}
+	return v
 }
 
 func list[T any](a *api, k kind[T]) http.HandlerFunc {
@@ -354,9 +378,9 @@ func list[T any](a *api, k kind[T]) http.HandlerFunc {
 			writeError(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		page := make([]T, 0, pg.end-pg.start)
+		page := make([]any, 0, pg.end-pg.start)
 		for _, n := range out[pg.start:pg.end] {
-			page = append(page, n.v)
+			page = append(page, k.show(n.v))
 		}
 		w.Header().Set(nextPageHeader, strconv.Itoa(pg.next))
 		writeJSON(w, page)
@@ -396,7 +420,7 @@ func one[T any](a *api, k kind[T]) http.HandlerFunc {
 			writeError(w, k.what+" not found: "+name, http.StatusNotFound)
 			return
 		}
-		writeJSON(w, v)
+		writeJSON(w, k.show(v))
 	}
 }
 
@@ -460,11 +484,11 @@ type routerView struct {
 	rule, service string
 	middlewares   []string
 	priority      int
+	entryPoints   int // how many the router names
 }
 
-// routerKind describes a router list. byMiddleware says whether the
-// middlewareName parameter filters it.
-func routerKind[T any](items func(*status.Set) map[string]T, view func(T) routerView, byMiddleware bool) kind[T] {
+// routerKind describes a router list.
+func routerKind[T any](items func(*status.Set) map[string]T, view func(T) routerView) kind[T] {
 	return kind[T]{
 		what:   "router",
 		items:  items,
@@ -478,9 +502,9 @@ func routerKind[T any](items func(*status.Set) map[string]T, view func(T) router
 		filter: func(v T, r *http.Request) bool {
 			rv := view(v)
 			if !rv.configured {
-				return r.URL.Query().Get("serviceName") == "" && (!byMiddleware || r.URL.Query().Get("middlewareName") == "")
+				return r.URL.Query().Get("serviceName") == "" && r.URL.Query().Get("middlewareName") == ""
 			}
-			return serviceFilter(rv.service, r) && (!byMiddleware || middlewareFilter(rv.middlewares, r))
+			return serviceFilter(rv.service, r) && middlewareFilter(rv.middlewares, r)
 		},
 		sortBy: func(v T, by string) (any, bool) {
 			rv := view(v)
@@ -491,44 +515,69 @@ func routerKind[T any](items func(*status.Set) map[string]T, view func(T) router
 				return rv.service, true
 			case "priority":
 				return rv.priority, true
+			case "entrypoints":
+				return rv.entryPoints, true
 			}
 			return commonSort(by, rv.provider)
 		},
 	}
 }
 
+// typedView is what the service and middleware lists filter and sort on.
+type typedView struct {
+	status, typ, provider string
+	servers               int // servers of a load balancer service
+}
+
 // typedKind describes a list of services or middlewares, which sort by type
-// besides status and provider.
-func typedKind[T any](what string, items func(*status.Set) map[string]T, view func(T) (status, typ, provider string)) kind[T] {
+// (and services by their number of servers) besides status and provider.
+func typedKind[T any](what string, items func(*status.Set) map[string]T, view func(T) typedView) kind[T] {
 	return kind[T]{
-		what:  what,
-		items: items,
-		status: func(v T) string {
-			st, _, _ := view(v)
-			return st
-		},
+		what:   what,
+		items:  items,
+		status: func(v T) string { return view(v).status },
 		sortBy: func(v T, by string) (any, bool) {
-			_, typ, provider := view(v)
-			if strings.EqualFold(by, "type") {
-				return typ, true
+			tv := view(v)
+			switch strings.ToLower(by) {
+			case "type":
+				return tv.typ, true
+			case "servers":
+				return tv.servers, true
 			}
-			return commonSort(by, provider)
+			return commonSort(by, tv.provider)
 		},
 	}
 }
 
-var httpRouters = routerKind(
-	func(s *status.Set) map[string]*status.Router { return s.Routers },
-	func(v *status.Router) routerView {
-		rv := routerView{status: v.Status, provider: v.Provider}
-		if v.Router != nil {
-			rv.configured = true
-			rv.rule, rv.service, rv.middlewares, rv.priority = v.Rule, v.Service, v.Middlewares, v.Priority
-		}
-		return rv
-	},
-	true,
-)
+var httpRouters = func() kind[*status.Router] {
+	k := routerKind(
+		func(s *status.Set) map[string]*status.Router { return s.Routers },
+		func(v *status.Router) routerView {
+			rv := routerView{status: v.Status, provider: v.Provider}
+			if v.Router != nil {
+				rv.configured = true
+				rv.rule, rv.service, rv.middlewares, rv.priority = v.Rule, v.Service, v.Middlewares, v.Priority
+				rv.entryPoints = len(v.EntryPoints)
+			}
+			return rv
+		},
+	)
+	k.present = func(v *status.Router) any { return presentRouter(v) }
+	return k
+}()
+
+// presentRouter shows the TLS options of a TLS router that names none as
+// "default", the options it uses, as Traefik does.
+func presentRouter(v *status.Router) *status.Router {
+	if v.Router == nil || v.TLS == nil || v.TLS.Options != "" {
+		return v
+	}
+	rt, tls, out := *v.Router, *v.TLS, *v
+	tls.Options = "default"
+	rt.TLS = &tls
+	out.Router = &rt
+	return &out
+}
 
 var tcpRouters = routerKind(
 	func(s *status.Set) map[string]*status.TCPRouter { return s.TCPRouters },
@@ -536,24 +585,38 @@ var tcpRouters = routerKind(
 		rv := routerView{status: v.Status, provider: v.Provider}
 		if v.TCPRouter != nil {
 			rv.configured = true
-			rv.rule, rv.service, rv.priority = v.Rule, v.Service, v.Priority
+			rv.rule, rv.service, rv.middlewares, rv.priority = v.Rule, v.Service, v.Middlewares, v.Priority
+			rv.entryPoints = len(v.EntryPoints)
 		}
 		return rv
 	},
-	false,
 )
 
 var httpServices = typedKind("service",
 	func(s *status.Set) map[string]*status.Service { return s.Services },
-	func(v *status.Service) (string, string, string) { return v.Status, v.Type, v.Provider },
+	func(v *status.Service) typedView {
+		tv := typedView{status: v.Status, typ: v.Type, provider: v.Provider}
+		if v.Service != nil && v.LoadBalancer != nil {
+			tv.servers = len(v.LoadBalancer.Servers)
+		}
+		return tv
+	},
 )
 
 var httpMiddlewares = typedKind("middleware",
 	func(s *status.Set) map[string]*status.Middleware { return s.Middlewares },
-	func(v *status.Middleware) (string, string, string) { return v.Status, v.Type, v.Provider },
+	func(v *status.Middleware) typedView {
+		return typedView{status: v.Status, typ: v.Type, provider: v.Provider}
+	},
 )
 
 var tcpServices = typedKind("service",
 	func(s *status.Set) map[string]*status.TCPService { return s.TCPServices },
-	func(v *status.TCPService) (string, string, string) { return v.Status, v.Type, v.Provider },
+	func(v *status.TCPService) typedView {
+		tv := typedView{status: v.Status, typ: v.Type, provider: v.Provider}
+		if v.TCPService != nil && v.LoadBalancer != nil {
+			tv.servers = len(v.LoadBalancer.Servers)
+		}
+		return tv
+	},
 )

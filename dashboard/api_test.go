@@ -1,8 +1,11 @@
 package dashboard
 
 import (
+	"archive/tar"
+	"compress/gzip"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -11,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/guan-gateway/guan/config/dynamic"
+	"github.com/guan-gateway/guan/config/static"
 	"github.com/guan-gateway/guan/status"
 )
 
@@ -20,9 +24,6 @@ type fakeSource struct {
 }
 
 func (f *fakeSource) Status() *status.Set { return f.set }
-func (f *fakeSource) RawDynamic() any {
-	return &dynamic.Configuration{HTTP: &dynamic.HTTPConfiguration{Routers: map[string]*dynamic.Router{"web@file": {Rule: "Host(`a`)"}}}}
-}
 func (f *fakeSource) EntryPoints() []status.EntryPoint {
 	return []status.EntryPoint{{Name: "websecure", Address: ":443"}, {Name: "web", Address: ":80"}, {Name: "traefik", Address: ":8080"}}
 }
@@ -280,9 +281,38 @@ func TestVersionAndRawData(t *testing.T) {
 	if v["Version"] != "1.2.3" || v["Codename"] != "lotus" || !regexp.MustCompile(`^\d{4}-\d\d-\d\dT`).MatchString(v["startDate"].(string)) {
 		t.Fatalf("version: %v", v)
 	}
-	var raw map[string]any
+	// rawdata is the runtime view, as Traefik's: every object's configuration
+	// and state by qualified name, without the name, provider and type the
+	// list endpoints add; kinds without objects are left out.
+	var raw map[string]map[string]any
 	getJSON(t, srv.URL+"/api/rawdata", &raw)
-	assertJSON(t, raw, map[string]any{"http": map[string]any{"routers": map[string]any{"web@file": map[string]any{"rule": "Host(`a`)"}}}})
+	if got := slices.Sorted(maps.Keys(raw)); !slices.Equal(got, []string{"middlewares", "routers", "services", "tcpRouters", "tcpServices"}) {
+		t.Fatalf("rawdata sections %v", got)
+	}
+	assertJSON(t, raw["routers"]["web@file"], map[string]any{
+		"entryPoints": []any{"web"}, "middlewares": []any{"auth"}, "service": "whoami",
+		"rule": "Host(`example.com`)", "priority": 10.0, "status": "enabled", "using": []any{"web"},
+	})
+	assertJSON(t, raw["routers"]["api@file"], map[string]any{
+		"entryPoints": []any{"websecure"}, "service": "api", "rule": "PathPrefix(`/api`)",
+		"error": []any{`service "api@file" does not exist`}, "status": "disabled",
+	})
+	assertJSON(t, raw["services"]["whoami@file"], map[string]any{
+		"loadBalancer": map[string]any{"servers": []any{map[string]any{"url": "http://127.0.0.1:9001"}, map[string]any{"url": "http://127.0.0.1:9002"}}},
+		"status":       "enabled", "usedBy": []any{"web@file"},
+		"serverStatus": map[string]any{"http://127.0.0.1:9001": "UP", "http://127.0.0.1:9002": "DOWN"},
+	})
+	assertJSON(t, raw["middlewares"]["auth@file"], map[string]any{"status": "enabled", "usedBy": []any{"web@file"}})
+	assertJSON(t, raw["tcpRouters"]["db@file"], map[string]any{"entryPoints": []any{"pg"}, "service": "pg", "rule": "HostSNI(`*`)", "status": "enabled", "using": []any{"pg"}})
+	assertJSON(t, raw["tcpServices"]["pg@file"], map[string]any{"loadBalancer": map[string]any{"servers": []any{map[string]any{"address": "127.0.0.1:5432"}}}, "status": "enabled"})
+
+	// Nothing configured: an empty object, as Traefik answers.
+	empty := newServer(t, &fakeSource{}, "", false)
+	raw = nil
+	getJSON(t, empty.URL+"/api/rawdata", &raw)
+	if len(raw) != 0 {
+		t.Fatalf("empty rawdata: %v", raw)
+	}
 }
 
 func TestNilStatus(t *testing.T) {
@@ -325,5 +355,215 @@ func TestBasePathAndRedirect(t *testing.T) {
 				t.Fatalf("got %d Location %q, want %d %q", resp.StatusCode, resp.Header.Get("Location"), tt.code, tt.location)
 			}
 		})
+	}
+}
+
+// staticSource also has the static configuration: entrypoints show it
+// whole and the support dump carries it.
+type staticSource struct {
+	fakeSource
+	cfg *static.Configuration
+}
+
+func (s *staticSource) StaticConfig() any { return s.cfg }
+
+func (s *staticSource) EntryPoints() []status.EntryPoint {
+	var out []status.EntryPoint
+	for name, ep := range s.cfg.EntryPoints {
+		out = append(out, status.EntryPoint{Name: name, Address: ep.Address, Config: ep})
+	}
+	return out
+}
+
+func testStatic() *static.Configuration {
+	perm := true
+	cfg := &static.Configuration{
+		EntryPoints: map[string]*static.EntryPoint{
+			"web": {Address: ":80", ForwardedHeaders: &static.ForwardedHeaders{TrustedIPs: []string{"10.0.0.0/8"}},
+				HTTP: &static.HTTP{Redirections: &static.Redirections{EntryPoint: &static.RedirectEntryPoint{To: "websecure", Permanent: &perm}}}},
+			"websecure": {Address: ":443", HTTP: &static.HTTP{Middlewares: []string{"auth@file"}, TLS: &static.HTTPTLS{Options: "modern"}}},
+		},
+		Providers: &static.Providers{File: &static.FileProvider{Filename: "/etc/guan/secret-dynamic.toml"}},
+		API:       &static.API{Insecure: true},
+	}
+	cfg.SetDefaults()
+	return cfg
+}
+
+// Entrypoints show their whole static configuration, defaults applied and
+// zero durations left out, as Traefik shows its static entrypoints.
+func TestEntryPointShape(t *testing.T) {
+	srv := newServer(t, &staticSource{fakeSource: fakeSource{set: testSet()}, cfg: testStatic()}, "", false)
+	var ep map[string]any
+	getJSON(t, srv.URL+"/api/entrypoints/web", &ep)
+	assertJSON(t, ep, map[string]any{
+		"address": ":80",
+		"transport": map[string]any{
+			"lifeCycle":          map[string]any{"graceTimeOut": "10s"},
+			"respondingTimeouts": map[string]any{"readTimeout": "1m0s", "idleTimeout": "3m0s"},
+		},
+		"forwardedHeaders": map[string]any{"trustedIPs": []any{"10.0.0.0/8"}},
+		"http": map[string]any{
+			"redirections":   map[string]any{"entryPoint": map[string]any{"to": "websecure", "scheme": "https", "permanent": true, "priority": 2147483646.0}},
+			"maxHeaderBytes": 1048576.0,
+		},
+		"http2": map[string]any{"maxConcurrentStreams": 250.0},
+		"name":  "web",
+	})
+	var eps []map[string]any
+	getJSON(t, srv.URL+"/api/entrypoints", &eps)
+	if !slices.Equal(names(eps), []string{"traefik", "web", "websecure"}) {
+		t.Fatalf("entrypoints %v", names(eps))
+	}
+	websecure := eps[2]["http"].(map[string]any)
+	assertJSON(t, websecure["middlewares"], []any{"auth@file"})
+	assertJSON(t, websecure["tls"], map[string]any{"options": "modern"})
+}
+
+// Traefik's TCP middleware and UDP lists exist, always empty in Guan.
+func TestEmptyKinds(t *testing.T) {
+	srv := newServer(t, &fakeSource{set: testSet()}, "", false)
+	for _, kind := range []string{"tcp/middlewares", "udp/routers", "udp/services"} {
+		var items []any
+		resp := getJSON(t, srv.URL+"/api/"+kind, &items)
+		if resp.StatusCode != 200 || items == nil || len(items) != 0 || resp.Header.Get("X-Next-Page") != "1" {
+			t.Errorf("%s: %d %v next %q", kind, resp.StatusCode, items, resp.Header.Get("X-Next-Page"))
+		}
+		var e struct{ Message string }
+		resp = getJSON(t, srv.URL+"/api/"+kind+"/x@file", &e)
+		what := map[string]string{"tcp/middlewares": "middleware", "udp/routers": "router", "udp/services": "service"}[kind]
+		if resp.StatusCode != 404 || e.Message != what+" not found: x@file" {
+			t.Errorf("%s/x@file: %d %q", kind, resp.StatusCode, e.Message)
+		}
+		resp = getJSON(t, srv.URL+"/api/"+kind+"?page=2", &e)
+		if resp.StatusCode != 400 {
+			t.Errorf("%s?page=2: %d", kind, resp.StatusCode)
+		}
+	}
+}
+
+// Traefik's other sort keys and filters: routers by number of entrypoints,
+// services by number of servers, TCP routers by service and middleware;
+// a TLS router naming no options shows the default ones.
+func TestMoreListParameters(t *testing.T) {
+	set := testSet()
+	set.Routers["two@file"] = &status.Router{
+		Router: &dynamic.Router{EntryPoints: []string{"web", "websecure"}, Service: "whoami", Rule: "Path(`/two`)", TLS: &dynamic.RouterTLSConfig{}},
+		Name:   "two@file", Provider: "file", Status: status.Enabled,
+	}
+	set.Services["one@file"] = &status.Service{
+		Service: &dynamic.Service{LoadBalancer: &dynamic.ServersLoadBalancer{Servers: []dynamic.Server{{URL: "http://127.0.0.1:9003"}}}},
+		Name:    "one@file", Provider: "file", Type: "loadbalancer", Status: status.Enabled,
+	}
+	set.Services["w@file"] = &status.Service{Service: &dynamic.Service{Weighted: &dynamic.WeightedRoundRobin{}}, Name: "w@file", Provider: "file", Type: "weighted", Status: status.Enabled}
+	set.TCPRouters["other@file"] = &status.TCPRouter{
+		TCPRouter: &dynamic.TCPRouter{EntryPoints: []string{"pg"}, Service: "other", Middlewares: []string{"limit@file"}, Rule: "HostSNI(`*`)"},
+		Name:      "other@file", Provider: "file", Status: status.Enabled,
+	}
+	srv := newServer(t, &fakeSource{set: set}, "", false)
+	for _, tt := range []struct {
+		path string
+		want []string
+	}{
+		{"/api/http/routers?sortBy=entryPoints&direction=desc", []string{"two@file", "web@file", "blog@kubernetes", "api@file", "a/b@file"}},
+		{"/api/http/services?sortBy=servers", []string{"w@file", "one@file", "whoami@file"}},
+		{"/api/tcp/routers?serviceName=pg", []string{"db@file"}},
+		{"/api/tcp/routers?middlewareName=limit@file", []string{"other@file"}},
+	} {
+		var got []map[string]any
+		getJSON(t, srv.URL+tt.path, &got)
+		if !slices.Equal(names(got), tt.want) {
+			t.Errorf("%s: %v, want %v", tt.path, names(got), tt.want)
+		}
+	}
+	var r map[string]any
+	getJSON(t, srv.URL+"/api/http/routers/two@file", &r)
+	assertJSON(t, r["tls"], map[string]any{"options": "default"})
+	if set.Routers["two@file"].TLS.Options != "" {
+		t.Fatal("showing the default TLS options changed the state")
+	}
+	var raw map[string]map[string]map[string]any
+	getJSON(t, srv.URL+"/api/rawdata", &raw)
+	assertJSON(t, raw["routers"]["two@file"]["tls"], map[string]any{"options": "default"})
+}
+
+// The overview lists the providers the Source names, and leaves the key out
+// when there are none, as Traefik does.
+func TestOverviewProviders(t *testing.T) {
+	srv := newServer(t, &fakeSource{}, "", false)
+	var ov map[string]any
+	getJSON(t, srv.URL+"/api/overview", &ov)
+	if _, ok := ov["providers"]; ok {
+		t.Fatalf("providers without any: %v", ov["providers"])
+	}
+}
+
+// /api/support-dump is a tar.gz of the version, the anonymized static
+// configuration and the runtime configuration.
+func TestSupportDump(t *testing.T) {
+	srv := newServer(t, &staticSource{fakeSource: fakeSource{set: testSet()}, cfg: testStatic()}, "", false)
+	resp, err := http.Get(srv.URL + "/api/support-dump")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/gzip" ||
+		resp.Header.Get("Content-Disposition") != "attachment; filename=support-dump.tar.gz" {
+		t.Fatalf("%d %v", resp.StatusCode, resp.Header)
+	}
+	gz, err := gzip.NewReader(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]map[string]any{}
+	tr := tar.NewReader(gz)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(tr)
+		var v map[string]any
+		if err := json.Unmarshal(b, &v); err != nil {
+			t.Fatalf("%s: %v: %s", h.Name, err, b)
+		}
+		files[h.Name] = v
+	}
+	if got := slices.Sorted(maps.Keys(files)); !slices.Equal(got, []string{"runtime-config.json", "static-config.json", "version.json"}) {
+		t.Fatalf("files %v", got)
+	}
+	if v := files["version.json"]; v["version"] != "1.2.3" || v["codename"] != "lotus" || v["startDate"] == nil {
+		t.Errorf("version.json %v", v)
+	}
+	if files["runtime-config.json"]["routers"].(map[string]any)["web@file"] == nil {
+		t.Errorf("runtime-config.json lacks web@file: %v", files["runtime-config.json"])
+	}
+	st := files["static-config.json"]
+	b, _ := json.Marshal(st)
+	for _, secret := range []string{"secret-dynamic", "10.0.0.0", ":443", "auth@file", "modern"} {
+		if strings.Contains(string(b), secret) {
+			t.Errorf("static-config.json shows %s: %s", secret, b)
+		}
+	}
+	web := st["entryPoints"].(map[string]any)["web"].(map[string]any)
+	assertJSON(t, web["address"], "xxxx")
+	assertJSON(t, web["transport"].(map[string]any)["lifeCycle"], map[string]any{"graceTimeOut": "10s", "requestAcceptGraceTimeout": "0s"})
+	assertJSON(t, st["api"], map[string]any{"insecure": true, "dashboard": true, "basePath": "xxxx"})
+	// Enumerations stay.
+	assertJSON(t, st["core"], map[string]any{"defaultRuleSyntax": "v3"})
+	assertJSON(t, web["http"].(map[string]any)["redirections"], map[string]any{"entryPoint": map[string]any{"to": "xxxx", "scheme": "https", "permanent": true, "priority": 2147483646.0}})
+
+	// Without the static configuration the dump still answers.
+	srv2 := newServer(t, &fakeSource{set: testSet()}, "", false)
+	resp2, err := http.Get(srv2.URL + "/api/support-dump")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp2.Body.Close()
+	if resp2.StatusCode != 200 {
+		t.Fatalf("support dump without static configuration: %d", resp2.StatusCode)
 	}
 }

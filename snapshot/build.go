@@ -13,7 +13,6 @@ import (
 	"github.com/guan-gateway/guan/config/dynamic"
 	"github.com/guan-gateway/guan/config/static"
 	"github.com/guan-gateway/guan/middlewares"
-	"github.com/guan-gateway/guan/middlewares/redirect"
 	"github.com/guan-gateway/guan/middlewares/registry"
 	"github.com/guan-gateway/guan/providers"
 	"github.com/guan-gateway/guan/reqinfo"
@@ -115,6 +114,7 @@ func Build(in Input) (*Snapshot, error) {
 		OnServerState: in.OnServerState,
 	})
 	b.buildTLS()
+	b.addRedirectionMiddlewares()
 	b.initStatus()
 
 	snap := &Snapshot{status: b.st, eps: map[string]*epRoutes{}, certs: b.tlsm.Certificates()}
@@ -283,8 +283,4 @@ func applyChain(parts []func(http.Handler) (http.Handler, error), next http.Hand
 		}
 	}
 	return h, nil
-}
-
-func newSchemeRedirect(scheme, port string, permanent bool) (http.Handler, error) {
-	return redirect.NewScheme(middlewares.Env{Name: "redirect@internal"}, dynamic.RedirectScheme{Scheme: scheme, Port: port, Permanent: permanent}, noop)
 }

@@ -149,7 +149,7 @@ func (b *builder) buildHTTPRouters() (plain, secure map[string][]routers.Route, 
 	for _, ir := range b.in.InternalRouters {
 		b.addInternalRouter(ir, plain, secure)
 	}
-	b.addRedirections(plain, secure)
+	b.addRedirections(plain)
 	return plain, secure, hosts
 }
 

@@ -300,3 +300,40 @@ func TestTCPRoutersKeepToTheirKind(t *testing.T) {
 		t.Errorf("websecure has HTTPS routers: catch-all mode %v, want after-delay", got)
 	}
 }
+
+// An entrypoint redirection is a router "<ep>-to-<to>@internal" whose
+// redirectScheme middleware "redirect-<ep>-to-<to>@internal" is listed like
+// any other, as in Traefik; a ":port" target is normalized in the names.
+func TestEntryPointRedirectionStatus(t *testing.T) {
+	eps := map[string]*static.EntryPoint{
+		"web":       {Address: ":80", HTTP: &static.HTTP{Redirections: &static.Redirections{EntryPoint: &static.RedirectEntryPoint{To: "websecure"}}}},
+		"alt":       {Address: ":81", HTTP: &static.HTTP{Redirections: &static.Redirections{EntryPoint: &static.RedirectEntryPoint{To: ":8443", Scheme: "https"}}}},
+		"websecure": {Address: ":443"},
+	}
+	s := build(t, "", eps)
+	if p := s.Problems(); len(p) > 0 {
+		t.Fatal(p)
+	}
+	st := s.Status()
+	ri := st.Routers["web-to-websecure@internal"]
+	if ri == nil || ri.Status != status.Enabled || ri.Provider != "internal" || ri.Service != "noop@internal" ||
+		strings.Join(ri.Middlewares, ",") != "redirect-web-to-websecure@internal" || ri.Priority != maxPriority ||
+		ri.Rule != "HostRegexp(`^.+$`)" || strings.Join(ri.Using, ",") != "web" {
+		t.Fatalf("router: %+v %+v", ri, ri.Router)
+	}
+	mi := st.Middlewares["redirect-web-to-websecure@internal"]
+	if mi == nil || mi.Status != status.Enabled || mi.Provider != "internal" || mi.Type != "redirectscheme" ||
+		mi.RedirectScheme == nil || *mi.RedirectScheme != (dynamic.RedirectScheme{Scheme: "https", Port: "443", Permanent: true}) ||
+		strings.Join(mi.UsedBy, ",") != "web-to-websecure@internal" {
+		t.Fatalf("middleware: %+v", mi)
+	}
+	if st.Routers["alt-to-8443@internal"] == nil || st.Middlewares["redirect-alt-to-8443@internal"] == nil {
+		t.Fatalf("normalized names missing: %v", sortedKeys(st.Routers))
+	}
+	if rec := serve(s, "alt", "http://a.test/x"); rec.Code != http.StatusMovedPermanently || rec.Header().Get("Location") != "https://a.test:8443/x" {
+		t.Fatalf("alt redirect: %d %q", rec.Code, rec.Header().Get("Location"))
+	}
+	if si := st.Services["noop@internal"]; si == nil || strings.Join(si.UsedBy, ",") != "alt-to-8443@internal,web-to-websecure@internal" {
+		t.Fatalf("noop@internal: %+v", si)
+	}
+}

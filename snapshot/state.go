@@ -2,12 +2,12 @@ package snapshot
 
 import (
 	"cmp"
-	"fmt"
 	"maps"
 	"net"
 	"net/http"
 	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/guan-gateway/guan/config/dynamic"
 	"github.com/guan-gateway/guan/middlewares/registry"
@@ -94,6 +94,7 @@ func (b *builder) finishStatus() {
 	for _, name := range sortedKeys(b.st.Services) {
 		si := b.st.Services[name]
 		if si.Provider == "internal" {
+			slices.Sort(si.UsedBy)
 			continue
 		}
 		if len(si.UsedBy) == 0 && !referenced[name] && !b.in.ValidateUnused {
@@ -142,12 +143,21 @@ func (b *builder) raw() *dynamic.Configuration {
 	}
 }
 
-// addRedirections adds Traefik's entryPoints.<ep>.http.redirections.entryPoint
-// routers: every request on ep is redirected to the target entrypoint.
-func (b *builder) addRedirections(plain, secure map[string][]routers.Route) {
+// redirection is one entryPoints.<ep>.http.redirections.entryPoint, named
+// as Traefik names it: a router "<ep>-to-<to>@internal" whose middleware
+// "redirect-<ep>-to-<to>@internal" (a redirectScheme) answers every request.
+type redirection struct {
+	entryPoint, router, middleware string // router and middleware qualified
+	priority                       int
+	redirect                       dynamic.RedirectScheme
+}
+
+// redirections lists the entrypoint redirections of the static configuration.
+func (b *builder) redirections() []redirection {
+	var out []redirection
 	for _, name := range sortedKeys(b.in.EntryPoints) {
 		ep := b.in.EntryPoints[name]
-		if ep.HTTP == nil || ep.HTTP.Redirections == nil || ep.HTTP.Redirections.EntryPoint == nil {
+		if ep == nil || ep.HTTP == nil || ep.HTTP.Redirections == nil || ep.HTTP.Redirections.EntryPoint == nil {
 			continue
 		}
 		rd := ep.HTTP.Redirections.EntryPoint
@@ -159,18 +169,52 @@ func (b *builder) addRedirections(plain, secure map[string][]routers.Route) {
 			}
 			port = p
 		}
-		port = strings.TrimPrefix(port, ":")
-		scheme := cmp.Or(rd.Scheme, "https")
-		permanent := rd.Permanent == nil || *rd.Permanent
-		rname := fmt.Sprintf("%s-to-%s@internal", name, rd.To)
+		rname := normalizeName(name + "-to-" + rd.To)
 		prio := rd.Priority
 		if prio == 0 {
 			prio = maxPriority
 		}
-		h, err := newSchemeRedirect(scheme, port, permanent)
-		ri := &status.Router{Router: &dynamic.Router{EntryPoints: []string{name}, Rule: "HostRegexp(`^.+$`)", Priority: prio, Service: "noop@internal"},
-			Name: rname, Provider: "internal", Status: status.Enabled, Using: []string{name}}
-		b.st.Routers[rname] = ri
+		out = append(out, redirection{
+			entryPoint: name,
+			router:     rname + "@internal",
+			middleware: "redirect-" + rname + "@internal",
+			priority:   prio,
+			redirect: dynamic.RedirectScheme{
+				Scheme:    cmp.Or(rd.Scheme, "https"),
+				Port:      strings.TrimPrefix(port, ":"),
+				Permanent: rd.Permanent == nil || *rd.Permanent,
+			},
+		})
+	}
+	return out
+}
+
+// normalizeName joins the runs of letters and digits of s with "-", as
+// Traefik names the objects it derives from the static configuration
+// ("web-to-:443" becomes "web-to-443").
+func normalizeName(s string) string {
+	return strings.Join(strings.FieldsFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsNumber(r) }), "-")
+}
+
+// addRedirectionMiddlewares adds the redirectScheme middleware of every
+// entrypoint redirection, so the API lists it and its users like any other.
+func (b *builder) addRedirectionMiddlewares() {
+	for _, rd := range b.redirections() {
+		b.m.middlewares[rd.middleware] = &dynamic.Middleware{RedirectScheme: &rd.redirect}
+	}
+}
+
+// addRedirections adds the router of every entrypoint redirection: every
+// request on the entrypoint goes through its redirectScheme middleware.
+func (b *builder) addRedirections(plain map[string][]routers.Route) {
+	for _, rd := range b.redirections() {
+		ri := &status.Router{
+			Router: &dynamic.Router{EntryPoints: []string{rd.entryPoint}, Middlewares: []string{rd.middleware},
+				Service: "noop@internal", Rule: "HostRegexp(`^.+$`)", RuleSyntax: "v3", Priority: rd.priority},
+			Name: rd.router, Provider: "internal", Status: status.Enabled, Using: []string{rd.entryPoint},
+		}
+		b.st.Routers[rd.router] = ri
+		h, err := b.chain([]string{rd.middleware}, noop)
 		if err != nil {
 			ri.Status, ri.Err, ri.Using = status.Disabled, []string{err.Error()}, nil
 			continue
@@ -179,7 +223,7 @@ func (b *builder) addRedirections(plain, secure map[string][]routers.Route) {
 		if err != nil {
 			continue
 		}
-		plain[name] = append(plain[name], routers.Route{Name: rname, Rule: rule, Priority: prio, Handler: h})
+		plain[rd.entryPoint] = append(plain[rd.entryPoint], routers.Route{Name: rd.router, Rule: rule, Priority: rd.priority, Handler: h})
 	}
 }
 

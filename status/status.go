@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 
 	"github.com/guan-gateway/guan/config/dynamic"
+	"github.com/guan-gateway/guan/config/static"
 )
 
 // Object status values.
@@ -88,6 +89,9 @@ type TCPService struct {
 type EntryPoint struct {
 	Name    string `json:"name"`
 	Address string `json:"address"`
+	// Config is the entrypoint's static configuration, defaults applied;
+	// the API shows it whole, as Traefik does. nil shows name and address.
+	Config *static.EntryPoint `json:"-"`
 }
 
 // Set is the state of one configuration snapshot. Maps are keyed by

@@ -244,3 +244,75 @@ func TestNoProviderStillServesInternals(t *testing.T) {
 		t.Fatalf("API answered %d without [api]", code)
 	}
 }
+
+// The API answers in Traefik v3's shapes: /api/rawdata is the runtime view,
+// entrypoints show their static configuration, an entrypoint redirection
+// lists its redirectScheme middleware, and the TCP middleware, UDP and
+// support-dump endpoints exist.
+func TestAPITraefikShapes(t *testing.T) {
+	a, _ := backend(t, "a")
+	redir, secure := freePort(t), freePort(t)
+	g := startGateway(t, map[string]string{"main.toml": routeTo("a", a)}, gatewayOpts{
+		extraEPs:    map[string]int{"redir": redir, "websecure": secure},
+		extraStatic: "[entryPoints.redir.http.redirections.entryPoint]\n  to = \"websecure\"\n",
+	})
+	getJSON := func(path string, out any) {
+		t.Helper()
+		code, body, _ := get(t, nil, g.apiURL(path), nil)
+		if code != 200 {
+			t.Fatalf("%s: %d %s", path, code, body)
+		}
+		if err := json.Unmarshal([]byte(body), out); err != nil {
+			t.Fatalf("%s: %v: %s", path, err, body)
+		}
+	}
+
+	var raw map[string]map[string]map[string]any
+	getJSON("/api/rawdata", &raw)
+	if raw["http"] != nil || raw["routers"]["main@file"]["status"] != "enabled" || raw["services"]["svc@file"]["status"] != "enabled" {
+		t.Fatalf("rawdata is not the runtime view: %v", raw)
+	}
+	rt := raw["routers"]["redir-to-websecure@internal"]
+	if fmt.Sprint(rt["middlewares"]) != "[redirect-redir-to-websecure@internal]" || rt["service"] != "noop@internal" || rt["status"] != "enabled" {
+		t.Fatalf("redirection router: %v", rt)
+	}
+
+	var mw map[string]any
+	getJSON("/api/http/middlewares/redirect-redir-to-websecure@internal", &mw)
+	want := fmt.Sprintf(`{"name":"redirect-redir-to-websecure@internal","provider":"internal","redirectScheme":{"permanent":true,"port":"%d","scheme":"https"},"status":"enabled","type":"redirectscheme","usedBy":["redir-to-websecure@internal"]}`, secure)
+	if b, _ := json.Marshal(mw); string(b) != want {
+		t.Fatalf("redirection middleware:\n got %s\nwant %s", b, want)
+	}
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	if code, _, h := get(t, c, fmt.Sprintf("http://127.0.0.1:%d/x", redir), nil); code != http.StatusMovedPermanently ||
+		h.Get("Location") != fmt.Sprintf("https://127.0.0.1:%d/x", secure) {
+		t.Fatalf("redirection: %d %q", code, h.Get("Location"))
+	}
+
+	var ep map[string]any
+	getJSON("/api/entrypoints/web", &ep)
+	tr, _ := ep["transport"].(map[string]any)
+	if b, _ := json.Marshal(tr); string(b) != `{"lifeCycle":{"graceTimeOut":"10s"},"respondingTimeouts":{"idleTimeout":"3m0s","readTimeout":"1m0s"}}` ||
+		ep["name"] != "web" || ep["address"] != fmt.Sprintf("127.0.0.1:%d", g.web) {
+		t.Fatalf("entrypoint web: %v", ep)
+	}
+	ep = nil
+	getJSON("/api/entrypoints/redir", &ep)
+	if b, _ := json.Marshal(ep["http"]); !strings.Contains(string(b), `"redirections":{"entryPoint":{"permanent":true,"priority":2147483646,"scheme":"https","to":"websecure"}}`) {
+		t.Fatalf("entrypoint redir http: %s", b)
+	}
+
+	var ov map[string]any
+	getJSON("/api/overview", &ov)
+	if fmt.Sprint(ov["providers"]) != "[File]" {
+		t.Fatalf("overview providers: %v", ov["providers"])
+	}
+	for _, p := range []string{"/api/tcp/middlewares", "/api/udp/routers", "/api/udp/services"} {
+		if code, body, h := get(t, nil, g.apiURL(p), nil); code != 200 || strings.TrimSpace(body) != "[]" || h.Get("X-Next-Page") != "1" {
+			t.Errorf("%s: %d %q next %q", p, code, body, h.Get("X-Next-Page"))
+		}
+	}
+	if code, body, h := get(t, nil, g.apiURL("/api/support-dump"), nil); code != 200 || h.Get("Content-Type") != "application/gzip" || !strings.HasPrefix(body, "\x1f\x8b") {
+		t.Errorf("support-dump: %d %q", code, h.Get("Content-Type"))
+	}
+}

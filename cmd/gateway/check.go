@@ -13,8 +13,8 @@ import (
 
 // check validates the static configuration and everything the file provider
 // would load, printing one "file:line:col: message" line per problem.
-func check(path string, stdout, stderr io.Writer) int {
-	cfg, used, err := loadStatic(path)
+func check(src staticSource, stdout, stderr io.Writer) int {
+	cfg, used, err := loadStatic(src)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1

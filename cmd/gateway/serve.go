@@ -104,17 +104,30 @@ func buildInput(cfg *static.Configuration, msgs map[string]providers.Message, b 
 
 // apiSource adapts the pipeline to what the API reads.
 type apiSource struct {
-	p        *pipeline.Pipeline
-	eps      []status.EntryPoint
-	features dashboard.Features
+	p         *pipeline.Pipeline
+	eps       []status.EntryPoint
+	features  dashboard.Features
+	static    *static.Configuration
+	providers []string
 }
 
 func (s apiSource) Features() dashboard.Features { return s.features }
 
 func (s apiSource) Status() *status.Set                 { return s.p.Current().Status() }
-func (s apiSource) RawDynamic() any                     { return s.p.Current().Raw() }
 func (s apiSource) EntryPoints() []status.EntryPoint    { return s.eps }
 func (s apiSource) Version() (version, codename string) { return guan.Version, guan.Codename }
+func (s apiSource) StaticConfig() any                   { return s.static }
+func (s apiSource) Providers() []string                 { return s.providers }
+
+// configuredProviders names the providers of the static configuration as
+// Traefik's /api/overview does.
+func configuredProviders(cfg *static.Configuration) []string {
+	out := []string{}
+	if cfg.Providers != nil && cfg.Providers.File != nil {
+		out = append(out, "File")
+	}
+	return out
+}
 
 // epHandler routes a request with the snapshot that is live when it arrives.
 type epHandler struct {
@@ -155,8 +168,8 @@ func newLogger(cfg *static.Log, stderr io.Writer) (*slog.Logger, io.Closer, erro
 }
 
 // serve runs the gateway until SIGTERM or SIGINT.
-func serve(path string, stderr io.Writer) int {
-	cfg, used, err := loadStatic(path)
+func serve(source staticSource, stderr io.Writer) int {
+	cfg, used, err := loadStatic(source)
 	if err != nil {
 		fmt.Fprintln(stderr, describe(used, err))
 		return 1
@@ -171,6 +184,7 @@ func serve(path string, stderr io.Writer) int {
 	}
 	slog.SetDefault(log)
 	log.Info("starting", "version", guan.Version, "config", used)
+	logSource(log, source, used)
 	// Take over the signals first: a SIGHUP during start-up must not kill
 	// the process, and SIGUSR2 (binary upgrade) is not handled yet.
 	sigs := make(chan os.Signal, 4)
@@ -218,7 +232,7 @@ func serve(path string, stderr io.Writer) int {
 	})
 	var epStatus []status.EntryPoint
 	for name, ep := range cfg.EntryPoints {
-		epStatus = append(epStatus, status.EntryPoint{Name: name, Address: ep.Address})
+		epStatus = append(epStatus, status.EntryPoint{Name: name, Address: ep.Address, Config: ep})
 	}
 	basePath := "/"
 	dash := true
@@ -226,7 +240,8 @@ func serve(path string, stderr io.Writer) int {
 		basePath = cfg.API.BasePath
 		dash = cfg.API.Dashboard == nil || *cfg.API.Dashboard
 	}
-	src := apiSource{p: p, eps: epStatus, features: dashboard.Features{AccessLog: cfg.AccessLog != nil}}
+	src := apiSource{p: p, eps: epStatus, features: dashboard.Features{AccessLog: cfg.AccessLog != nil},
+		static: cfg, providers: configuredProviders(cfg)}
 	if prom != nil {
 		src.features.Metrics = "Prometheus"
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
@@ -18,35 +19,84 @@ import (
 
 const defaultConfigFile = "traefik-style.toml"
 
-// loadStatic reads, defaults and validates the static configuration. With no
-// path it uses ./traefik-style.toml, or the embedded copy when absent.
-func loadStatic(path string) (*static.Configuration, string, error) {
+// staticSource is what the command line and the environment offer for the
+// static configuration.
+type staticSource struct {
+	configFile string           // --configFile
+	configFlag string           // that flag as written
+	flags      []decode.Setting // static flags
+	environ    []string         // os.Environ()
+}
+
+// Names of the sources in messages and logs.
+const (
+	sourceFlags = "command-line flags"
+	sourceEnv   = "environment variables"
+)
+
+// loadStatic reads, defaults and validates the static configuration from
+// one source, as Traefik does (sources are never merged), in this order:
+//
+//  1. the file of --configFile;
+//  2. static flags, if any: they are the whole configuration;
+//  3. GUAN_* / TRAEFIK_* environment variables, if any;
+//  4. ./traefik-style.toml, or the copy embedded in the binary when absent.
+//
+// It returns the configuration and the source used, for messages.
+func loadStatic(src staticSource) (*static.Configuration, string, error) {
 	var (
 		cfg  *static.Configuration
 		meta *decode.Meta
 		err  error
+		used string
 	)
-	switch {
-	case path != "":
-		cfg, meta, err = static.Load(path)
+	switch env := static.Environ(src.environ); {
+	case src.configFile != "":
+		used = src.configFile
+		cfg, meta, err = static.Load(used)
+	case len(src.flags) > 0:
+		used = sourceFlags
+		cfg, meta, err = static.FromSettings(used, src.flags)
+	case len(env) > 0:
+		used = sourceEnv
+		cfg, meta, err = static.FromSettings(used, env)
 	default:
 		if _, statErr := os.Stat(defaultConfigFile); statErr == nil {
-			path = defaultConfigFile
-			cfg, meta, err = static.Load(path)
+			used = defaultConfigFile
+			cfg, meta, err = static.Load(used)
 		} else if errors.Is(statErr, fs.ErrNotExist) {
-			path = "embedded:" + defaultConfigFile
-			cfg, meta, err = static.Parse(path, guan.DefaultStaticConfig)
+			used = "embedded:" + defaultConfigFile
+			cfg, meta, err = static.Parse(used, guan.DefaultStaticConfig)
 		} else {
 			return nil, "", statErr
 		}
 	}
 	if err != nil {
-		return nil, path, err // Load and Parse apply defaults and validate
+		return nil, used, err // Load, Parse and FromSettings apply defaults and validate
 	}
 	if err := checkServersTransport(cfg, meta); err != nil {
-		return nil, path, err
+		return nil, used, err
 	}
-	return cfg, path, nil
+	return cfg, used, nil
+}
+
+// logSource logs where the static configuration came from, and warns when
+// environment variables were ignored because another source won.
+func logSource(log *slog.Logger, src staticSource, used string) {
+	switch used {
+	case sourceFlags:
+		log.Info("static configuration loaded from command-line flags", "flags", len(src.flags))
+	case sourceEnv:
+		log.Info("static configuration loaded from environment variables", "variables", len(static.Environ(src.environ)))
+	default:
+		log.Info("static configuration loaded from a file", "file", used)
+	}
+	if used != sourceEnv {
+		if env := static.Environ(src.environ); len(env) > 0 {
+			log.Warn("static configuration environment variables ignored: the configuration comes from one source only",
+				"source", used, "first", env[0].Name, "count", len(env))
+		}
+	}
 }
 
 // checkServersTransport loads the TLS material (rootCAs, certificates) of
@@ -75,6 +125,9 @@ func checkServersTransport(cfg *static.Configuration, meta *decode.Meta) error {
 }
 
 // describe prefixes a multi-line configuration error for the log.
-func describe(path string, err error) string {
-	return fmt.Sprintf("static configuration %s:\n%v", path, err)
+func describe(used string, err error) string {
+	if used == sourceFlags || used == sourceEnv {
+		return fmt.Sprintf("static configuration from %s:\n%v", used, err)
+	}
+	return fmt.Sprintf("static configuration %s:\n%v", used, err)
 }

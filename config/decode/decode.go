@@ -3,7 +3,9 @@
 // json tag names case-insensitively, map keys are kept exactly, types are
 // checked strictly and unknown keys are errors. Every error carries the
 // file:line:col where the offending key or value was written, and all errors of
-// a file are reported together.
+// a file are reported together. Settings applies the same rules to
+// configuration given as command-line flags or environment variables, whose
+// values are text converted to the type of their key.
 package decode
 
 import (
@@ -70,25 +72,46 @@ func File(path string, into any) (*Meta, error) {
 type errorList struct {
 	file string
 	list config.Errors
+	at   []pos // where each error of list was found, for sorting
+	// names, when set, are the flags or variables of a Settings call:
+	// line n of a position is the n-th of them, which the error names.
+	names []string
+}
+
+// position turns a parser position into a configuration position.
+func (e *errorList) position(p pos) config.Position {
+	if e.names != nil && p.line >= 1 && p.line <= len(e.names) {
+		return config.Position{File: e.names[p.line-1]}
+	}
+	return config.Position{File: e.file, Line: p.line, Col: p.col}
 }
 
 func (e *errorList) add(p pos, format string, args ...any) {
 	e.list = append(e.list, &config.Error{
-		Pos: config.Position{File: e.file, Line: p.line, Col: p.col},
+		Pos: e.position(p),
 		Msg: fmt.Sprintf(format, args...),
 	})
+	e.at = append(e.at, p)
 }
 
-// sorted orders errors as they appear in the file.
+// sorted orders errors as they appear in the file (or as the settings were
+// given).
 func (e *errorList) sorted() config.Errors {
-	sort.SliceStable(e.list, func(i, j int) bool {
-		a, b := e.list[i].Pos, e.list[j].Pos
-		if a.Line != b.Line {
-			return a.Line < b.Line
-		}
-		return a.Col < b.Col
-	})
+	sort.Stable(e)
 	return e.list
+}
+
+func (e *errorList) Len() int { return len(e.list) }
+func (e *errorList) Less(i, j int) bool {
+	a, b := e.at[i], e.at[j]
+	if a.line != b.line {
+		return a.line < b.line
+	}
+	return a.col < b.col
+}
+func (e *errorList) Swap(i, j int) {
+	e.list[i], e.list[j] = e.list[j], e.list[i]
+	e.at[i], e.at[j] = e.at[j], e.at[i]
 }
 
 // decoder walks the tree and the Go value side by side.
@@ -97,12 +120,18 @@ type decoder struct {
 	meta *Meta
 	path []string // canonical names: json tags, exact map keys, indexes
 	disp []string // the same path as shown to users
+	// settings is set when decoding flags or environment variables
+	// (Settings): values are text converted to the type of their key.
+	settings []Setting
 }
+
+// flat reports whether the tree comes from flags or environment variables.
+func (d *decoder) flat() bool { return d.settings != nil }
 
 func (d *decoder) push(canonical, shown string, at pos) {
 	d.path = append(d.path, canonical)
 	d.disp = append(d.disp, shown)
-	d.meta.set(d.path, d.errs.file, at)
+	d.meta.set(d.path, d.errs.position(at))
 }
 
 func (d *decoder) pop() {
@@ -115,7 +144,8 @@ func (d *decoder) where() string { return joinShown(d.disp) }
 
 func (d *decoder) fail(p pos, format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
-	if w := d.where(); w != "" {
+	// A flag or variable names its key already.
+	if w := d.where(); w != "" && !d.flat() {
 		msg = w + ": " + msg
 	}
 	d.errs.add(p, "%s", msg)
@@ -127,6 +157,10 @@ var (
 )
 
 func (d *decoder) value(n *node, v reflect.Value) {
+	if n.kind == kindText {
+		d.textValue(n, v)
+		return
+	}
 	if n.kind == kindNull {
 		// An empty section ("compress:" in YAML) enables it with defaults,
 		// like "compress: {}"; other empty values leave the default.
@@ -231,6 +265,10 @@ func (d *decoder) text(n *node, v reflect.Value) {
 }
 
 func (d *decoder) mismatch(n *node, want string) {
+	if d.flat() && n.kind == kindMap {
+		d.noSubKeys(n)
+		return
+	}
 	got := describe(n)
 	if want == "a string" && (n.kind == kindInt || n.kind == kindFloat || n.kind == kindBool) {
 		d.fail(n.pos, "expected a string, got %s (quote it: %q)", got, n.raw)
@@ -255,6 +293,8 @@ func describe(n *node) string {
 		return "a table"
 	case kindList:
 		return "a list"
+	case kindText:
+		return strconv.Quote(truncate(n.str))
 	}
 	return "null"
 }
@@ -269,6 +309,10 @@ func truncate(s string) string {
 func (d *decoder) structValue(n *node, v reflect.Value) {
 	if n.kind != kindMap {
 		d.mismatch(n, "a table")
+		return
+	}
+	if d.flat() {
+		d.structSettings(n, v)
 		return
 	}
 	info := structInfoOf(v.Type())
@@ -320,6 +364,10 @@ func (d *decoder) mapValue(n *node, v reflect.Value) {
 	if v.IsNil() {
 		v.Set(reflect.MakeMapWithSize(t, len(n.entries)))
 	}
+	if d.flat() {
+		d.mapSettings(n, v)
+		return
+	}
 	for _, e := range n.entries {
 		k := reflect.ValueOf(e.key).Convert(t.Key())
 		elem := reflect.New(t.Elem()).Elem()
@@ -334,6 +382,10 @@ func (d *decoder) mapValue(n *node, v reflect.Value) {
 }
 
 func (d *decoder) sliceValue(n *node, v reflect.Value) {
+	if d.flat() && n.kind == kindMap {
+		d.indexedSettings(n, v)
+		return
+	}
 	if n.kind != kindList {
 		if n.kind == kindString {
 			d.fail(n.pos, "expected a list, got %s (write [%q])", describe(n), n.str)
@@ -380,6 +432,8 @@ func generic(n *node) any {
 		return n.b
 	case kindDateTime:
 		return n.raw
+	case kindText:
+		return n.str
 	case kindMap:
 		m := make(map[string]any, len(n.entries))
 		for _, e := range n.entries {

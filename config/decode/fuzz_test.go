@@ -2,6 +2,7 @@ package decode_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/guan-gateway/guan/config"
@@ -122,4 +123,48 @@ http:
 			b.Fatal(err)
 		}
 	}
+}
+
+// FuzzSettings decodes arbitrary flags and environment variables (one per
+// line) into both configurations: no panic, and every error is a
+// config.Errors naming a setting.
+func FuzzSettings(f *testing.F) {
+	for _, s := range []string{
+		"--entryPoints.web.address=:80\n--api.insecure\n--ping=false\n--ping.entryPoint=web",
+		"--entryPoints.web.forwardedHeaders.trustedIPs[0]=a\n--entryPoints.web.forwardedHeaders.trustedIPs[1]=b",
+		"--serversTransport.certificates[0].certFile=c\n--metrics.prometheus.buckets=1,2,x",
+		"GUAN_ENTRYPOINTS_WEB_ADDRESS=:80\nGUAN_API_INSECURE=maybe\nTRAEFIK_API_INSECURE=true",
+		"--a[0][1].b\n--http.routers.r.rule=x\n--http.routers.r.entryPoints=a,b\n--tls.options.o.minVersion",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, lines string) {
+		var flags []decode.Setting
+		var environ []string
+		for _, l := range strings.Split(lines, "\n") {
+			if strings.HasPrefix(l, "-") {
+				flags = append(flags, decode.Flag(l))
+			} else {
+				environ = append(environ, l)
+			}
+		}
+		env := decode.Environ(environ, []string{"GUAN_"}, &static.Configuration{})
+		for _, settings := range [][]decode.Setting{flags, env} {
+			for _, target := range []any{new(dynamic.Configuration), new(static.Configuration)} {
+				_, err := decode.Settings("flags", settings, target)
+				if err == nil {
+					continue
+				}
+				var errs config.Errors
+				if !errors.As(err, &errs) || len(errs) == 0 {
+					t.Fatalf("error is not a non-empty config.Errors: %T %v", err, err)
+				}
+				for _, e := range errs {
+					if e.Pos.File == "" || e.Pos.Line != 0 {
+						t.Fatalf("error without its setting: %v", e)
+					}
+				}
+			}
+		}
+	})
 }

@@ -22,8 +22,8 @@ func NewMeta(file string) *Meta {
 	return &Meta{file: file, pos: map[string]config.Position{}}
 }
 
-func (m *Meta) set(path []string, file string, p pos) {
-	m.pos[strings.Join(path, sep)] = config.Position{File: file, Line: p.line, Col: p.col}
+func (m *Meta) set(path []string, p config.Position) {
+	m.pos[strings.Join(path, sep)] = p
 }
 
 // Pos returns the position of the key at path. Path elements are canonical:

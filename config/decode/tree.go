@@ -17,6 +17,7 @@ const (
 	kindMap
 	kindList
 	kindDateTime // TOML dates and YAML timestamps: no config field accepts them
+	kindText     // the value of a flag or variable: converted to the key's type
 )
 
 func (k kind) String() string {
@@ -37,6 +38,8 @@ func (k kind) String() string {
 		return "list"
 	case kindDateTime:
 		return "date-time"
+	case kindText:
+		return "text"
 	}
 	return "value"
 }
@@ -53,6 +56,7 @@ type node struct {
 	i       int64  // kindInt
 	f       float64
 	b       bool
+	bare    bool    // kindText: a flag without "=value"
 	entries []entry // kindMap, in document order
 	items   []*node // kindList
 }
