@@ -248,6 +248,9 @@ func serve(source staticSource, stderr io.Writer) int {
 	// The API handler also serves the dashboard UI and redirects the base
 	// path to it when the dashboard is enabled.
 	in.api = dashboard.NewAPI(src, basePath, dash)
+	if cfg.API != nil && cfg.API.Debug {
+		in.api = dashboard.WithDebug(in.api, basePath)
+	}
 	in.dashboard = in.api
 
 	inherited, err := inherit.Listeners()
