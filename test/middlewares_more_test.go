@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 )
@@ -95,6 +96,28 @@ func TestMiddlewaresEndToEnd(t *testing.T) {
 		w.Header().Set("Content-Type", "text/html")
 		fmt.Fprintf(w, "page:%s", r.RequestURI)
 	}))
+	// failFirst answers 503 to the first N requests for /fail-N/..., then
+	// 200 with the path and the body; pathHits counts requests per path.
+	var failHits sync.Map
+	pathHits := func(path string) int64 {
+		n, _ := failHits.LoadOrStore(path, new(atomic.Int64))
+		return n.(*atomic.Int64).Load()
+	}
+	failFirstAddr := serveOn(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, _ := failHits.LoadOrStore(r.URL.Path, new(atomic.Int64))
+		n := c.(*atomic.Int64).Add(1)
+		b, _ := io.ReadAll(r.Body)
+		var fail int64
+		fmt.Sscanf(r.URL.Path, "/fail-%d/", &fail)
+		if n <= fail {
+			w.Header().Set("X-Failed", "yes")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintf(w, "busy %d", n)
+			return
+		}
+		fmt.Fprintf(w, "ok:%s:%s", r.URL.Path, b)
+	}))
+	dead2, dead2Conns := flakyBackend(t, 1<<40)
 
 	var cfg strings.Builder
 	router := func(name, host string, mws ...string) {
@@ -106,6 +129,10 @@ func TestMiddlewaresEndToEnd(t *testing.T) {
 			svc = "dead"
 		case "errors":
 			svc = "status"
+		case "retrystatus", "retrypost":
+			svc = "failfirst"
+		case "retrynonet":
+			svc = "dead2"
 		}
 		fmt.Fprintf(&cfg, "[http.routers.%s]\n  rule = \"Host(`%s`)\"\n  service = %q\n  middlewares = [\"%s\"]\n", name, host, svc, strings.Join(mws, `", "`))
 	}
@@ -124,6 +151,9 @@ func TestMiddlewaresEndToEnd(t *testing.T) {
 	router("retry", "retry.test", "retry")
 	router("retryfail", "retryfail.test", "retry2")
 	router("errors", "errors.test", "errpages")
+	router("retrystatus", "retry-status.test", "retry3")
+	router("retrypost", "retry-post.test", "retrypost")
+	router("retrynonet", "retry-nonet.test", "retrynonet")
 	cfg.WriteString(ticked(`
 [http.middlewares.add.addPrefix]
   prefix = "/api"
@@ -167,12 +197,25 @@ func TestMiddlewaresEndToEnd(t *testing.T) {
   attempts = 3
 [http.middlewares.retry2.retry]
   attempts = 2
+[http.middlewares.retry3.retry]
+  attempts = 3
+  status = ["500-599"]
+[http.middlewares.retrypost.retry]
+  attempts = 3
+  status = ["503"]
+  retryNonIdempotentMethod = true
+  maxRequestBodyBytes = 8
+[http.middlewares.retrynonet.retry]
+  attempts = 3
+  status = ["503"]
+  disableRetryOnNetworkError = true
 [http.middlewares.errpages.errors]
   status = ["404", "500-599"]
   service = "pages"
   query = "/{status}.html"
 `))
-	for name, u := range map[string]string{"echo": echo, "flaky": flaky, "dead": dead, "status": "http://" + statusAddr, "pages": "http://" + pagesAddr} {
+	for name, u := range map[string]string{"echo": echo, "flaky": flaky, "dead": dead, "status": "http://" + statusAddr, "pages": "http://" + pagesAddr,
+		"failfirst": "http://" + failFirstAddr, "dead2": dead2} {
 		fmt.Fprintf(&cfg, "[[http.services.%s.loadBalancer.servers]]\n  url = %q\n", name, u)
 	}
 	trusted := freePort(t)
@@ -267,6 +310,24 @@ func TestMiddlewaresEndToEnd(t *testing.T) {
 			after: func(t *testing.T) {
 				if n := deadConns(); n != 2 {
 					t.Errorf("dead server saw %d connections, want 2 attempts", n)
+				}
+			}},
+		{name: "retry on status until success", host: "retry-status.test", path: "/fail-2/a", code: 200, respBody: "ok:/fail-2/a:",
+			respHdr: map[string]string{"X-Failed": absent},
+			after: func(t *testing.T) {
+				if n := pathHits("/fail-2/a"); n != 3 {
+					t.Errorf("service saw %d requests, want 3", n)
+				}
+			}},
+		{name: "retry on status passes the last attempt's answer", host: "retry-status.test", path: "/fail-9/b", code: 503, respBody: "busy 3",
+			respHdr: map[string]string{"X-Failed": "yes"}},
+		{name: "retry on status skips POST by default", method: "POST", body: "x", host: "retry-status.test", path: "/fail-1/c", code: 503, respBody: "busy 1"},
+		{name: "retry on status replays a POST body", method: "POST", body: "12345678", host: "retry-post.test", path: "/fail-1/d", code: 200, respBody: "ok:/fail-1/d:12345678"},
+		{name: "retry on status not past maxRequestBodyBytes", method: "POST", body: "123456789", host: "retry-post.test", path: "/fail-1/e", code: 503, respBody: "busy 1"},
+		{name: "retry without network errors", host: "retry-nonet.test", path: "/", code: 502, respBody: "Bad Gateway",
+			after: func(t *testing.T) {
+				if n := dead2Conns(); n != 1 {
+					t.Errorf("dead server saw %d connections, want 1 (no retry)", n)
 				}
 			}},
 		{name: "errors page replaces 503", host: "errors.test", path: "/code/503", code: 503, respBody: "page:/503.html",

@@ -162,8 +162,25 @@ type Compress struct {
 	DefaultEncoding      string   `json:"defaultEncoding,omitempty"`
 }
 
-// Retry re-sends a request that failed to reach a server.
+// Retry re-sends a request that failed to reach a server or, with Status,
+// whose response has a listed status.
 type Retry struct {
 	Attempts        int              `json:"attempts,omitempty"`
 	InitialInterval *config.Duration `json:"initialInterval,omitempty"`
+	// Timeout bounds the time spent retrying; 0 means no bound.
+	Timeout *config.Duration `json:"timeout,omitempty"`
+	// MaxRequestBodyBytes is the largest request body kept so the request
+	// can be retried on Status; default RetryDefaultMaxRequestBodyBytes,
+	// negative means no limit.
+	MaxRequestBodyBytes *int64   `json:"maxRequestBodyBytes,omitempty"`
+	Status              []string `json:"status,omitempty"` // "503", "500-599"
+	// DisableRetryOnNetworkError stops retrying failures to get a response;
+	// Status must then be set.
+	DisableRetryOnNetworkError bool `json:"disableRetryOnNetworkError,omitempty"`
+	// RetryNonIdempotentMethod lets Status retry POST, PATCH and LOCK.
+	RetryNonIdempotentMethod bool `json:"retryNonIdempotentMethod,omitempty"`
 }
+
+// RetryDefaultMaxRequestBodyBytes is retry's maxRequestBodyBytes default
+// (2 MiB, as in Traefik).
+const RetryDefaultMaxRequestBodyBytes = 2 << 20

@@ -14,6 +14,7 @@ import (
 
 	"github.com/guan-gateway/guan/config/dynamic"
 	"github.com/guan-gateway/guan/middlewares"
+	"github.com/guan-gateway/guan/middlewares/statusrange"
 	"github.com/guan-gateway/guan/reqinfo"
 	"github.com/guan-gateway/guan/services/attempt"
 )
@@ -21,18 +22,14 @@ import (
 type errorPage struct {
 	next     http.Handler
 	service  http.Handler
-	status   []statusRange
+	status   statusrange.Set
 	rewrites []rewrite
 	query    string
 	logger   *slog.Logger
 }
 
-type statusRange struct{ lo, hi int }
-
-func (r statusRange) has(code int) bool { return r.lo <= code && code <= r.hi }
-
 type rewrite struct {
-	from statusRange
+	from statusrange.Range
 	to   int
 }
 
@@ -41,17 +38,13 @@ func New(env middlewares.Env, cfg dynamic.ErrorPage, next http.Handler) (http.Ha
 	if len(cfg.Status) == 0 {
 		return nil, errors.New(`errors: status is empty; list the codes to replace, e.g. ["500-599"]`)
 	}
-	var status []statusRange
-	for _, s := range cfg.Status {
-		rs, err := parseRanges(s)
-		if err != nil {
-			return nil, fmt.Errorf("errors: status %q: %w", s, err)
-		}
-		status = append(status, rs...)
+	status, err := statusrange.ParseList("errors: status", cfg.Status)
+	if err != nil {
+		return nil, err
 	}
 	var rewrites []rewrite
 	for from, to := range cfg.StatusRewrites {
-		rs, err := parseRanges(from)
+		rs, err := statusrange.Parse(from)
 		if err != nil {
 			return nil, fmt.Errorf("errors: statusRewrites key %q: %w", from, err)
 		}
@@ -90,41 +83,11 @@ func New(env middlewares.Env, cfg dynamic.ErrorPage, next http.Handler) (http.Ha
 	return &errorPage{next: next, service: svc, status: status, rewrites: rewrites, query: query, logger: logger}, nil
 }
 
-// parseRanges reads "500", "500-599" or a comma-separated list of them.
-func parseRanges(s string) ([]statusRange, error) {
-	var out []statusRange
-	for part := range strings.SplitSeq(s, ",") {
-		part = strings.TrimSpace(part)
-		loS, hiS, isRange := strings.Cut(part, "-")
-		lo, err1 := strconv.Atoi(strings.TrimSpace(loS))
-		hi := lo
-		var err2 error
-		if isRange {
-			hi, err2 = strconv.Atoi(strings.TrimSpace(hiS))
-		}
-		if err1 != nil || err2 != nil {
-			return nil, errors.New(`want a status code ("404") or an inclusive range ("500-599")`)
-		}
-		if lo < 100 || hi > 599 || lo > hi {
-			return nil, fmt.Errorf("range %d-%d is outside 100-599 or reversed", lo, hi)
-		}
-		out = append(out, statusRange{lo, hi})
-	}
-	return out, nil
-}
-
-func (e *errorPage) matches(code int) bool {
-	for _, r := range e.status {
-		if r.has(code) {
-			return true
-		}
-	}
-	return false
-}
+func (e *errorPage) matches(code int) bool { return e.status.Has(code) }
 
 func (e *errorPage) rewritten(code int) int {
 	for _, r := range e.rewrites {
-		if r.from.has(code) {
+		if r.from.Has(code) {
 			return r.to
 		}
 	}
