@@ -653,6 +653,13 @@ func (pc *conn) readHeader(req *http.Request, res *http.Response) (mode int8, le
 		return modeNone, 0, nil
 	case code < 200 || code == http.StatusNoContent || code == http.StatusNotModified:
 		res.ContentLength = 0
+		if chunked || length > 0 && code != http.StatusNotModified {
+			// A body where none may be: a broken server may send it after
+			// the header, where the next exchange on this connection would
+			// read it as its response. Don't reuse the connection. (A 304
+			// may carry the Content-Length of the full response.)
+			res.Close = true
+		}
 		return modeNone, 0, nil
 	case chunked:
 		res.ContentLength = -1

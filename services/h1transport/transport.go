@@ -197,24 +197,46 @@ func closeBody(b io.ReadCloser) {
 // validateRequest refuses what would let a caller inject bytes into the
 // request framing (CR/LF in names, values or the Host) — request smuggling.
 func validateRequest(req *http.Request) error {
-	if req.Method != "" && !validToken(req.Method) {
-		return fmt.Errorf("h1transport: invalid method %q", req.Method)
-	}
-	if u := req.URL; !validURIPart(u.RawQuery) || !validURIPart(u.Opaque) {
-		return fmt.Errorf("h1transport: invalid request URI %q", u.RequestURI())
-	}
-	if !httpguts.ValidHostHeader(requestHost(req)) {
-		return fmt.Errorf("h1transport: invalid Host %q", requestHost(req))
+	if err := ValidateTarget(req); err != nil {
+		return err
 	}
 	for k, vv := range req.Header {
 		if !httpguts.ValidHeaderFieldName(k) {
-			return fmt.Errorf("h1transport: invalid header name %q", k)
+			return invalid("invalid header name %q", k)
 		}
 		for _, v := range vv {
 			if !httpguts.ValidHeaderFieldValue(v) {
-				return fmt.Errorf("h1transport: invalid value for header %q", k)
+				return invalid("invalid value for header %q", k)
 			}
 		}
+	}
+	return nil
+}
+
+// InvalidRequestError is a request that cannot be sent as it is: the
+// client's fault, not the server's. A proxy answers it with 400 and does
+// not count it against the server's health.
+type InvalidRequestError struct{ msg string }
+
+func (e *InvalidRequestError) Error() string { return "h1transport: " + e.msg }
+
+func invalid(format string, args ...any) error {
+	return &InvalidRequestError{fmt.Sprintf(format, args...)}
+}
+
+// ValidateTarget checks the method, request target and Host, which a
+// downstream server (HTTP/2 above all) may let through with bytes that
+// cannot go on an HTTP/1.1 request line: a method or query with spaces, a
+// Host with a path. It does not allocate for a valid request.
+func ValidateTarget(req *http.Request) error {
+	if req.Method != "" && !validToken(req.Method) {
+		return invalid("invalid method %q", req.Method)
+	}
+	if u := req.URL; !validURIPart(u.RawQuery) || !validURIPart(u.Opaque) {
+		return invalid("invalid request URI %q", u.RequestURI())
+	}
+	if h := requestHost(req); !httpguts.ValidHostHeader(h) || strings.ContainsAny(h, "/?#@") {
+		return invalid("invalid Host %q", h)
 	}
 	return nil
 }

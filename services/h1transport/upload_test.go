@@ -189,3 +189,34 @@ func TestChunkSizeLine(t *testing.T) {
 		}
 	}
 }
+
+// TestBodyWhereNoneMayBe: a 204 that announces a body (sent late, after
+// the header) must not poison the next exchange on the connection.
+func TestBodyWhereNoneMayBe(t *testing.T) {
+	srv := newRawServer(t, func(c net.Conn, br *bufio.Reader) {
+		for {
+			if _, _, err := readReq(br); err != nil {
+				return
+			}
+			io.WriteString(c, "HTTP/1.1 204 No Content\r\nContent-Length: 6\r\n\r\n")
+			time.Sleep(50 * time.Millisecond)
+			io.WriteString(c, "POISON")
+		}
+	})
+	tr, _ := newH1(t, Options{})
+	for i := range 2 {
+		res, err := get(t, tr, srv.url())
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.StatusCode != 204 {
+			t.Fatalf("request %d: status %d", i, res.StatusCode)
+		}
+		time.Sleep(100 * time.Millisecond) // the stray body arrives meanwhile
+	}
+	if n := srv.conns.Load(); n != 2 {
+		t.Fatalf("%d connections: the connection of a 204 with a body was reused", n)
+	}
+}

@@ -27,6 +27,7 @@ import (
 
 	"github.com/guan-gateway/guan/reqinfo"
 	"github.com/guan-gateway/guan/services/attempt"
+	"github.com/guan-gateway/guan/services/h1transport"
 )
 
 // StatusClientClosedRequest is recorded when the client went away first.
@@ -131,6 +132,15 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		out.Header["User-Agent"] = emptyValue // don't announce Go's client
 	}
 
+	if err := h1transport.ValidateTarget(out); err != nil {
+		// The client's request line or Host cannot go upstream (HTTP/2
+		// lets more through than HTTP/1.1 can carry): its fault, not the
+		// server's.
+		p.log.Debug("request cannot be forwarded", "url", p.targetURL, "error", err)
+		p.failWith(w, info, http.StatusBadRequest)
+		return
+	}
+
 	var body *bodyTracker
 	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
 		out.Body = nil // lets the transport retry on a stale pooled connection
@@ -175,6 +185,13 @@ func (p *Proxy) fail(w http.ResponseWriter, r *http.Request, err error, body *bo
 		w.WriteHeader(StatusClientClosedRequest)
 		return
 	}
+	if code := clientFault(err, body); code != 0 {
+		// A malformed or stalled request: answering it is not the
+		// server's failure, so passive health and retries are left out.
+		p.log.Debug("request failed on the client's side", "url", p.targetURL, "status", code, "error", err)
+		p.failWith(w, info, code)
+		return
+	}
 	if p.onFailure != nil {
 		p.onFailure()
 	}
@@ -187,6 +204,27 @@ func (p *Proxy) fail(w http.ResponseWriter, r *http.Request, err error, body *bo
 	}
 	p.log.Debug("upstream request failed", "url", p.targetURL, "status", code, "error", err)
 	WriteError(w, code)
+}
+
+// clientFault returns the status for a failure the client caused — a
+// request the transport refused (400), a request body that broke off or was
+// malformed (400), or came too slowly (408) — and 0 for anything else.
+func clientFault(err error, body *bodyTracker) int {
+	var bad *h1transport.InvalidRequestError
+	if errors.As(err, &bad) {
+		return http.StatusBadRequest
+	}
+	if body == nil {
+		return 0
+	}
+	if berr := body.err.Load(); berr != nil {
+		var ne net.Error
+		if errors.As(*berr, &ne) && ne.Timeout() {
+			return http.StatusRequestTimeout
+		}
+		return http.StatusBadRequest
+	}
+	return 0
 }
 
 // StatusFor maps a transport error to the status the client gets.
@@ -334,7 +372,10 @@ func (p *Proxy) copyBody(w http.ResponseWriter, res *http.Response) (int64, erro
 func (p *Proxy) upgrade(w http.ResponseWriter, r *http.Request, res *http.Response, reqType string, info *reqinfo.Info, start time.Time) {
 	resType := upgradeType(res.Header)
 	backConn, ok := res.Body.(io.ReadWriteCloser)
-	if !ok || !strings.EqualFold(reqType, resType) {
+	// Tunnel only the protocol the client asked for: a 101 to a request
+	// that asked for none would hand the client's connection, and every
+	// request it sends next, to the upstream past routing and middlewares.
+	if !ok || reqType == "" || !strings.EqualFold(reqType, resType) {
 		res.Body.Close()
 		p.log.Debug("upstream switched protocols unexpectedly", "url", p.targetURL, "requested", reqType, "got", resType)
 		p.failWith(w, info, http.StatusBadGateway)
@@ -410,6 +451,7 @@ type bodyTracker struct {
 	rc     io.ReadCloser
 	n      atomic.Int64
 	closed atomic.Bool
+	err    atomic.Pointer[error] // why reading the client's body failed
 }
 
 var errBodyClosed = errors.New("proxy: request body read after the request finished")
@@ -420,6 +462,9 @@ func (b *bodyTracker) Read(p []byte) (int, error) {
 	}
 	n, err := b.rc.Read(p)
 	b.n.Add(int64(n))
+	if err != nil && err != io.EOF && !b.closed.Load() {
+		b.err.Store(&err) // the client's body failed, not our reading of it
+	}
 	return n, err
 }
 

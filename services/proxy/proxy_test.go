@@ -590,3 +590,101 @@ func TestEarlyHintsForwarded(t *testing.T) {
 		})
 	}
 }
+
+// timeoutErr is what a server's request body returns when the client
+// sends too slowly for readTimeout.
+type timeoutErr struct{}
+
+func (timeoutErr) Error() string   { return "i/o timeout" }
+func (timeoutErr) Timeout() bool   { return true }
+func (timeoutErr) Temporary() bool { return true }
+
+type stallingBody struct{ sent bool }
+
+func (b *stallingBody) Read(p []byte) (int, error) {
+	if !b.sent {
+		b.sent = true
+		return copy(p, "abc"), nil
+	}
+	return 0, timeoutErr{}
+}
+func (b *stallingBody) Close() error { return nil }
+
+// TestClientFaultsAreNotUpstreamFailures: a request the client got wrong
+// is answered 400 (408 for a stalled body) without counting against the
+// server's health; the upstream is fine.
+func TestClientFaultsAreNotUpstreamFailures(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		io.WriteString(w, "ok")
+	}))
+	defer backend.Close()
+	var failures atomic.Int32
+	p := newProxy(t, backend.URL, func(o *Options) { o.OnFailure = func() { failures.Add(1) } })
+	for name, tc := range map[string]struct {
+		mod  func(r *http.Request)
+		want int
+	}{
+		"space in query":        {func(r *http.Request) { r.URL.RawQuery = "c d" }, 400},
+		"space in method":       {func(r *http.Request) { r.Method = "GET /x" }, 400},
+		"path in Host":          {func(r *http.Request) { r.Host = "p.test/x" }, 400},
+		"body stalls (timeout)": {func(r *http.Request) { r.Method, r.Body, r.ContentLength = "POST", &stallingBody{}, -1 }, 408},
+		"body cut short": {func(r *http.Request) {
+			r.Method, r.Body, r.ContentLength = "POST", io.NopCloser(io.MultiReader(strings.NewReader("abc"), iotestErrReader{})), 10
+		}, 400},
+	} {
+		t.Run(name, func(t *testing.T) {
+			req := httptest.NewRequest("GET", "http://example.test/a", nil)
+			tc.mod(req)
+			rec := httptest.NewRecorder()
+			p.ServeHTTP(rec, req)
+			if rec.Code != tc.want {
+				t.Fatalf("status %d, want %d", rec.Code, tc.want)
+			}
+		})
+	}
+	if n := failures.Load(); n != 0 {
+		t.Fatalf("%d client faults counted as upstream failures", n)
+	}
+}
+
+type iotestErrReader struct{}
+
+func (iotestErrReader) Read([]byte) (int, error) { return 0, io.ErrUnexpectedEOF }
+
+// TestUnrequestedSwitchingProtocols: an upstream answering 101 to a request
+// that asked for no upgrade must not get the client's connection as a raw
+// tunnel past routing and middlewares.
+func TestUnrequestedSwitchingProtocols(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				if _, err := http.ReadRequest(br); err != nil {
+					return
+				}
+				io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\n\r\n") // names no protocol
+				io.Copy(io.Discard, br)
+			}()
+		}
+	}()
+	fe := front(t, newProxy(t, "http://"+l.Addr().String(), nil), nil)
+	res, err := http.Get(fe.URL + "/raw101")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusBadGateway {
+		t.Fatalf("status %d, want 502", res.StatusCode)
+	}
+}
