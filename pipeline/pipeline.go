@@ -112,6 +112,12 @@ func (p *Pipeline) accept(msg providers.Message) bool {
 		}
 		return true // rebuild so the API shows the provider error
 	}
+	if msg.Config.Empty() {
+		// Mostly a file caught between truncation and rewrite: keep the
+		// last configuration rather than drop every route for a moment.
+		p.log.Warn("empty configuration skipped, the last one keeps serving", "provider", msg.Provider)
+		return false
+	}
 	delete(p.failures, msg.Provider)
 	p.last[msg.Provider] = msg
 	return true

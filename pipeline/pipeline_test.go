@@ -112,3 +112,23 @@ func TestRefusedConfigurationKeepsLastGood(t *testing.T) {
 		t.Fatalf("fix not applied: %v", st.ProviderErrors)
 	}
 }
+
+// An empty configuration (a file caught between truncation and rewrite)
+// is skipped: the routes keep serving.
+func TestEmptyConfigurationSkipped(t *testing.T) {
+	p, rec := newPipeline(t, 0)
+	p.Update(providers.Message{Provider: "file", Config: routerConfig("good")})
+	builds := rec.builds.Load()
+	for _, empty := range []*dynamic.Configuration{nil, {}, {HTTP: &dynamic.HTTPConfiguration{}, TLS: &dynamic.TLSConfiguration{}}} {
+		if p.accept(providers.Message{Provider: "file", Config: empty}) {
+			t.Fatalf("%+v asked for a rebuild", empty)
+		}
+	}
+	p.Apply()
+	if st := p.Current().Status(); st.Routers["good@file"] == nil {
+		t.Fatal("the routes were dropped for an empty configuration")
+	}
+	if rec.builds.Load() != builds+1 {
+		t.Fatalf("builds %d, want %d", rec.builds.Load(), builds+1)
+	}
+}

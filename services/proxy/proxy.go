@@ -174,7 +174,8 @@ func (p *Proxy) fail(w http.ResponseWriter, r *http.Request, err error, body *bo
 	if info != nil {
 		info.OriginDuration = time.Since(start)
 	}
-	if cerr := r.Context().Err(); errors.Is(cerr, context.Canceled) {
+	code := clientFault(err, body)
+	if cerr := r.Context().Err(); code != http.StatusRequestTimeout && errors.Is(cerr, context.Canceled) {
 		// The client went away; nobody is left to read the answer, but
 		// the status is written so access logs and metrics record 499
 		// (as Traefik does) rather than an implicit 200.
@@ -185,7 +186,9 @@ func (p *Proxy) fail(w http.ResponseWriter, r *http.Request, err error, body *bo
 		w.WriteHeader(StatusClientClosedRequest)
 		return
 	}
-	if code := clientFault(err, body); code != 0 {
+	// A body slower than readTimeout cancels the request context too:
+	// 408 says the server gave up, not the client.
+	if code != 0 {
 		// A malformed or stalled request: answering it is not the
 		// server's failure, so passive health and retries are left out.
 		p.log.Debug("request failed on the client's side", "url", p.targetURL, "status", code, "error", err)
@@ -198,7 +201,7 @@ func (p *Proxy) fail(w http.ResponseWriter, r *http.Request, err error, body *bo
 	if (body == nil || body.n.Load() == 0) && attempt.Catch(r.Context(), err) {
 		return // a retry middleware tries again
 	}
-	code := StatusFor(err)
+	code = StatusFor(err)
 	if info != nil {
 		info.OriginStatus = code
 	}

@@ -599,12 +599,18 @@ func (timeoutErr) Error() string   { return "i/o timeout" }
 func (timeoutErr) Timeout() bool   { return true }
 func (timeoutErr) Temporary() bool { return true }
 
-type stallingBody struct{ sent bool }
+type stallingBody struct {
+	sent   bool
+	cancel func() // as net/http does when readTimeout strikes
+}
 
 func (b *stallingBody) Read(p []byte) (int, error) {
 	if !b.sent {
 		b.sent = true
 		return copy(p, "abc"), nil
+	}
+	if b.cancel != nil {
+		b.cancel()
 	}
 	return 0, timeoutErr{}
 }
@@ -629,6 +635,11 @@ func TestClientFaultsAreNotUpstreamFailures(t *testing.T) {
 		"space in method":       {func(r *http.Request) { r.Method = "GET /x" }, 400},
 		"path in Host":          {func(r *http.Request) { r.Host = "p.test/x" }, 400},
 		"body stalls (timeout)": {func(r *http.Request) { r.Method, r.Body, r.ContentLength = "POST", &stallingBody{}, -1 }, 408},
+		"body stalls, server cancels the request": {func(r *http.Request) {
+			ctx, cancel := context.WithCancel(r.Context())
+			*r = *r.WithContext(ctx)
+			r.Method, r.Body, r.ContentLength = "POST", &stallingBody{cancel: cancel}, -1
+		}, 408},
 		"body cut short": {func(r *http.Request) {
 			r.Method, r.Body, r.ContentLength = "POST", io.NopCloser(io.MultiReader(strings.NewReader("abc"), iotestErrReader{})), 10
 		}, 400},
