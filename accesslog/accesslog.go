@@ -295,7 +295,9 @@ func (o *output) reopen() error {
 	if o.bw != nil {
 		errs = append(errs, o.bw.Flush())
 	}
-	errs = append(errs, o.f.Close())
+	if !isStdStream(o.f) {
+		errs = append(errs, o.f.Close())
+	}
 	f, err := openFile(o.path)
 	if err != nil {
 		// Keep logging somewhere rather than into a closed file.
@@ -319,10 +321,17 @@ func (o *output) close() error {
 	if o.bw != nil {
 		err = o.bw.Flush()
 	}
-	if o.path != "" && o.f != os.Stderr {
+	if !isStdStream(o.f) {
 		err = errors.Join(err, o.f.Close())
 	}
 	return err
+}
+
+// isStdStream reports whether f is the process's stdout or stderr, which
+// the access log writes to but never closes: the application log may share
+// them, and a closed fd 2 would silently swallow every later line.
+func isStdStream(f *os.File) bool {
+	return f == os.Stdout || f == os.Stderr
 }
 
 // buffer is a pooled line buffer.

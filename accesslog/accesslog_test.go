@@ -381,6 +381,57 @@ func TestReopen(t *testing.T) {
 	}
 }
 
+// A reopen that fails falls back to stderr; the next reopen must leave
+// stderr open (the application log may be writing there).
+func TestReopenAfterFailureKeepsStderrOpen(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	saved := os.Stderr
+	os.Stderr = w
+	defer func() { os.Stderr = saved }()
+
+	l, path := newLogger(t, &static.AccessLog{})
+	h := l.Wrap("web", http.HandlerFunc(proxyStage))
+	dir := filepath.Dir(path)
+	// Make the directory unusable: a regular file where it was.
+	if err := os.Rename(dir, dir+".old"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dir, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Reopen(); err == nil || !strings.Contains(err.Error(), "logging to stderr meanwhile") {
+		t.Fatalf("reopen into an unusable directory: err = %v", err)
+	}
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/fallback", nil))
+	line, err := bufio.NewReader(r).ReadString('\n')
+	if err != nil || !strings.Contains(line, "/fallback") {
+		t.Fatalf("stderr got %q, %v", line, err)
+	}
+
+	if err := os.Remove(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Reopen(); err != nil {
+		t.Fatalf("reopen after the directory is fixed: %v", err)
+	}
+	if _, err := w.Write([]byte("still open\n")); err != nil {
+		t.Fatalf("stderr was closed by the reopen: %v", err)
+	}
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/back", nil))
+	l.Close()
+	if _, err := w.Write([]byte("still open\n")); err != nil {
+		t.Fatalf("stderr was closed by Close: %v", err)
+	}
+	if cur := readLines(t, path); len(cur) != 1 || !strings.Contains(cur[0], "/back") {
+		t.Fatalf("reopened file has %q", cur)
+	}
+}
+
 func waitForLines(t *testing.T, path string, n int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -110,6 +110,8 @@ func New(o Options) (*EntryPoint, error) {
 		maxReqs: set.keepAliveMaxRequests, maxAge: set.keepAliveMaxTime,
 		limitsKA:    set.keepAliveMaxRequests > 0 || set.keepAliveMaxTime > 0,
 		sanitize:    set.sanitizePath,
+		denied:      set.deniedEncoded,
+		log:         logger,
 		noAccessLog: set.noAccessLog, noMetrics: set.noMetrics,
 	}
 	e.srv = e.newServer(eh)

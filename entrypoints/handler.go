@@ -1,6 +1,7 @@
 package entrypoints
 
 import (
+	"log/slog"
 	"net/http"
 	"net/textproto"
 	"strings"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/guan-gateway/guan/entrypoints/forwarded"
 	"github.com/guan-gateway/guan/reqinfo"
+	"github.com/guan-gateway/guan/urlpath"
 )
 
 // connKey finds the *conn behind a request (only set when keep-alive limits
@@ -22,7 +24,9 @@ type entryHandler struct {
 	maxReqs  int64
 	maxAge   time.Duration
 	limitsKA bool
-	sanitize bool // clean the path before routing (http.sanitizePath)
+	sanitize bool         // clean the path before routing (http.sanitizePath)
+	denied   encodedChars // encoded characters answered with 400 (http.encodedCharacters)
+	log      *slog.Logger
 	// observability.accessLogs/metrics = false on the entrypoint
 	noAccessLog, noMetrics bool
 }
@@ -33,7 +37,24 @@ func (h *entryHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.limitKeepAlive(w, r, start)
 	}
 	consumeConnectionOptions(r.Header)
+	if c := h.denied.find(r.URL); c != "" {
+		// As in Traefik: before routing, with an empty body.
+		if h.log != nil {
+			h.log.Debug("rejecting request: encoded character in the path", "character", c, "path", r.URL.EscapedPath())
+		}
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
 	if h.sanitize {
+		if urlpath.HasEncodedTraversal(r.URL) {
+			// "..%2F": a dot segment behind an encoded separator, which
+			// cannot be cleaned here but which decoding servers resolve.
+			if h.log != nil {
+				h.log.Debug("rejecting request: dot segment behind an encoded separator", "path", r.URL.EscapedPath())
+			}
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
 		sanitizePath(r.URL)
 	}
 	h.fwd.Rewrite(r)

@@ -34,7 +34,8 @@ type settings struct {
 	insecureForwarded                      bool
 	trustedIPs                             []string
 	sanitizePath                           bool
-	noAccessLog, noMetrics                 bool // observability.accessLogs/metrics = false
+	deniedEncoded                          encodedChars // http.encodedCharacters switches set to false
+	noAccessLog, noMetrics                 bool         // observability.accessLogs/metrics = false
 	reusePort                              bool
 }
 
@@ -96,6 +97,9 @@ func resolve(name string, ep *static.EntryPoint) (settings, error) {
 	s.noAccessLog, s.noMetrics = ep.Observability.Quiet()
 	if h := ep.HTTP; h != nil && h.SanitizePath != nil {
 		s.sanitizePath = *h.SanitizePath
+	}
+	if h := ep.HTTP; h != nil {
+		s.deniedEncoded = deniedEncodedChars(h.EncodedCharacters)
 	}
 	if h2 := ep.HTTP2; h2 != nil && h2.MaxConcurrentStreams != 0 {
 		if h2.MaxConcurrentStreams < 0 {

@@ -59,6 +59,15 @@ type Metrics struct {
 	tlsCache    sync.Map // tlsKey -> prometheus.Counter
 
 	certsMu sync.Mutex // serializes SetCertificates
+
+	// resolveMu serializes the creation of cached series (a cache miss,
+	// off the fast path) with Prune, so a cache never keeps a series Prune
+	// deleted from its vector.
+	resolveMu sync.Mutex
+	// serversMu guards servers, the guan_service_server_up label pairs
+	// set, for Prune.
+	serversMu sync.Mutex
+	servers   map[[2]string]struct{}
 }
 
 // requestVecs are the request metrics of one level (entrypoint, router or
@@ -212,6 +221,14 @@ func (v *requestVecs) resolve(labels ...string) *series {
 	}
 }
 
+// delete removes the series of one label tuple.
+func (v *requestVecs) delete(labels ...string) {
+	v.reqs.DeleteLabelValues(labels...)
+	v.duration.DeleteLabelValues(labels...)
+	v.reqBytes.DeleteLabelValues(labels...)
+	v.respBytes.DeleteLabelValues(labels...)
+}
+
 func (s *series) observe(seconds float64, reqBytes, respBytes int64) {
 	s.reqs.Inc()
 	s.duration.Observe(seconds)
@@ -281,7 +298,7 @@ func (m *Metrics) observe(entryPoint string, r *http.Request, info *reqinfo.Info
 		k := epKey{code, method, proto, entryPoint}
 		s, ok := m.epCache.Load(k)
 		if !ok {
-			s, _ = m.epCache.LoadOrStore(k, m.entryPoints.resolve(codeLabel(code), method, proto, entryPoint))
+			s = m.resolve(&m.epCache, k, func() any { return m.entryPoints.resolve(codeLabel(code), method, proto, entryPoint) })
 		}
 		s.(*series).observe(secs, reqBytes, respBytes)
 		if r.TLS != nil {
@@ -292,7 +309,7 @@ func (m *Metrics) observe(entryPoint string, r *http.Request, info *reqinfo.Info
 		k := routerKey{code, method, proto, info.Router, info.Service}
 		s, ok := m.routerCache.Load(k)
 		if !ok {
-			s, _ = m.routerCache.LoadOrStore(k, m.routers.resolve(codeLabel(code), method, proto, info.Router, info.Service))
+			s = m.resolve(&m.routerCache, k, func() any { return m.routers.resolve(codeLabel(code), method, proto, k.router, k.service) })
 		}
 		s.(*series).observe(secs, reqBytes, respBytes)
 		if r.TLS != nil {
@@ -303,7 +320,7 @@ func (m *Metrics) observe(entryPoint string, r *http.Request, info *reqinfo.Info
 		k := svcKey{code, method, proto, info.Service}
 		s, ok := m.svcCache.Load(k)
 		if !ok {
-			s, _ = m.svcCache.LoadOrStore(k, m.services.resolve(codeLabel(code), method, proto, info.Service))
+			s = m.resolve(&m.svcCache, k, func() any { return m.services.resolve(codeLabel(code), method, proto, k.service) })
 		}
 		s.(*series).observe(secs, reqBytes, respBytes)
 		if r.TLS != nil {
@@ -312,11 +329,25 @@ func (m *Metrics) observe(entryPoint string, r *http.Request, info *reqinfo.Info
 		if info.RetryAttempts > 0 {
 			c, ok := m.retryCache.Load(info.Service)
 			if !ok {
-				c, _ = m.retryCache.LoadOrStore(info.Service, m.retries.WithLabelValues(info.Service))
+				svc := info.Service
+				c = m.resolve(&m.retryCache, svc, func() any { return m.retries.WithLabelValues(svc) })
 			}
 			c.(prometheus.Counter).Add(float64(info.RetryAttempts))
 		}
 	}
+}
+
+// resolve returns the cached series of k, creating it with create on a miss.
+// It runs only on a cache miss: the fast path is a lock-free Load.
+func (m *Metrics) resolve(cache *sync.Map, k any, create func() any) any {
+	m.resolveMu.Lock()
+	defer m.resolveMu.Unlock()
+	if v, ok := cache.Load(k); ok {
+		return v
+	}
+	v := create()
+	cache.Store(k, v)
+	return v
 }
 
 // countTLS increments the *_requests_tls_total series of k.
@@ -327,7 +358,7 @@ func (m *Metrics) countTLS(v *requestVecs, k tlsKey) {
 		if k.level == 'r' {
 			labels = append(labels, k.b)
 		}
-		c, _ = m.tlsCache.LoadOrStore(k, v.tlsReqs.WithLabelValues(labels...))
+		c = m.resolve(&m.tlsCache, k, func() any { return v.tlsReqs.WithLabelValues(labels...) })
 	}
 	c.(prometheus.Counter).Inc()
 }
@@ -410,7 +441,14 @@ func (m *Metrics) ServerState(service, url string, up bool) {
 	if up {
 		v = 1
 	}
+	k := [2]string{service, url}
+	m.serversMu.Lock()
+	if m.servers == nil {
+		m.servers = map[[2]string]struct{}{}
+	}
+	m.servers[k] = struct{}{}
 	m.serverUp.WithLabelValues(service, url).Set(v)
+	m.serversMu.Unlock()
 }
 
 // ServerRemoved drops the server-up series of a server that is no longer
@@ -419,7 +457,81 @@ func (m *Metrics) ServerRemoved(service, url string) {
 	if !m.Enabled() {
 		return
 	}
+	m.serversMu.Lock()
+	delete(m.servers, [2]string{service, url})
 	m.serverUp.DeleteLabelValues(service, url)
+	m.serversMu.Unlock()
+}
+
+// Live names the objects of the configuration in force, by qualified name.
+type Live struct {
+	Routers  map[string]bool
+	Services map[string]bool
+	// Servers holds the {service, url} pairs of load-balancer servers.
+	Servers map[[2]string]bool
+}
+
+// Prune deletes the series of routers, services and servers that live does
+// not name, as Traefik does after a configuration change, so removed objects
+// stop being exported (a removed server no longer shows as up or down). It is
+// meant to run after each configuration commit. A request still finishing on
+// the previous configuration may bring a removed object's series back; the
+// next Prune removes it again.
+func (m *Metrics) Prune(live Live) {
+	if !m.Enabled() {
+		return
+	}
+	router := func(name string) bool { return live.Routers[name] }
+	service := func(name string) bool { return live.Services[name] }
+
+	m.resolveMu.Lock()
+	m.routerCache.Range(func(k, _ any) bool {
+		rk := k.(routerKey)
+		if !router(rk.router) || !service(rk.service) {
+			m.routers.delete(codeLabel(rk.code), rk.method, rk.proto, rk.router, rk.service)
+			m.routerCache.Delete(k)
+		}
+		return true
+	})
+	m.svcCache.Range(func(k, _ any) bool {
+		sk := k.(svcKey)
+		if !service(sk.service) {
+			m.services.delete(codeLabel(sk.code), sk.method, sk.proto, sk.service)
+			m.svcCache.Delete(k)
+		}
+		return true
+	})
+	m.retryCache.Range(func(k, _ any) bool {
+		if svc := k.(string); !service(svc) {
+			m.retries.DeleteLabelValues(svc)
+			m.retryCache.Delete(k)
+		}
+		return true
+	})
+	m.tlsCache.Range(func(k, _ any) bool {
+		tk := k.(tlsKey)
+		version, cipher := reqinfo.TLSVersion(tk.version), cryptotls.CipherSuiteName(tk.cipher)
+		switch {
+		case tk.level == 'r' && (!router(tk.a) || !service(tk.b)):
+			m.routers.tlsReqs.DeleteLabelValues(version, cipher, tk.a, tk.b)
+		case tk.level == 's' && !service(tk.a):
+			m.services.tlsReqs.DeleteLabelValues(version, cipher, tk.a)
+		default:
+			return true
+		}
+		m.tlsCache.Delete(k)
+		return true
+	})
+	m.resolveMu.Unlock()
+
+	m.serversMu.Lock()
+	for k := range m.servers {
+		if !live.Servers[k] {
+			m.serverUp.DeleteLabelValues(k[0], k[1])
+			delete(m.servers, k)
+		}
+	}
+	m.serversMu.Unlock()
 }
 
 // Protocol labels a request "websocket", "grpc", "grpc-web", "sse" or

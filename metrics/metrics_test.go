@@ -397,3 +397,108 @@ type discardWriter struct{ h http.Header }
 func (d discardWriter) Header() http.Header         { return d.h }
 func (d discardWriter) Write(p []byte) (int, error) { return len(p), nil }
 func (d discardWriter) WriteHeader(int)             {}
+
+// After a configuration change, the series of removed routers, services
+// and servers go; those of live objects stay, and a removed object that
+// comes back is counted afresh.
+func TestPrune(t *testing.T) {
+	m := New(&static.Prometheus{AddRoutersLabels: true})
+	routed := func(router, service string) http.Handler {
+		return m.Wrap("web", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			info := reqinfo.From(r.Context())
+			info.Router, info.Service, info.RetryAttempts = router, service, 1
+		}))
+	}
+	serve := func(router, service string, tls bool) {
+		r := httptest.NewRequest("GET", "https://example.com/", nil)
+		if tls {
+			r.TLS = &cryptotls.ConnectionState{Version: cryptotls.VersionTLS13, CipherSuite: cryptotls.TLS_AES_128_GCM_SHA256}
+		}
+		routed(router, service).ServeHTTP(httptest.NewRecorder(), r)
+	}
+	serve("keep@file", "keep-svc@file", true)
+	serve("gone@file", "gone-svc@file", true)
+	serve("keep@file", "moved-svc@file", false) // live router, removed service
+	m.ServerState("keep-svc@file", "http://a", true)
+	m.ServerState("keep-svc@file", "http://b", false)
+	m.ServerState("gone-svc@file", "http://c", true)
+
+	m.Prune(Live{
+		Routers:  map[string]bool{"keep@file": true},
+		Services: map[string]bool{"keep-svc@file": true},
+		Servers:  map[[2]string]bool{{"keep-svc@file", "http://a"}: true},
+	})
+	got := scrape(t, m)
+	for k := range got {
+		for _, gone := range []string{"gone@file", "gone-svc@file", "moved-svc@file", "http://b", "http://c"} {
+			if strings.Contains(k, `"`+gone+`"`) {
+				t.Errorf("removed object still exported: %s", k)
+			}
+		}
+	}
+	for _, k := range []string{
+		`guan_router_requests_total{code="200",method="GET",protocol="http",router="keep@file",service="keep-svc@file"}`,
+		`guan_router_requests_tls_total{router="keep@file",service="keep-svc@file",tls_cipher="TLS_AES_128_GCM_SHA256",tls_version="1.3"}`,
+		`guan_service_requests_total{code="200",method="GET",protocol="http",service="keep-svc@file"}`,
+		`guan_service_requests_tls_total{service="keep-svc@file",tls_cipher="TLS_AES_128_GCM_SHA256",tls_version="1.3"}`,
+		`guan_service_retries_total{service="keep-svc@file"}`,
+		`guan_service_server_up{service="keep-svc@file",url="http://a"}`,
+		`guan_entrypoint_requests_total{code="200",entrypoint="web",method="GET",protocol="http"}`,
+	} {
+		if got[k] != "1" && !(strings.HasPrefix(k, "guan_entrypoint") && got[k] == "3") {
+			t.Errorf("%s = %q after Prune, want it kept", k, got[k])
+		}
+	}
+
+	// A removed router that comes back starts from zero and is exported:
+	// its cache entry went with its series.
+	serve("gone@file", "gone-svc@file", false)
+	got = scrape(t, m)
+	if k := `guan_router_requests_total{code="200",method="GET",protocol="http",router="gone@file",service="gone-svc@file"}`; got[k] != "1" {
+		t.Errorf("%s = %q, want 1", k, got[k])
+	}
+	m.ServerState("gone-svc@file", "http://c", false)
+	if k := `guan_service_server_up{service="gone-svc@file",url="http://c"}`; scrape(t, m)[k] != "0" {
+		t.Errorf("%s not exported again", k)
+	}
+	New(nil).Prune(Live{}) // disabled: a no-op
+}
+
+// Prune racing with requests never leaves a cache entry whose series is no
+// longer exported.
+func TestPruneRacingRequests(t *testing.T) {
+	m := New(&static.Prometheus{AddRoutersLabels: true})
+	h := m.Wrap("web", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		info := reqinfo.From(r.Context())
+		info.Router, info.Service = "r@file", "s@file"
+	}))
+	serve := func() { h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil)) }
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 2000 {
+			serve()
+		}
+	}()
+	for pruning := true; pruning; {
+		select {
+		case <-done:
+			pruning = false
+		default:
+			m.Prune(Live{})
+		}
+	}
+	m.Prune(Live{})
+	for range 5 {
+		serve()
+	}
+	got := scrape(t, m)
+	for _, k := range []string{
+		`guan_router_requests_total{code="200",method="GET",protocol="http",router="r@file",service="s@file"}`,
+		`guan_service_requests_total{code="200",method="GET",protocol="http",service="s@file"}`,
+	} {
+		if got[k] != "5" {
+			t.Errorf("%s = %q, want 5", k, got[k])
+		}
+	}
+}

@@ -26,6 +26,7 @@ type Pipeline struct {
 	throttle time.Duration
 	log      *slog.Logger
 	onReload func(ok bool)
+	onCommit func(*snapshot.Snapshot)
 
 	mu       sync.Mutex
 	last     map[string]providers.Message // last good message per provider
@@ -40,12 +41,16 @@ type Options struct {
 	Throttle time.Duration // minimum time between two applies
 	Logger   *slog.Logger
 	OnReload func(ok bool) // metrics hook; may be nil
+	// OnCommit is told about each snapshot once it is live and the lasting
+	// objects it no longer uses are closed (metrics prune the series of
+	// removed objects); may be nil.
+	OnCommit func(*snapshot.Snapshot)
 }
 
 // New returns a pipeline serving an empty snapshot until the first apply.
 func New(o Options) *Pipeline {
 	p := &Pipeline{
-		store: statestore.New(), build: o.Build, throttle: o.Throttle, log: o.Logger, onReload: o.OnReload,
+		store: statestore.New(), build: o.Build, throttle: o.Throttle, log: o.Logger, onReload: o.OnReload, onCommit: o.OnCommit,
 		last: map[string]providers.Message{}, failures: map[string]error{}, applied: make(chan struct{}),
 	}
 	if p.log == nil {
@@ -157,6 +162,9 @@ func (p *Pipeline) Apply() {
 	}
 	p.current.Store(snap)
 	b.Commit()
+	if p.onCommit != nil {
+		p.onCommit(snap)
+	}
 	for _, e := range snap.Problems() {
 		p.log.Warn("configuration problem", "error", e.Error())
 	}

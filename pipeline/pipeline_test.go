@@ -132,3 +132,33 @@ func TestEmptyConfigurationSkipped(t *testing.T) {
 		t.Fatalf("builds %d, want %d", rec.builds.Load(), builds+1)
 	}
 }
+
+// OnCommit sees each live snapshot, after it is swapped in, and is not told
+// about builds that fail.
+func TestOnCommit(t *testing.T) {
+	var got []*snapshot.Snapshot
+	var p *Pipeline
+	fail := false
+	p = New(Options{
+		Logger: slog.New(slog.DiscardHandler),
+		OnCommit: func(s *snapshot.Snapshot) {
+			if p.Current() != s {
+				t.Error("OnCommit called before the snapshot is live")
+			}
+			got = append(got, s)
+		},
+		Build: func(msgs map[string]providers.Message, b *statestore.Build) (*snapshot.Snapshot, error) {
+			if fail {
+				return nil, errors.New("broken")
+			}
+			return snapshot.Build(snapshot.Input{Providers: msgs, Store: b, Logger: slog.New(slog.DiscardHandler),
+				Internal: map[string]http.Handler{"noop@internal": http.NotFoundHandler()}})
+		},
+	})
+	p.Update(providers.Message{Provider: "file", Config: routerConfig("one")})
+	fail = true
+	p.Update(providers.Message{Provider: "file", Config: routerConfig("two")})
+	if len(got) != 1 || got[0] != p.Current() || !hasRouter(p, "one@file") {
+		t.Fatalf("OnCommit told about %d snapshots, want the one live", len(got))
+	}
+}

@@ -182,6 +182,42 @@ func TestMirroring(t *testing.T) {
 	}
 }
 
+// Without maxBodySize a mirroring service mirrors bodies up to 1 MiB only
+// (Traefik mirrors any size); -1 lifts the limit.
+func TestMirroringDefaultMaxBodySize(t *testing.T) {
+	main, mir := newBackend(t, "main"), newBackend(t, "mirror")
+	mir.arrived = make(chan string, 10)
+	unlimited := int64(-1)
+	s := New(Options{Services: map[string]*dynamic.Service{
+		"main@file":      {LoadBalancer: &dynamic.ServersLoadBalancer{Servers: servers(main.URL)}},
+		"mirror@file":    {LoadBalancer: &dynamic.ServersLoadBalancer{Servers: servers(mir.URL)}},
+		"default@file":   {Mirroring: &dynamic.Mirroring{Service: "main", Mirrors: []dynamic.MirrorService{{Name: "mirror", Percent: 100}}}},
+		"unlimited@file": {Mirroring: &dynamic.Mirroring{Service: "main", MaxBodySize: &unlimited, Mirrors: []dynamic.MirrorService{{Name: "mirror", Percent: 100}}}},
+	}})
+	big := strings.Repeat("x", 1<<20+1)
+	post := func(name, path string) {
+		t.Helper()
+		rec := httptest.NewRecorder()
+		mustHandler(t, s, name).ServeHTTP(rec, httptest.NewRequest("POST", path, strings.NewReader(big)))
+		if rec.Body.String() != "main" {
+			t.Fatalf("%s: main answered %q", name, rec.Body)
+		}
+	}
+	post("default@file", "/default")
+	post("unlimited@file", "/unlimited")
+	select {
+	case got := <-mir.arrived:
+		if got != "/unlimited "+big {
+			t.Fatalf("mirror got %.20q (%d bytes), want /unlimited with the whole body", got, len(got))
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("maxBodySize -1 did not mirror a large body")
+	}
+	if main.hits.Load() != 2 || mir.hits.Load() != 1 {
+		t.Fatalf("main %d, mirror %d requests; want 2 and 1 (the body over the default limit not mirrored)", main.hits.Load(), mir.hits.Load())
+	}
+}
+
 func TestSlowMirrorDoesNotDelayMain(t *testing.T) {
 	release := make(chan struct{})
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

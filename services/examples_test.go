@@ -42,6 +42,10 @@ func TestReferenceExamplesBuild(t *testing.T) {
 					o.TCPServices[n+"@file"] = s
 					tcpNames = append(tcpNames, n+"@file")
 				}
+				o.TCPTransports = map[string]*dynamic.TCPServersTransport{}
+				for n, tr := range c.ServersTransports {
+					o.TCPTransports[n+"@file"] = tr
+				}
 			}
 			if len(names)+len(tcpNames) == 0 && len(o.Transports) == 0 {
 				t.Fatal("example defines nothing")

@@ -37,6 +37,8 @@ type Options struct {
 	// when absent.
 	Transports  map[string]*dynamic.ServersTransport
 	TCPServices map[string]*dynamic.TCPService
+	// TCPTransports are the TCP servers transports (tcp.serversTransports).
+	TCPTransports map[string]*dynamic.TCPServersTransport
 	// Store keeps lasting state; nil gives the Set a private store.
 	Store  *statestore.Build
 	Logger *slog.Logger
@@ -173,17 +175,30 @@ func weightOf(w *int) int {
 	return *w
 }
 
-// lbState is the lasting part of a load balancer.
-type lbState struct {
-	servers *health.Servers
+// serverState is the lasting part of one server of a load balancer: its
+// health state and the active checker probing it. It is kept per server, so
+// a reload that adds or removes servers, or changes weights, leaves the
+// others' verdicts (and passive ejections) alone.
+type serverState struct {
+	srv     *health.Server
 	checker *healthcheck.Checker
 }
 
-func (st *lbState) Close() error {
+func (st *serverState) Close() error {
 	if st.checker != nil {
 		st.checker.Close()
 	}
-	return st.servers.Close()
+	return st.srv.Close()
+}
+
+// serverStateKey is what a server's health state depends on. The servers
+// transport matters only to active checks, which probe through it.
+type serverStateKey struct {
+	URL           string
+	HealthCheck   *dynamic.ServerHealthCheck
+	Passive       *dynamic.PassiveServerHealthCheck
+	Transport     string `json:",omitempty"`
+	TransportHash uint64 `json:",omitempty"`
 }
 
 func (s *Set) buildLB(name, provider string, lb *dynamic.ServersLoadBalancer) *built {
@@ -218,41 +233,49 @@ func (s *Set) buildLB(name, provider string, lb *dynamic.ServersLoadBalancer) *b
 		return &built{err: err}
 	}
 
-	stateKey := struct {
-		URLs          []string
-		HealthCheck   *dynamic.ServerHealthCheck
-		Passive       *dynamic.PassiveServerHealthCheck
-		Transport     string
-		TransportHash uint64
-	}{rawURLs, lb.HealthCheck, lb.PassiveHealthCheck, tname, thash}
 	log := s.log.With("service", name)
-	v, err := s.o.Store.Get("lb-state", name, stateKey, func() (any, error) {
-		st := &lbState{servers: health.NewServers(rawURLs, lb.PassiveHealthCheck)}
-		if lb.HealthCheck != nil {
-			servers := st.servers
-			report := func(i int, err error) {
-				if servers.SetActive(i, err == nil) {
-					if err != nil {
-						log.Warn("server down", "url", servers.URL(i), "reason", err)
-					} else {
-						log.Info("server up", "url", servers.URL(i))
-					}
-				}
-			}
-			c, err := healthcheck.Start(lb.HealthCheck, urls, tr, report)
-			if err != nil {
-				return nil, err
-			}
-			st.checker = c
-		}
-		return st, nil
-	})
+	g, err := s.o.Store.Get("lb-health", name, nil, func() (any, error) { return health.NewGroup(), nil })
 	if err != nil {
 		return &built{err: err}
 	}
-	st := v.(*lbState)
+	group := g.(*health.Group)
+	states := make([]*health.Server, len(lb.Servers))
+	for i := range lb.Servers {
+		key := serverStateKey{URL: rawURLs[i], HealthCheck: lb.HealthCheck, Passive: lb.PassiveHealthCheck}
+		if lb.HealthCheck != nil {
+			key.Transport, key.TransportHash = tname, thash
+		}
+		u := urls[i]
+		v, err := s.o.Store.Get("lb-server", name, key, func() (any, error) {
+			srv := group.NewServer(key.URL, lb.PassiveHealthCheck)
+			st := &serverState{srv: srv}
+			if lb.HealthCheck != nil {
+				report := func(_ int, err error) {
+					if srv.SetActive(err == nil) {
+						if err != nil {
+							log.Warn("server down", "url", srv.URL(), "reason", err)
+						} else {
+							log.Info("server up", "url", srv.URL())
+						}
+					}
+				}
+				c, err := healthcheck.Start(lb.HealthCheck, []*url.URL{u}, tr, report)
+				if err != nil {
+					srv.Close()
+					return nil, err
+				}
+				st.checker = c
+			}
+			return st, nil
+		})
+		if err != nil {
+			return &built{err: err}
+		}
+		states[i] = v.(*serverState).srv
+	}
+	view := group.View(states)
 	if fn := s.o.OnServerState; fn != nil {
-		st.servers.SetHook(func(url string, up bool) { fn(name, url, up) })
+		view.SetHook(func(url string, up bool) { fn(name, url, up) })
 	}
 
 	passHost := lb.PassHostHeader == nil || *lb.PassHostHeader
@@ -264,7 +287,7 @@ func (s *Set) buildLB(name, provider string, lb *dynamic.ServersLoadBalancer) *b
 	for i, srv := range lb.Servers {
 		var onFailure func()
 		if lb.PassiveHealthCheck != nil {
-			onFailure = func() { st.servers.Failure(i) }
+			onFailure = states[i].Failure
 		}
 		servers[i] = loadbalancer.Server{
 			URL:    srv.URL,
@@ -287,7 +310,7 @@ func (s *Set) buildLB(name, provider string, lb *dynamic.ServersLoadBalancer) *b
 		}
 	}
 	bal, err := loadbalancer.New(loadbalancer.Options{
-		Name: name, Servers: servers, State: st.servers, Strategy: lb.Strategy, Sticky: ck,
+		Name: name, Servers: servers, State: view, Strategy: lb.Strategy, Sticky: ck,
 	})
 	if err != nil {
 		return &built{err: err}
@@ -393,7 +416,7 @@ func (s *Set) buildMirroring(provider string, m *dynamic.Mirroring) *built {
 		}
 		targets[i] = mirror.Target{Name: child, Percent: mc.Percent, Handler: b.h}
 	}
-	maxBody := int64(-1)
+	maxBody := int64(mirror.DefaultMaxBodySize) // Traefik: -1, no limit
 	if m.MaxBodySize != nil {
 		maxBody = *m.MaxBodySize
 	}
@@ -465,9 +488,13 @@ func (s *Set) buildTCP(name string) *builtTCP {
 		return &builtTCP{err: errors.New("more than one service type: keep only one of loadBalancer, weighted")}
 	case cfg.LoadBalancer != nil:
 		lb := cfg.LoadBalancer
-		if lb.ServersTransport != "" {
-			return &builtTCP{err: fmt.Errorf("loadBalancer.serversTransport %q: TCP servers transports are not supported yet; remove the key (servers are dialed with a %s timeout, and servers[].tls verifies against the system roots)",
-				lb.ServersTransport, tcpproxy.DefaultDialTimeout)}
+		tname := lb.ServersTransport
+		if tname != "" {
+			tname = qualify(tname, provider)
+		}
+		tr, tlsConf, err := s.tcpTransport(tname)
+		if err != nil {
+			return &builtTCP{err: err}
 		}
 		if len(lb.Servers) == 0 {
 			return &builtTCP{err: errors.New("no servers: add at least one loadBalancer.servers entry with an address")}
@@ -477,9 +504,9 @@ func (s *Set) buildTCP(name string) *builtTCP {
 		for i, srv := range lb.Servers {
 			var tc *tls.Config
 			if srv.TLS {
-				tc = &tls.Config{MinVersion: tls.VersionTLS12}
+				tc = tlsConf
 			}
-			p, err := tcpproxy.NewProxy(srv.Address, tc, s.log.With("service", name))
+			p, err := tcpproxy.NewProxy(srv.Address, tc, tr, s.log.With("service", name))
 			if err != nil {
 				return &builtTCP{err: fmt.Errorf("servers[%d]: %w", i, err)}
 			}

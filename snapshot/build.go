@@ -70,6 +70,10 @@ type builder struct {
 	log    *slog.Logger
 	mwMemo map[string]mwResult
 	mwBusy map[string]bool
+	eps    map[string]*epRoutes      // filled in by Build after the routers
+	guards map[string][]guardedRoute // per entrypoint
+	def    *cryptotls.Config
+	defOK  bool
 }
 
 type mwResult struct {
@@ -99,11 +103,12 @@ func Build(in Input) (*Snapshot, error) {
 		b.m.transports[transport.DefaultName] = in.DefaultTransport
 	}
 	b.svcs = services.New(services.Options{
-		Services:    b.m.services,
-		Transports:  b.m.transports,
-		TCPServices: b.m.tcpServices,
-		Store:       in.Store,
-		Logger:      in.Logger,
+		Services:      b.m.services,
+		Transports:    b.m.transports,
+		TCPServices:   b.m.tcpServices,
+		TCPTransports: b.m.tcpTransports,
+		Store:         in.Store,
+		Logger:        in.Logger,
 		BaseDir: func(name string) string {
 			if name == transport.DefaultName {
 				return in.DefaultTransportDir
@@ -119,10 +124,14 @@ func Build(in Input) (*Snapshot, error) {
 
 	snap := &Snapshot{status: b.st, eps: map[string]*epRoutes{}, certs: b.tlsm.Certificates()}
 	snap.raw = b.raw()
+	b.eps, b.guards = map[string]*epRoutes{}, map[string][]guardedRoute{}
+	for name := range in.EntryPoints {
+		b.eps[name] = &epRoutes{}
+	}
 	httpRoutes, httpsRoutes, tlsHosts := b.buildHTTPRouters()
 	tcpRoutes := b.buildTCPRouters()
 	for name := range in.EntryPoints {
-		e := &epRoutes{}
+		e := b.eps[name]
 		e.http = routers.NewTable(httpRoutes[name])
 		if len(httpsRoutes[name]) > 0 {
 			e.https = routers.NewTable(httpsRoutes[name])
@@ -145,7 +154,7 @@ func Build(in Input) (*Snapshot, error) {
 			e.tcpPlain = routers.NewTCPTable(plainRoutes)
 		}
 		if e.hasHTTPS {
-			b.assignTLS(e, tlsHosts[name])
+			b.assignTLS(name, e, tlsHosts[name])
 		}
 		snap.eps[name] = e
 	}
@@ -183,6 +192,19 @@ func (b *builder) buildTLS() {
 	for _, e := range errs {
 		b.errs = append(b.errs, &config.Error{Msg: "tls: " + e.Error()})
 	}
+}
+
+// defaultTLS returns the config of the default TLS options, nil when they
+// are unusable (reported once).
+func (b *builder) defaultTLS() *cryptotls.Config {
+	if !b.defOK {
+		def, err := b.tlsConfig("default")
+		if err != nil {
+			b.log.Error("default TLS options unusable", "error", err)
+		}
+		b.def, b.defOK = def, true
+	}
+	return b.def
 }
 
 func (b *builder) tlsConfig(options string) (*cryptotls.Config, error) {

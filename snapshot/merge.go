@@ -28,14 +28,15 @@ func splitName(q string) (name, provider string) {
 // and every reference rewritten to the qualified form, so later stages never
 // need to know which provider an object came from.
 type merged struct {
-	routers     map[string]*dynamic.Router
-	services    map[string]*dynamic.Service
-	middlewares map[string]*dynamic.Middleware
-	transports  map[string]*dynamic.ServersTransport
-	tcpRouters  map[string]*dynamic.TCPRouter
-	tcpServices map[string]*dynamic.TCPService
-	tls         dynamic.TLSConfiguration
-	certDirs    []string // base directory of each tls certificate, by index
+	routers       map[string]*dynamic.Router
+	services      map[string]*dynamic.Service
+	middlewares   map[string]*dynamic.Middleware
+	transports    map[string]*dynamic.ServersTransport
+	tcpRouters    map[string]*dynamic.TCPRouter
+	tcpServices   map[string]*dynamic.TCPService
+	tcpTransports map[string]*dynamic.TCPServersTransport
+	tls           dynamic.TLSConfiguration
+	certDirs      []string // base directory of each tls certificate, by index
 
 	pos     map[string]func(path ...string) config.Position // provider -> position lookup
 	baseDir map[string]string                               // provider -> base directory
@@ -54,15 +55,16 @@ func qualifyAll(names []string, provider string) []string {
 
 func mergeConfigs(msgs map[string]providers.Message) *merged {
 	m := &merged{
-		routers:     map[string]*dynamic.Router{},
-		services:    map[string]*dynamic.Service{},
-		middlewares: map[string]*dynamic.Middleware{},
-		transports:  map[string]*dynamic.ServersTransport{},
-		tcpRouters:  map[string]*dynamic.TCPRouter{},
-		tcpServices: map[string]*dynamic.TCPService{},
-		tls:         dynamic.TLSConfiguration{Options: map[string]*dynamic.Options{}, Stores: map[string]*dynamic.Store{}},
-		pos:         map[string]func(path ...string) config.Position{},
-		baseDir:     map[string]string{},
+		routers:       map[string]*dynamic.Router{},
+		services:      map[string]*dynamic.Service{},
+		middlewares:   map[string]*dynamic.Middleware{},
+		transports:    map[string]*dynamic.ServersTransport{},
+		tcpRouters:    map[string]*dynamic.TCPRouter{},
+		tcpServices:   map[string]*dynamic.TCPService{},
+		tcpTransports: map[string]*dynamic.TCPServersTransport{},
+		tls:           dynamic.TLSConfiguration{Options: map[string]*dynamic.Options{}, Stores: map[string]*dynamic.Store{}},
+		pos:           map[string]func(path ...string) config.Position{},
+		baseDir:       map[string]string{},
 	}
 	for _, p := range sortedKeys(msgs) {
 		msg := msgs[p]
@@ -119,6 +121,9 @@ func mergeConfigs(msgs map[string]providers.Message) *merged {
 			}
 			for name, s := range t.Services {
 				m.tcpServices[Qualify(name, p)] = qualifyTCPService(s, p)
+			}
+			for name, st := range t.ServersTransports {
+				m.tcpTransports[Qualify(name, p)] = st
 			}
 		}
 		if t := c.TLS; t != nil {
@@ -194,6 +199,11 @@ func qualifyTCPService(s *dynamic.TCPService, p string) *dynamic.TCPService {
 		ww := *w
 		ww.Services = qualifyWRR(w.Services, p)
 		cp.Weighted = &ww
+	}
+	if lb := s.LoadBalancer; lb != nil && lb.ServersTransport != "" {
+		l := *lb
+		l.ServersTransport = Qualify(lb.ServersTransport, p)
+		cp.LoadBalancer = &l
 	}
 	return &cp
 }

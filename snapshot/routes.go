@@ -4,6 +4,7 @@ import (
 	cryptotls "crypto/tls"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 
@@ -104,13 +105,42 @@ func (b *builder) buildHTTPRouters() (plain, secure map[string][]routers.Route, 
 			fail("service", err.Error())
 			continue
 		}
-		for _, ep := range eps {
-			isTLS, opts := r.TLS != nil, ""
+		// The TLS options of each entrypoint, resolved before any route is
+		// added: a router whose options are unusable is disabled, never
+		// served with other options (as in Traefik).
+		epTLS := make([]routeTLS, len(eps))
+		tlsErr := ""
+		for i, ep := range eps {
+			t := &epTLS[i]
 			if r.TLS != nil {
-				opts = r.TLS.Options
+				t.on, t.options = true, r.TLS.Options
 			} else if e := b.in.EntryPoints[ep]; e.HTTP != nil && e.HTTP.TLS != nil {
-				isTLS, opts = true, e.HTTP.TLS.Options
+				// Resolved in the router's provider, like the entrypoint's
+				// middlewares (and as Traefik does).
+				t.on, t.fromEP = true, true
+				if o := e.HTTP.TLS.Options; o != "" {
+					t.options = qualifyTLSOption(o, prov)
+				}
 			}
+			if !t.on {
+				continue
+			}
+			conf, err := b.tlsConfig(t.options)
+			if err != nil {
+				tlsErr = err.Error()
+				if t.fromEP {
+					tlsErr = fmt.Sprintf("entryPoint %q http.tls: %v", ep, err)
+				}
+				break
+			}
+			t.conf = conf
+		}
+		if tlsErr != "" {
+			fail("tls", tlsErr)
+			continue
+		}
+		for i, ep := range eps {
+			isTLS, opts := epTLS[i].on, epTLS[i].options
 			var mws []string
 			if e := b.in.EntryPoints[ep]; e.HTTP != nil {
 				for _, m := range e.HTTP.Middlewares {
@@ -123,6 +153,13 @@ func (b *builder) buildHTTPRouters() (plain, secure map[string][]routers.Route, 
 				fail("middlewares", err.Error())
 				break
 			}
+			if isTLS && epTLS[i].conf != b.defaultTLS() && b.eps[ep] != nil {
+				// Options are chosen by SNI, before the request is known:
+				// the route checks it got the connection it wants.
+				g := &tlsGuard{e: b.eps[ep], want: epTLS[i].conf, next: h}
+				b.guards[ep] = append(b.guards[ep], guardedRoute{router: name, options: opts, rule: rule, guard: g})
+				h = g
+			}
 			route := routers.Route{Name: name, Rule: rule, Priority: r.Priority, Handler: h, OwnObservability: r.Observability != nil}
 			route.NoAccessLog, route.NoMetrics = r.Observability.Quiet()
 			if isTLS {
@@ -130,9 +167,6 @@ func (b *builder) buildHTTPRouters() (plain, secure map[string][]routers.Route, 
 				hs, _ := rule.Hosts()
 				for _, host := range hs {
 					hosts[ep] = append(hosts[ep], tlsHost{host: strings.ToLower(host), options: opts, router: name})
-				}
-				if len(hs) == 0 && opts != "" && opts != "default" {
-					hosts[ep] = append(hosts[ep], tlsHost{host: "", options: opts, router: name})
 				}
 			} else {
 				plain[ep] = append(plain[ep], route)
@@ -255,43 +289,28 @@ func (b *builder) buildTCPRouters() map[string][]routers.TCPRoute {
 // assignTLS decides which TLS configuration each SNI gets on an entrypoint:
 // the options of the HTTPS routers whose rule names that host. A host claimed
 // by routers with different options falls back to the default options.
-func (b *builder) assignTLS(e *epRoutes, hosts []tlsHost) {
-	def, err := b.tlsConfig("default")
-	if err != nil {
-		b.log.Error("default TLS options unusable", "error", err)
-	}
+// Routers whose options the SNI choice cannot guarantee are then marked.
+func (b *builder) assignTLS(ep string, e *epRoutes, hosts []tlsHost) {
+	def := b.defaultTLS()
 	e.tlsDefault = def
 	e.tlsExact = map[string]*cryptotls.Config{}
-	chosen := map[string]string{}
+	chosen := map[string]*cryptotls.Config{}
 	conflict := map[string]bool{}
 	for _, h := range hosts {
-		if h.host == "" {
-			continue
+		conf, err := b.tlsConfig(h.options)
+		if err != nil { // routers with unusable options are disabled before this
+			b.errs = append(b.errs, &config.Error{Msg: fmt.Sprintf("tls options %q for host %q: %v", h.options, h.host, err)})
+			conf = def
 		}
-		opts := h.options
-		if opts == "" {
-			opts = "default"
-		}
-		if prev, ok := chosen[h.host]; ok && prev != opts {
+		if prev, ok := chosen[h.host]; ok && prev != conf {
 			conflict[h.host] = true
-			if ri := b.st.Routers[h.router]; ri != nil {
-				ri.Err = append(ri.Err, fmt.Sprintf("host %q is served by routers with different TLS options; using the default options", h.host))
-				if ri.Status == status.Enabled {
-					ri.Status = status.Warning
-				}
-			}
 			continue
 		}
-		chosen[h.host] = opts
+		chosen[h.host] = conf
 	}
 	for _, host := range sortedKeys(chosen) {
-		opts := chosen[host]
+		conf := chosen[host]
 		if conflict[host] {
-			opts = "default"
-		}
-		conf, err := b.tlsConfig(opts)
-		if err != nil {
-			b.errs = append(b.errs, &config.Error{Msg: fmt.Sprintf("tls options %q for host %q: %v", opts, host, err)})
 			conf = def
 		}
 		if strings.HasPrefix(host, "*.") {
@@ -300,4 +319,54 @@ func (b *builder) assignTLS(e *epRoutes, hosts []tlsHost) {
 			e.tlsExact[host] = conf
 		}
 	}
+	for _, h := range hosts {
+		if conflict[h.host] {
+			b.warnRouter(h.router, fmt.Sprintf("host %q is served by routers with different TLS options; it uses the default options", h.host))
+		}
+	}
+	for _, g := range b.guards[ep] {
+		if ri := b.st.Routers[g.router]; ri == nil || ri.Status == status.Disabled {
+			continue
+		}
+		if hs, only := g.rule.Hosts(); !only || len(hs) == 0 {
+			b.warnRouter(g.router, fmt.Sprintf("TLS options are chosen by SNI, from the hosts of Host() rules, and this rule "+
+				"can match hosts it does not name in Host(): its requests on connections negotiated with options other than %q "+
+				"get 421 Misdirected Request; use Host() rules, or the default TLS options for HostRegexp or PathPrefix routers", g.options))
+		} else {
+			for _, host := range hs {
+				if e.tlsFor(host) != g.guard.want {
+					b.warnRouter(g.router, fmt.Sprintf("host %q does not get this router's TLS options %q: its requests on connections negotiated with other options get 421 Misdirected Request", host, g.options))
+				}
+			}
+		}
+	}
+}
+
+// warnRouter adds a message to a router's status, once, makes an enabled
+// router a warning, and logs it.
+func (b *builder) warnRouter(name, msg string) {
+	ri := b.st.Routers[name]
+	if ri == nil || slices.Contains(ri.Err, msg) {
+		return
+	}
+	b.log.Warn(msg, "router", name)
+	ri.Err = append(ri.Err, msg)
+	if ri.Status == status.Enabled {
+		ri.Status = status.Warning
+	}
+}
+
+// routeTLS is how a router uses TLS on one entrypoint.
+type routeTLS struct {
+	on      bool
+	options string // "" means default
+	fromEP  bool   // the entrypoint's http.tls, not the router's tls
+	conf    *cryptotls.Config
+}
+
+// guardedRoute is an HTTPS route whose TLS options are not the default ones.
+type guardedRoute struct {
+	router, options string
+	rule            *routers.Rule
+	guard           *tlsGuard
 }

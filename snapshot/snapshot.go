@@ -186,6 +186,28 @@ func (e *epRoutes) misdirected(r *http.Request) bool {
 	return e.tlsFor(host) != e.tlsFor(r.TLS.ServerName)
 }
 
+// tlsGuard fronts an HTTPS route whose TLS options are not the default
+// ones. TLS options are chosen by SNI from the hosts of Host() rules, so a
+// route that can match other hosts (HostRegexp, PathPrefix, or hosts whose
+// routers disagree on options) may be reached over a connection negotiated
+// with other options — without the client certificate its mTLS options
+// require, say. Such a request gets 421 Misdirected Request, like a Host
+// that disagrees with the SNI. Equivalent option sets share one config, so
+// comparing pointers compares settings; nothing is allocated.
+type tlsGuard struct {
+	e    *epRoutes
+	want *cryptotls.Config
+	next http.Handler
+}
+
+func (g *tlsGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.TLS == nil || g.e.tlsFor(r.TLS.ServerName) != g.want {
+		http.Error(w, "421 Misdirected Request", http.StatusMisdirectedRequest)
+		return
+	}
+	g.next.ServeHTTP(w, r)
+}
+
 func remoteIP(a net.Addr) netip.Addr {
 	switch v := a.(type) {
 	case *net.TCPAddr:

@@ -138,7 +138,7 @@ func (b *builder) finishStatus() {
 func (b *builder) raw() *dynamic.Configuration {
 	return &dynamic.Configuration{
 		HTTP: &dynamic.HTTPConfiguration{Routers: b.m.routers, Services: b.m.services, Middlewares: b.m.middlewares, ServersTransports: b.m.transports},
-		TCP:  &dynamic.TCPConfiguration{Routers: b.m.tcpRouters, Services: b.m.tcpServices},
+		TCP:  &dynamic.TCPConfiguration{Routers: b.m.tcpRouters, Services: b.m.tcpServices, ServersTransports: b.m.tcpTransports},
 		TLS:  &dynamic.TLSConfiguration{Options: b.m.tls.Options, Stores: b.m.tls.Stores},
 	}
 }

@@ -108,7 +108,9 @@ http:
 }
 
 // TestPathSanitized: dot segments cannot walk around a path rule; the
-// router and the upstream both see the cleaned path.
+// router and the upstream both see the cleaned path. With
+// http.encodedCharacters.allowEncodedSlash = false, a path holding %2F is
+// answered 400 before routing.
 func TestPathSanitized(t *testing.T) {
 	pub, _ := backend(t, "public")
 	adm, _ := backend(t, "admin")
@@ -130,6 +132,17 @@ http:
 		"/public/%2e%2e/admin/x": "404",
 		"/public//a/./b/":        "200 public GET /public/a/b/",
 		"/x/../public/y?q=1":     "200 public GET /public/y?q=1",
+		// "..;" is a dot segment for servlet containers: cleaned too.
+		"/public/..;/admin/x":           "404",
+		"/public/b/..;jsessionid=1/a/x": "200 public GET /public/a/x",
+		// A dot segment behind an encoded separator would let an upstream
+		// that decodes before resolving reach /admin: refused by default.
+		"/public/..%2fadmin/x":        "400",
+		"/public/..%2Fadmin/x":        "400",
+		"/public/a%5c..%5c..%5cadmin": "400",
+		// An encoded slash as data (GitLab project paths) is forwarded.
+		"/public/group%2Fproject": "200 public GET /public/group%2Fproject",
+		"/public/a%20b":           "200 public GET /public/a%20b",
 	} {
 		code, body, _ := get(t, nil, g.url(path), nil)
 		if got := fmt.Sprint(code); code == 200 {
@@ -144,5 +157,9 @@ http:
 	code, body, _ := get(t, nil, g.url("/public/../admin/x"), map[string]string{"X-Admin": "yes"})
 	if code != 200 || body != "admin GET /admin/x" {
 		t.Errorf("admin through a cleaned path: %d %q", code, body)
+	}
+	code, body, _ = get(t, nil, g.url("/public/..;/admin/x"), map[string]string{"X-Admin": "yes"})
+	if code != 200 || body != "admin GET /admin/x" {
+		t.Errorf("admin through a cleaned ..; path: %d %q", code, body)
 	}
 }

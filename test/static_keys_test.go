@@ -119,25 +119,3 @@ func TestStaticServersTransportCheck(t *testing.T) {
 		t.Fatalf("missing rootCAs file: %v\n%s\nwant %s", err, out, want)
 	}
 }
-
-// A TCP load balancer naming a serversTransport fails `gateway check`
-// instead of being silently ignored.
-func TestTCPServersTransportRejected(t *testing.T) {
-	dir := t.TempDir()
-	dyn := filepath.Join(dir, "dyn.toml")
-	writeFile(t, dyn, `
-[tcp.routers.db]
-  rule = "HostSNI(`+"`*`"+`)"
-  service = "db"
-[tcp.services.db.loadBalancer]
-  serversTransport = "tcp-tls"
-  [[tcp.services.db.loadBalancer.servers]]
-    address = "127.0.0.1:5432"
-`)
-	static := filepath.Join(dir, "static.toml")
-	writeFile(t, static, fmt.Sprintf("[entryPoints.db]\n  address = \":5432\"\n[providers.file]\n  filename = %q\n", dyn))
-	out, err := exec.Command(gatewayBin, "check", "--configFile="+static).CombinedOutput()
-	if err == nil || !strings.Contains(string(out), `TCP servers transports are not supported yet`) {
-		t.Fatalf("check: %v\n%s", err, out)
-	}
-}

@@ -7,6 +7,7 @@ import (
 	cryptotls "crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/guan-gateway/guan/config"
@@ -96,7 +97,16 @@ func NewManager(cfg *dynamic.TLSConfiguration, baseDir func(i int) string) (*Man
 		}
 		opts[DefaultOptions] = nil
 	}
-	for name, o := range opts {
+	// Equivalent option sets share one *Config, so comparing pointers
+	// tells whether two names mean the same handshake settings; the first
+	// name in sorted order builds it.
+	type builtConf struct {
+		c      *cryptotls.Config
+		strict bool
+	}
+	var built []builtConf
+	for _, name := range slices.Sorted(maps.Keys(opts)) {
+		o := opts[name]
 		m.names = append(m.names, name)
 		c, err := buildOptions(o, sharedDir)
 		if err != nil {
@@ -105,11 +115,16 @@ func NewManager(cfg *dynamic.TLSConfiguration, baseDir func(i int) string) (*Man
 			errs = append(errs, &config.Error{Msg: err.Error()})
 			continue
 		}
-		c.GetCertificate = st.getCertificate(o != nil && o.SniStrict)
+		strict := o != nil && o.SniStrict
+		if i := slices.IndexFunc(built, func(b builtConf) bool { return b.strict == strict && equivalent(b.c, c) }); i >= 0 {
+			m.configs[name] = built[i].c
+			continue
+		}
+		c.GetCertificate = st.getCertificate(strict)
 		tickets.install(c)
 		m.configs[name] = c
+		built = append(built, builtConf{c, strict})
 	}
-	slices.Sort(m.names)
 	slices.SortFunc(errs, func(a, b *config.Error) int {
 		if a.Msg < b.Msg {
 			return -1
@@ -123,7 +138,9 @@ func NewManager(cfg *dynamic.TLSConfiguration, baseDir func(i int) string) (*Man
 }
 
 // Config returns the server TLS config of the named option set ("" means
-// "default"). It is shared: callers must not modify it.
+// "default"). It is shared: callers must not modify it. Option sets with
+// equivalent settings (say, "default" and an empty "compat") return the
+// same pointer, so callers compare pointers to compare settings.
 func (m *Manager) Config(options string) (*cryptotls.Config, error) {
 	if options == "" {
 		options = DefaultOptions

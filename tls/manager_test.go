@@ -5,6 +5,7 @@ import (
 	cryptotls "crypto/tls"
 	"crypto/x509"
 	"net"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -367,6 +368,82 @@ func BenchmarkGetCertificate(b *testing.B) {
 	for b.Loop() {
 		if c, err := cfg.GetCertificate(hello); err != nil || c == nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// Option sets that negotiate the same way share one *Config, so callers can
+// compare pointers; any difference keeps them apart.
+func TestEquivalentOptionsShareAConfig(t *testing.T) {
+	ca, other := newTestCA(t), newTestCA(t)
+	caFile, _ := writeFiles(t, t.TempDir(), "ca", ca.pem, "")
+	m, errs := NewManager(&dynamic.TLSConfiguration{Options: map[string]*dynamic.Options{
+		"compat":     {},
+		"tls12":      {MinVersion: "VersionTLS12", PreferServerCipherSuites: true},
+		"alpn":       {ALPNProtocols: []string{"h2", "http/1.1", "acme-tls/1"}},
+		"strict":     {SniStrict: true},
+		"strict2":    {SniStrict: true, MinVersion: "VersionTLS12"},
+		"tls13":      {MinVersion: "VersionTLS13"},
+		"h1":         {ALPNProtocols: []string{"http/1.1"}},
+		"notickets":  {DisableSessionTickets: true},
+		"mtls":       {ClientAuth: dynamic.ClientAuth{CAFiles: []string{caFile}}},
+		"mtlsInline": {ClientAuth: dynamic.ClientAuth{CAFiles: []string{ca.pem}, ClientAuthType: "RequireAndVerifyClientCert"}},
+		"mtlsOther":  {ClientAuth: dynamic.ClientAuth{CAFiles: []string{other.pem}}},
+		"optional":   {ClientAuth: dynamic.ClientAuth{CAFiles: []string{ca.pem}, ClientAuthType: "VerifyClientCertIfGiven"}},
+		"anyCert":    {ClientAuth: dynamic.ClientAuth{ClientAuthType: "RequireAnyClientCert"}},
+		"suites":     {CipherSuites: []string{"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"}},
+		"curves":     {CurvePreferences: []string{"X25519"}},
+		"maxVersion": {MaxVersion: "VersionTLS12"},
+	}}, nil)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	groups := [][]string{
+		{"default", "compat", "tls12", "alpn"},
+		{"strict", "strict2"},
+		{"tls13"}, {"h1"}, {"notickets"},
+		{"mtls", "mtlsInline"}, {"mtlsOther"}, {"optional"}, {"anyCert"},
+		{"suites"}, {"curves"}, {"maxVersion"},
+	}
+	seen := map[*cryptotls.Config]string{}
+	for _, g := range groups {
+		c := mustConfig(t, m, g[0])
+		if prev, ok := seen[c]; ok {
+			t.Errorf("%s shares the config of %s", g[0], prev)
+		}
+		seen[c] = g[0]
+		for _, name := range g[1:] {
+			if mustConfig(t, m, name) != c {
+				t.Errorf("%s and %s are equivalent but got different configs", name, g[0])
+			}
+		}
+	}
+	if got := strings.Join(m.Options(), ","); !strings.HasPrefix(got, "alpn,anyCert,compat,curves,default") {
+		t.Errorf("Options() = %s", got)
+	}
+}
+
+// equivalent must compare every field buildOptions can set: a field added
+// there without being compared would make different settings share one
+// config.
+func TestEquivalentComparesEveryBuiltField(t *testing.T) {
+	ca := newTestCA(t)
+	c, err := buildOptions(&dynamic.Options{
+		MinVersion: "VersionTLS13", MaxVersion: "VersionTLS13", SniStrict: true,
+		CipherSuites: []string{"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"}, CurvePreferences: []string{"X25519"},
+		ALPNProtocols: []string{"h2"}, DisableSessionTickets: true, PreferServerCipherSuites: true,
+		ClientAuth: dynamic.ClientAuth{CAFiles: []string{ca.pem}, ClientAuthType: "RequireAndVerifyClientCert"},
+	}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	compared := map[string]bool{"MinVersion": true, "MaxVersion": true, "CipherSuites": true, "CurvePreferences": true,
+		"NextProtos": true, "SessionTicketsDisabled": true, "ClientAuth": true, "ClientCAs": true}
+	v := reflect.ValueOf(c).Elem()
+	for i := range v.NumField() {
+		f := v.Type().Field(i)
+		if f.IsExported() && !v.Field(i).IsZero() && !compared[f.Name] {
+			t.Errorf("buildOptions sets %s, which equivalent does not compare", f.Name)
 		}
 	}
 }

@@ -104,6 +104,18 @@ func buildOptions(o *dynamic.Options, dir string) (*cryptotls.Config, error) {
 	return c, nil
 }
 
+// equivalent reports whether two configs built by buildOptions (before
+// GetCertificate is set) negotiate the same way: every field buildOptions
+// and applyClientAuth set is compared.
+func equivalent(a, b *cryptotls.Config) bool {
+	return a.MinVersion == b.MinVersion && a.MaxVersion == b.MaxVersion &&
+		slices.Equal(a.CipherSuites, b.CipherSuites) &&
+		slices.Equal(a.CurvePreferences, b.CurvePreferences) &&
+		slices.Equal(a.NextProtos, b.NextProtos) &&
+		a.SessionTicketsDisabled == b.SessionTicketsDisabled &&
+		a.ClientAuth == b.ClientAuth && a.ClientCAs.Equal(b.ClientCAs)
+}
+
 // applyClientAuth follows Traefik: CA files alone mean
 // RequireAndVerifyClientCert; the verifying types need CA files.
 func applyClientAuth(c *cryptotls.Config, ca *dynamic.ClientAuth, dir string) error {

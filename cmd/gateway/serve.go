@@ -139,34 +139,6 @@ func (h epHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.p.Current().ServeHTTP(h.name, w, r)
 }
 
-func newLogger(cfg *static.Log, stderr io.Writer) (*slog.Logger, io.Closer, error) {
-	level := slog.LevelError
-	var closer io.Closer
-	out := stderr
-	if cfg != nil {
-		switch strings.ToUpper(cfg.Level) {
-		case "TRACE", "DEBUG":
-			level = slog.LevelDebug
-		case "INFO":
-			level = slog.LevelInfo
-		case "WARN", "WARNING":
-			level = slog.LevelWarn
-		}
-		if cfg.FilePath != "" {
-			f, err := os.OpenFile(cfg.FilePath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-			if err != nil {
-				return nil, nil, fmt.Errorf("log.filePath: %w", err)
-			}
-			out, closer = f, f
-		}
-	}
-	opts := &slog.HandlerOptions{Level: level}
-	if cfg != nil && strings.EqualFold(cfg.Format, "json") {
-		return slog.New(slog.NewJSONHandler(out, opts)), closer, nil
-	}
-	return slog.New(slog.NewTextHandler(out, opts)), closer, nil
-}
-
 // serve runs the gateway until SIGTERM or SIGINT.
 func serve(source staticSource, stderr io.Writer) int {
 	cfg, used, err := loadStatic(source)
@@ -174,13 +146,13 @@ func serve(source staticSource, stderr io.Writer) int {
 		fmt.Fprintln(stderr, describe(used, err))
 		return 1
 	}
-	log, logCloser, err := newLogger(cfg.Log, stderr)
+	log, logOut, err := newLogger(cfg.Log, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	if logCloser != nil {
-		defer logCloser.Close()
+	if logOut != nil {
+		defer logOut.Close()
 	}
 	slog.SetDefault(log)
 	log.Info("starting", "version", guan.Version, "config", used)
@@ -219,6 +191,7 @@ func serve(source staticSource, stderr io.Writer) int {
 		Throttle: throttle,
 		Logger:   log,
 		OnReload: mets.ReloadDone,
+		OnCommit: func(s *snapshot.Snapshot) { pruneMetrics(mets, s) },
 		Build: func(msgs map[string]providers.Message, b *statestore.Build) (*snapshot.Snapshot, error) {
 			input := buildInput(cfg, msgs, b, in, log)
 			input.OnServerState = mets.ServerState
@@ -328,8 +301,16 @@ func serve(source staticSource, stderr io.Writer) int {
 		case syscall.SIGUSR2:
 			log.Warn("SIGUSR2: binary upgrade is not supported yet; ignored")
 		case syscall.SIGUSR1:
-			log.Info("SIGUSR1: reopening access log")
-			alog.Reopen()
+			// Logged after the reopen, so the new file starts with it.
+			if logOut != nil {
+				if err := logOut.Reopen(); err != nil {
+					log.Error("SIGUSR1: log.filePath", "error", err)
+				}
+			}
+			if err := alog.Reopen(); err != nil {
+				log.Error("SIGUSR1: accessLog.filePath", "error", err)
+			}
+			log.Info("SIGUSR1: log files reopened")
 		default:
 			log.Info("shutting down", "signal", sig.String())
 			terminating.Store(true)

@@ -159,7 +159,7 @@ type WRRService struct {
 type Mirroring struct {
 	Service     string          `json:"service,omitempty"`
 	MirrorBody  *bool           `json:"mirrorBody,omitempty"`  // default true
-	MaxBodySize *int64          `json:"maxBodySize,omitempty"` // default -1 (unlimited)
+	MaxBodySize *int64          `json:"maxBodySize,omitempty"` // default 1 MiB (Traefik: -1); -1 means no limit
 	Mirrors     []MirrorService `json:"mirrors,omitempty"`
 	HealthCheck *HealthCheck    `json:"healthCheck,omitempty"`
 }

@@ -1,9 +1,12 @@
 package dynamic
 
+import "github.com/guan-gateway/guan/config"
+
 // TCPConfiguration is the tcp section.
 type TCPConfiguration struct {
-	Routers  map[string]*TCPRouter  `json:"routers,omitempty"`
-	Services map[string]*TCPService `json:"services,omitempty"`
+	Routers           map[string]*TCPRouter           `json:"routers,omitempty"`
+	Services          map[string]*TCPService          `json:"services,omitempty"`
+	ServersTransports map[string]*TCPServersTransport `json:"serversTransports,omitempty"`
 }
 
 // TCPRouter matches connections (by SNI, client IP, ALPN) to a TCP service.
@@ -42,6 +45,25 @@ type TCPServer struct {
 	Address string `json:"address,omitempty"`
 	TLS     bool   `json:"tls,omitempty"`
 	Weight  *int   `json:"weight,omitempty"`
+}
+
+// TCPServersTransport configures connections to TCP servers, as Traefik's
+// tcp.serversTransports.
+type TCPServersTransport struct {
+	DialTimeout      *config.Duration `json:"dialTimeout,omitempty"`      // default 30s; 0: no timeout
+	DialKeepAlive    *config.Duration `json:"dialKeepAlive,omitempty"`    // default 15s; negative: off
+	TerminationDelay *config.Duration `json:"terminationDelay,omitempty"` // default 100ms; negative: wait forever
+	TLS              *TLSClientConfig `json:"tls,omitempty"`
+}
+
+// TLSClientConfig is the TLS of a TCP servers transport, used for the
+// servers with tls = true.
+type TLSClientConfig struct {
+	ServerName         string        `json:"serverName,omitempty"`
+	InsecureSkipVerify bool          `json:"insecureSkipVerify,omitempty"`
+	RootCAs            []string      `json:"rootCAs,omitempty"`
+	Certificates       []Certificate `json:"certificates,omitempty"`
+	PeerCertURI        string        `json:"peerCertURI,omitempty"`
 }
 
 // TCPWeightedRoundRobin splits connections over TCP services by weight.

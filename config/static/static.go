@@ -90,6 +90,21 @@ type HTTP struct {
 	TLS            *HTTPTLS      `json:"tls,omitempty"`
 	MaxHeaderBytes int           `json:"maxHeaderBytes,omitempty"` // default 1 MiB
 	SanitizePath   *bool         `json:"sanitizePath,omitempty"`   // default true
+	// EncodedCharacters rejects request paths holding the percent-encoded
+	// characters whose switch is false (400, before routing).
+	EncodedCharacters *EncodedCharacters `json:"encodedCharacters,omitempty"`
+}
+
+// EncodedCharacters says which percent-encoded characters a request path
+// may hold. Each is allowed unless set to false, as in Traefik.
+type EncodedCharacters struct {
+	AllowEncodedSlash         *bool `json:"allowEncodedSlash,omitempty"`         // %2F
+	AllowEncodedBackSlash     *bool `json:"allowEncodedBackSlash,omitempty"`     // %5C
+	AllowEncodedNullCharacter *bool `json:"allowEncodedNullCharacter,omitempty"` // %00
+	AllowEncodedSemicolon     *bool `json:"allowEncodedSemicolon,omitempty"`     // %3B
+	AllowEncodedPercent       *bool `json:"allowEncodedPercent,omitempty"`       // %25
+	AllowEncodedQuestionMark  *bool `json:"allowEncodedQuestionMark,omitempty"`  // %3F
+	AllowEncodedHash          *bool `json:"allowEncodedHash,omitempty"`          // %23
 }
 
 // HTTPTLS makes every router on the entrypoint a TLS router by default.
@@ -169,6 +184,19 @@ type Log struct {
 	Format   string `json:"format,omitempty"` // common (text) or json
 	FilePath string `json:"filePath,omitempty"`
 	NoColor  bool   `json:"noColor,omitempty"`
+	// Size-based rotation of filePath, as Traefik's: on when any of these
+	// is set. MaxSize is in megabytes (0: 100), MaxAge in days (0: keep
+	// backups whatever their age), MaxBackups a count (0: keep all).
+	MaxSize    int  `json:"maxSize,omitempty"`
+	MaxBackups int  `json:"maxBackups,omitempty"`
+	MaxAge     int  `json:"maxAge,omitempty"`
+	Compress   bool `json:"compress,omitempty"`
+}
+
+// Rotates reports whether the log file is rotated by size (any of maxSize,
+// maxBackups, maxAge, compress set).
+func (l *Log) Rotates() bool {
+	return l != nil && (l.MaxSize != 0 || l.MaxBackups != 0 || l.MaxAge != 0 || l.Compress)
 }
 
 // AccessLog configures the access log.

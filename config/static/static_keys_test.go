@@ -117,3 +117,25 @@ func TestBaseDirIsTheFilesDirectory(t *testing.T) {
 		t.Errorf("embedded BaseDir = %q, want the working directory %q", c.BaseDir(), wd)
 	}
 }
+
+func TestLogRotationKeys(t *testing.T) {
+	c, _, err := static.Parse("s.yaml", []byte("log:\n  filePath: gw.log\n  maxSize: 10\n  maxBackups: 3\n  maxAge: 7\n  compress: true\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := c.Log; l.MaxSize != 10 || l.MaxBackups != 3 || l.MaxAge != 7 || !l.Compress || !l.Rotates() {
+		t.Fatalf("log %+v", l)
+	}
+	if c, _, _ := static.Parse("s.yaml", []byte("log:\n  filePath: gw.log\n")); c.Log.Rotates() {
+		t.Fatal("rotation on without any rotation key")
+	}
+	_, _, err = static.Parse("s.toml", []byte("[log]\n  maxSize = -1\n  compress = true\n"))
+	for _, want := range []string{
+		"s.toml:1:2: log.filePath: maxSize, maxBackups, maxAge and compress rotate a log file: set filePath too",
+		"s.toml:2:3: log.maxSize: must not be negative, got -1",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("err = %v, want %q", err, want)
+		}
+	}
+}

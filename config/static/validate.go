@@ -43,6 +43,14 @@ func (c *Configuration) Validate(meta *decode.Meta) error {
 			v.add(path("log", "level"), "%v", err)
 		}
 		v.oneOf(path("log", "format"), l.Format, "common", "json")
+		for key, n := range map[string]int{"maxSize": l.MaxSize, "maxBackups": l.MaxBackups, "maxAge": l.MaxAge} {
+			if n < 0 {
+				v.add(path("log", key), "must not be negative, got %d", n)
+			}
+		}
+		if l.Rotates() && l.FilePath == "" {
+			v.add(path("log", "filePath"), "maxSize, maxBackups, maxAge and compress rotate a log file: set filePath too, or remove them")
+		}
 	}
 	if a := c.AccessLog; a != nil {
 		c.validateAccessLog(v, a)

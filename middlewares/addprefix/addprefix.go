@@ -4,12 +4,14 @@ package addprefix
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/guan-gateway/guan/config/dynamic"
 	"github.com/guan-gateway/guan/middlewares"
+	"github.com/guan-gateway/guan/urlpath"
 )
 
 type addPrefix struct {
@@ -21,7 +23,8 @@ type addPrefix struct {
 }
 
 // New returns a handler that prepends cfg.Prefix to every request path. A
-// prefix without a leading "/" gets one, as in Traefik.
+// prefix without a leading "/" gets one, as in Traefik. A prefix with a
+// "." or ".." segment ("/api/..") is refused.
 func New(_ middlewares.Env, cfg dynamic.AddPrefix, next http.Handler) (http.Handler, error) {
 	if cfg.Prefix == "" {
 		return nil, errors.New(`addPrefix: prefix is empty; set "prefix" to a path such as "/api"`)
@@ -30,10 +33,16 @@ func New(_ middlewares.Env, cfg dynamic.AddPrefix, next http.Handler) (http.Hand
 	if prefix[0] != '/' {
 		prefix = "/" + prefix
 	}
+	u := &url.URL{Path: prefix}
+	if urlpath.HasDotSegment(u) {
+		// The request path always starts with "/", so only the prefix can
+		// put a dot segment in the new path.
+		return nil, fmt.Errorf(`addPrefix: prefix %q has a "." or ".." segment, which the upstream would resolve; write the prefix without it`, cfg.Prefix)
+	}
 	return &addPrefix{
 		next:      next,
 		prefix:    prefix,
-		rawPrefix: (&url.URL{Path: prefix}).EscapedPath(),
+		rawPrefix: u.EscapedPath(),
 	}, nil
 }
 

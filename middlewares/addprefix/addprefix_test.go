@@ -41,4 +41,16 @@ func TestAddPrefixConfigError(t *testing.T) {
 	if _, err := New(middlewares.Env{}, dynamic.AddPrefix{}, http.NotFoundHandler()); err == nil {
 		t.Fatal("empty prefix accepted")
 	}
+	// A dot segment in the prefix would be resolved by the upstream.
+	for _, p := range []string{"/api/..", "/..", "..", "/api/./v1", "/a/..;x/b"} {
+		if _, err := New(middlewares.Env{}, dynamic.AddPrefix{Prefix: p}, http.NotFoundHandler()); err == nil {
+			t.Errorf("prefix %q accepted", p)
+		}
+	}
+	// The prefix is literal: "%2e" is sent as "%252e", not a dot.
+	for _, p := range []string{"/api/", "/v1..", "/.well-known", "/...", "/%2e%2e"} {
+		if _, err := New(middlewares.Env{}, dynamic.AddPrefix{Prefix: p}, http.NotFoundHandler()); err != nil {
+			t.Errorf("prefix %q: %v", p, err)
+		}
+	}
 }

@@ -29,7 +29,8 @@ const (
 type basicAuth struct {
 	next         http.Handler
 	users        map[string]verifier
-	challenge    string // WWW-Authenticate value
+	decoy        verifier // checked for unknown users; see decoyFor
+	challenge    string   // WWW-Authenticate value
 	headerField  string
 	removeHeader bool
 	cache        *verifiedCache
@@ -71,6 +72,7 @@ func New(env middlewares.Env, cfg dynamic.BasicAuth, next http.Handler) (http.Ha
 	return &basicAuth{
 		next:         next,
 		users:        users,
+		decoy:        decoyFor(users),
 		challenge:    challenge,
 		headerField:  http.CanonicalHeaderKey(cfg.HeaderField),
 		removeHeader: cfg.RemoveHeader,
@@ -166,6 +168,9 @@ func (a *basicAuth) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 func (a *basicAuth) check(user, password string) bool {
 	v, ok := a.users[user]
 	if !ok {
+		// As slow as a known user's wrong password, so timing does not
+		// reveal which user names exist.
+		a.decoy.verify(password)
 		return false
 	}
 	if !v.slow() {

@@ -344,3 +344,156 @@ func BenchmarkSHA1(b *testing.B) {
 		h.ServeHTTP(w, req)
 	}
 }
+
+// countingVerifier counts the checks made through it.
+type countingVerifier struct {
+	verifier
+	n int
+}
+
+func (c *countingVerifier) verify(pw string) bool { c.n++; return c.verifier.verify(pw) }
+
+func hashWithCost(t testing.TB, pw string, cost int) string {
+	h, err := bcrypt.GenerateFromPassword([]byte(pw), cost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(h)
+}
+
+// An unknown user name is checked against a decoy of the users' bcrypt
+// cost, exactly once, so it costs what a known user's wrong password costs;
+// known users never touch the decoy.
+func TestUnknownUserPaysForADecoyCheck(t *testing.T) {
+	const cost = bcrypt.MinCost + 1
+	users := []string{"bob:" + hashWithCost(t, "bobpw", cost), "bea:" + hashWithCost(t, "beapw", cost)}
+	h, err := New(middlewares.Env{}, dynamic.BasicAuth{Users: users}, echoBackend)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := h.(*basicAuth)
+	decoy, ok := a.decoy.(bcryptHash)
+	if !ok {
+		t.Fatalf("decoy is %T, want a bcrypt hash", a.decoy)
+	}
+	if c, err := bcrypt.Cost([]byte(decoy)); err != nil || c != cost {
+		t.Fatalf("decoy cost %d (%v), want %d", c, err, cost)
+	}
+	// Well-formed, so bcrypt does the full work and then fails to match.
+	if err := bcrypt.CompareHashAndPassword([]byte(decoy), []byte("bobpw")); err != bcrypt.ErrMismatchedHashAndPassword {
+		t.Fatalf("decoy comparison: %v, want a mismatch after hashing", err)
+	}
+	counter := &countingVerifier{verifier: a.decoy}
+	a.decoy = counter
+	srv := mwtest.Serve(t, h)
+	for _, tt := range []struct {
+		user, pw  string
+		code      int
+		decoyUses int
+	}{
+		{"eve", "bobpw", 401, 1},
+		{"bob", "wrong", 401, 1},
+		{"bob", "bobpw", 200, 1},
+		{"mallory", "", 401, 2},
+	} {
+		if resp, _ := do(t, srv, tt.user, tt.pw, true); resp.StatusCode != tt.code || counter.n != tt.decoyUses {
+			t.Fatalf("%s: status %d, decoy checked %d times in all; want %d and %d", tt.user, resp.StatusCode, counter.n, tt.code, tt.decoyUses)
+		}
+	}
+}
+
+// The decoy follows the format most users have, ties going to the most
+// expensive, and never matches.
+func TestDecoyFollowsTheUsers(t *testing.T) {
+	b4, b5 := hashWithCost(t, "x", 4), hashWithCost(t, "x", 5)
+	sha := "{SHA}5en6G6MezRroT3XKqkdPOmY/BfQ="
+	apr1 := "$apr1$r31.....$ARC3pREO82RIm0aQ2zszC0"
+	md5 := "$1$salt$qQY4WxjABChYG1ccLpfkz/"
+	for _, tt := range []struct {
+		hashes []string
+		want   string // bcrypt cost, "sha1", or md5 magic and salt length
+	}{
+		{[]string{b4, b4, b5}, "bcrypt 4"},
+		{[]string{b4, b5}, "bcrypt 5"},
+		{[]string{sha, sha, b5}, "sha1"},
+		{[]string{sha, apr1}, "$apr1$ 8"},
+		{[]string{md5, apr1, b4}, "bcrypt 4"},
+		{[]string{md5}, "$1$ 4"},
+	} {
+		users := map[string]verifier{}
+		for i, h := range tt.hashes {
+			if err := addUser(users, fmt.Sprintf("u%d:%s", i, h)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var got string
+		switch d := decoyFor(users).(type) {
+		case bcryptHash:
+			c, err := bcrypt.Cost([]byte(d))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = fmt.Sprintf("bcrypt %d", c)
+		case shaHash:
+			got = "sha1"
+		case md5CryptHash:
+			got = fmt.Sprintf("%s %d", d.magic, len(d.salt))
+		}
+		if got != tt.want {
+			t.Errorf("%d users: decoy %s, want %s", len(tt.hashes), got, tt.want)
+		}
+		for _, pw := range []string{"", "x", "secret", "password"} {
+			if decoyFor(users).verify(pw) {
+				t.Errorf("the decoy for %s matched %q", tt.want, pw)
+			}
+		}
+	}
+}
+
+// Wall-clock check with bounds far too generous to flake: the fastest of a
+// few unknown-user failures takes at least a fifth of the fastest
+// wrong-password failure (without the decoy it was under a hundredth).
+func TestUnknownUserTimingComparable(t *testing.T) {
+	const cost = 6
+	h, err := New(middlewares.Env{}, dynamic.BasicAuth{Users: []string{"bob:" + hashWithCost(t, "bobpw", cost)}}, echoBackend)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fastest := func(user string) time.Duration {
+		best := time.Duration(1 << 62)
+		for range 5 {
+			req := httptest.NewRequest(http.MethodGet, "/", nil)
+			req.SetBasicAuth(user, "wrong")
+			rec := httptest.NewRecorder()
+			start := time.Now()
+			h.ServeHTTP(rec, req)
+			best = min(best, time.Since(start))
+			if rec.Code != 401 {
+				t.Fatalf("%s: %d", user, rec.Code)
+			}
+		}
+		return best
+	}
+	known, unknown := fastest("bob"), fastest("eve")
+	if unknown < known/5 {
+		t.Fatalf("unknown user rejected in %v, known user's wrong password in %v: timing tells them apart", unknown, known)
+	}
+}
+
+// BenchmarkRejectKnownUser and BenchmarkRejectUnknownUser should report
+// about the same time per failure (bcrypt, cost 10).
+func BenchmarkRejectKnownUser(b *testing.B)   { benchReject(b, "bob") }
+func BenchmarkRejectUnknownUser(b *testing.B) { benchReject(b, "eve") }
+
+func benchReject(b *testing.B, user string) {
+	h, err := New(middlewares.Env{}, dynamic.BasicAuth{Users: []string{"bob:" + hashWithCost(b, "pw", bcrypt.DefaultCost)}}, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	req.SetBasicAuth(user, "wrong")
+	w := &nopWriter{h: http.Header{}}
+	for b.Loop() {
+		h.ServeHTTP(w, req)
+	}
+}

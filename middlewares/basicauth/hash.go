@@ -1,6 +1,7 @@
 package basicauth
 
 import (
+	"cmp"
 	"crypto/md5"
 	"crypto/sha1"
 	"crypto/subtle"
@@ -48,6 +49,60 @@ func parseHash(h string) (verifier, error) {
 	}
 	return nil, errors.New("unsupported password hash; use bcrypt ($2y$), SHA1 ({SHA}) or MD5 ($apr1$) as produced by `htpasswd -nB user` — plain-text passwords are not accepted")
 }
+
+// decoyFor returns a verifier that costs what checking a configured user's
+// password costs: unknown users are checked against it, so that a wrong
+// user name takes as long as a wrong password and response times do not
+// tell which user names exist. It copies the format (and bcrypt cost, MD5
+// salt length) most users have, ties going to the most expensive; it is
+// built without hashing anything and never matches.
+func decoyFor(users map[string]verifier) verifier {
+	type kind struct {
+		key   string
+		cost  int // orders ties: the more expensive wins
+		decoy func() verifier
+	}
+	kindOf := func(v verifier) kind {
+		switch h := v.(type) {
+		case bcryptHash:
+			cost, _ := bcrypt.Cost([]byte(h)) // checked by parseHash
+			return kind{fmt.Sprintf("bcrypt %d", cost), 1000 + cost, func() verifier {
+				return bcryptHash(fmt.Sprintf("$2a$%02d$", cost) + decoyBcrypt[len("$2a$04$"):])
+			}}
+		case md5CryptHash:
+			n := len(h.salt)
+			return kind{fmt.Sprintf("md5 %s %d", h.magic, n), 100 + n, func() verifier {
+				salt := decoySalt[:n]
+				return md5CryptHash{magic: h.magic, salt: salt, full: h.magic + salt + "$" + decoyDigest}
+			}}
+		}
+		return kind{"sha1", 0, func() verifier { return shaHash(make([]byte, sha1.Size)) }}
+	}
+	kinds := map[string]kind{}
+	count := map[string]int{}
+	for _, v := range users {
+		k := kindOf(v)
+		kinds[k.key] = k
+		count[k.key]++
+	}
+	best := kind{"sha1", -1, func() verifier { return shaHash(make([]byte, sha1.Size)) }}
+	bestN := 0
+	for key, k := range kinds {
+		if c := cmp.Or(cmp.Compare(count[key], bestN), cmp.Compare(k.cost, best.cost), cmp.Compare(key, best.key)); c > 0 {
+			best, bestN = k, count[key]
+		}
+	}
+	return best.decoy()
+}
+
+// decoyBcrypt is a well-formed bcrypt hash (of a password nobody uses) whose
+// cost is rewritten for the decoy; its salt makes bcrypt do the full work.
+const decoyBcrypt = "$2a$04$gSkCrnA6S3rkwBdfE8O7GeHt10DXetPW8psst2ge4AG6fIDV92KTq"
+
+const (
+	decoySalt   = "dEc0yS4l"               // 8 characters, the longest salt
+	decoyDigest = "decoy-never-a-match---" // 22 characters; '-' is outside the crypt alphabet, so no output matches
+)
 
 type bcryptHash string
 

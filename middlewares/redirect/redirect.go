@@ -79,15 +79,26 @@ func splitRequest(req *http.Request) (scheme, authority, uri string) {
 	return scheme, authority, uri
 }
 
-// cutScheme splits "http://rest" or "https://rest".
+// cutScheme splits an absolute-form request URI "scheme://rest". Schemes
+// are case-insensitive (RFC 3986 §3.1): "HTTPS://" is https. Any other
+// scheme the server let through counts as http, so the Location is never
+// built from a URI that still holds a scheme and authority.
 func cutScheme(uri string) (scheme, rest string, ok bool) {
-	if rest, ok := strings.CutPrefix(uri, "http://"); ok {
-		return schemeHTTP, rest, true
+	// RFC 3986: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ).
+	i := 0
+	for ; i < len(uri); i++ {
+		c := uri[i] | 0x20 // lower-case a letter
+		if !('a' <= c && c <= 'z' || i > 0 && ('0' <= uri[i] && uri[i] <= '9' || uri[i] == '+' || uri[i] == '-' || uri[i] == '.')) {
+			break
+		}
 	}
-	if rest, ok := strings.CutPrefix(uri, "https://"); ok {
-		return schemeHTTPS, rest, true
+	if i == 0 || !strings.HasPrefix(uri[i:], "://") {
+		return "", "", false
 	}
-	return "", "", false
+	if strings.EqualFold(uri[:i], schemeHTTPS) {
+		return schemeHTTPS, uri[i+3:], true
+	}
+	return schemeHTTP, uri[i+3:], true
 }
 
 // splitHostPort splits hostport into host (IPv6 without brackets) and

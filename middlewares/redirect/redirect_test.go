@@ -90,6 +90,14 @@ func TestRedirectScheme(t *testing.T) {
 		{"https to http", dynamic.RedirectScheme{Scheme: "http"}, true, "GET", "foo.example", "/x", nil, result{302, "http://foo.example/x"}},
 		{"scheme case-insensitive", dynamic.RedirectScheme{Scheme: "HTTPS"}, true, "GET", "foo.example", "/", nil, result{418, ""}},
 		{"absolute-form URI", dynamic.RedirectScheme{Scheme: "https"}, false, "GET", "ignored.example", "http://abs.example:8080/p?q", nil, result{302, "https://abs.example/p?q"}},
+		// Schemes are case-insensitive: the scheme and authority of an
+		// upper-case absolute-form URI never end up in the path.
+		{"upper-case absolute-form URI", dynamic.RedirectScheme{Scheme: "https"}, false, "GET", "ignored.example", "HTTP://abs.example:8080/p?q", nil, result{302, "https://abs.example/p?q"}},
+		{"upper-case https absolute-form URI, other port", dynamic.RedirectScheme{Scheme: "https", Port: "8443"}, false, "GET", "rs.test", "HTTPS://rs.test/x", nil, result{302, "https://rs.test:8443/x"}},
+		{"upper-case https absolute-form URI is https", dynamic.RedirectScheme{Scheme: "https"}, false, "GET", "rs.test", "HTTPS://rs.test/x", nil, result{418, ""}},
+		{"mixed-case absolute-form URI", dynamic.RedirectScheme{Scheme: "https"}, false, "GET", "ignored.example", "hTtP://abs.example/p", nil, result{302, "https://abs.example/p"}},
+		{"absolute-form URI of another scheme", dynamic.RedirectScheme{Scheme: "https"}, false, "GET", "ignored.example", "ftp://abs.example/p", nil, result{302, "https://abs.example/p"}},
+		{"scheme-like text in the query", dynamic.RedirectScheme{Scheme: "https"}, false, "GET", "foo.example", "/p?next=http://x/", nil, result{302, "https://foo.example/p?next=http://x/"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -125,6 +133,7 @@ func TestRedirectRegex(t *testing.T) {
 		{"add trailing slash once", dynamic.RedirectRegex{Regex: `^(http://[^/]+/[^?]*[^/?])(\?.*)?$`, Replacement: "$1/$2"}, false, "GET", "foo.example", "/dir?x", result{302, "http://foo.example/dir/?x"}},
 		{"trailing slash present", dynamic.RedirectRegex{Regex: `^(http://[^/]+/[^?]*[^/?])(\?.*)?$`, Replacement: "$1/$2"}, false, "GET", "foo.example", "/dir/?x", result{418, ""}},
 		{"absolute-form URI", dynamic.RedirectRegex{Regex: `^http://abs\.example/(.*)`, Replacement: "https://abs.example/$1"}, false, "GET", "ignored", "http://abs.example/p", result{302, "https://abs.example/p"}},
+		{"upper-case absolute-form URI", dynamic.RedirectRegex{Regex: `^http://abs\.example/(.*)`, Replacement: "https://abs.example/$1"}, false, "GET", "ignored", "HTTP://abs.example/p", result{302, "https://abs.example/p"}},
 		{"invalid result is 500", dynamic.RedirectRegex{Regex: `^http://localhost/(.*)`, Replacement: "http://my domain\x7f/$1"}, false, "GET", "localhost", "/x", result{500, ""}},
 	}
 	for _, tt := range tests {

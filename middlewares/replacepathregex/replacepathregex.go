@@ -15,6 +15,7 @@ import (
 	"github.com/guan-gateway/guan/config/dynamic"
 	"github.com/guan-gateway/guan/middlewares"
 	"github.com/guan-gateway/guan/middlewares/replacepath"
+	"github.com/guan-gateway/guan/urlpath"
 )
 
 type replacePathRegex struct {
@@ -27,7 +28,9 @@ type replacePathRegex struct {
 // New compiles cfg.Regex. The expression is matched against the escaped
 // path (RawPath, or Path escaped); every match is replaced with
 // cfg.Replacement, in which $1, ${name} refer to capture groups. Requests
-// whose path does not match pass unchanged.
+// whose path does not match pass unchanged. A result with a "." or ".."
+// segment the request path did not have is cleaned as the entrypoint's
+// http.sanitizePath does.
 func New(env middlewares.Env, cfg dynamic.ReplacePathRegex, next http.Handler) (http.Handler, error) {
 	expr := strings.TrimSpace(cfg.Regex)
 	if expr == "" {
@@ -71,8 +74,15 @@ func (r *replacePathRegex) ServeHTTP(rw http.ResponseWriter, req *http.Request) 
 		return
 	}
 	replacepath.SaveOriginal(req)
+	oldPath, oldRawPath := req.URL.Path, req.URL.RawPath
 	req.URL.RawPath = rawPath
 	req.URL.Path = path
+	if urlpath.HasDotSegment(req.URL) && !urlpath.HasDotSegment(&url.URL{Path: oldPath, RawPath: oldRawPath}) {
+		// A capture put a dot segment in the new path ("/foo../x" through
+		// "^/foo(.*)" → "/bar/$1" is "/bar/../x") that the upstream would
+		// resolve: clean the path as http.sanitizePath does.
+		urlpath.Clean(req.URL)
+	}
 	req.RequestURI = req.URL.RequestURI()
 	r.next.ServeHTTP(rw, req)
 }

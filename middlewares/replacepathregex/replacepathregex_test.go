@@ -10,6 +10,7 @@ import (
 	"github.com/guan-gateway/guan/config/dynamic"
 	"github.com/guan-gateway/guan/middlewares"
 	"github.com/guan-gateway/guan/middlewares/internal/mwtest"
+	"github.com/guan-gateway/guan/urlpath"
 )
 
 type seen struct{ path, rawPath, requestURI, replaced string }
@@ -28,6 +29,12 @@ func TestReplacePathRegex(t *testing.T) {
 		{"replacement introduces escape", `^/(.*)`, "/x%2F$1", "/y", seen{"/x/y", "/x%2Fy", "/x%2Fy", "/y"}},
 		{"every match replaced", `o`, "0", "/foo/boo", seen{"/f00/b00", "/f00/b00", "/f00/b00", "/foo/boo"}},
 		{"relative result gets slash", `^/(.*)`, "$1", "/z", seen{"/z", "/z", "/z", "/z"}},
+		// A capture must not put a dot segment in the new path.
+		{"dot-dot from a capture is cleaned", `^/foo(.*)`, "/bar/$1", "/foo../admin?q", seen{"/admin", "", "/admin?q", "/foo../admin"}},
+		{"dot-dot alone from a capture", `^/foo(.*)`, "/bar/$1", "/foo..", seen{"/", "", "/", "/foo.."}},
+		{"dot-dot with parameters from a capture", `^/foo(.*)`, "/bar/$1", "/foo..;/admin", seen{"/admin", "", "/admin", "/foo..;/admin"}},
+		{"encoded dot-dot from a capture", `^/foo(.*)`, "/bar/$1", "/foo%2e%2e/admin", seen{"/admin", "", "/admin", "/foo%2e%2e/admin"}},
+		{"dot segment already there is kept", `^/foo/(.*)`, "/bar/$1", "/foo/../x", seen{"/bar/../x", "/bar/../x", "/bar/../x", "/foo/../x"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -65,13 +72,20 @@ func TestReplacePathRegexConfigErrors(t *testing.T) {
 
 // FuzzReplacePathRegex checks that whatever path arrives, the next handler
 // sees a rooted path whose RawPath decodes to Path, or the request is
-// refused with 500.
+// refused with 500; and that no dot segment appears that the request path
+// did not have.
 func FuzzReplacePathRegex(f *testing.F) {
-	for _, s := range []string{"/foo/bar", "/foo/a%2Fb", "/foo/%zz", "/foo/", "/x"} {
+	for _, s := range []string{"/foo/bar", "/foo/a%2Fb", "/foo/%zz", "/foo/", "/x", "/foo../x", "/foo%2e;p"} {
 		f.Add(s)
 	}
 	var got *http.Request
-	h, err := New(middlewares.Env{}, dynamic.ReplacePathRegex{Regex: `^/foo/(.*)`, Replacement: "/bar/$1"}, http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { got = r }))
+	next := http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { got = r })
+	h, err := New(middlewares.Env{}, dynamic.ReplacePathRegex{Regex: `^/foo/(.*)`, Replacement: "/bar/$1"}, next)
+	if err != nil {
+		f.Fatal(err)
+	}
+	// The capture may start inside a segment.
+	inSegment, err := New(middlewares.Env{}, dynamic.ReplacePathRegex{Regex: `^/foo(.*)`, Replacement: "/bar/$1"}, next)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -79,6 +93,14 @@ func FuzzReplacePathRegex(f *testing.F) {
 		u, err := url.ParseRequestURI(target)
 		if err != nil || u.Host != "" || !strings.HasPrefix(u.Path, "/") {
 			return
+		}
+		if !urlpath.HasDotSegment(u) {
+			got = nil
+			u2 := *u
+			inSegment.ServeHTTP(httptest.NewRecorder(), &http.Request{URL: &u2, RequestURI: target, Header: http.Header{}})
+			if got != nil && urlpath.HasDotSegment(got.URL) {
+				t.Fatalf("%q: dot segment in %q", target, got.URL.EscapedPath())
+			}
 		}
 		got = nil
 		rec := httptest.NewRecorder()

@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/guan-gateway/guan/config/dynamic"
 	"github.com/guan-gateway/guan/middlewares"
+	"github.com/guan-gateway/guan/urlpath"
 )
 
 // ForwardedPrefixHeader carries the removed prefix to the upstream.
@@ -63,11 +65,14 @@ func (s *stripPrefix) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 // the matching escaped bytes of URL.RawPath, records forwarded in
 // X-Forwarded-Prefix and refreshes RequestURI. The remaining path always
 // starts with "/". With forceSlash, one leading slash of the remainder is
-// dropped before that (the deprecated Traefik forceSlash behaviour).
+// dropped before that (the deprecated Traefik forceSlash behaviour). When
+// stripping leaves a "." or ".." segment the path did not have, the path
+// is cleaned as the entrypoint's http.sanitizePath does.
 //
 // It is shared with stripprefixregex, which strips a regexp match.
 func Strip(req *http.Request, n int, forwarded string, forceSlash bool) {
 	u := req.URL
+	path, rawPath := u.Path, u.RawPath
 	rest, rawRest := u.Path[n:], ""
 	hasRaw := false
 	if u.RawPath != "" {
@@ -96,6 +101,12 @@ func Strip(req *http.Request, n int, forwarded string, forceSlash bool) {
 		u.RawPath = rawRest
 	} else {
 		u.RawPath = ""
+	}
+	if urlpath.HasDotSegment(u) && !urlpath.HasDotSegment(&url.URL{Path: path, RawPath: rawPath}) {
+		// Stripping inside a segment made a dot segment ("/api../admin"
+		// less "/api" is "/../admin") that the upstream would resolve:
+		// clean the path as http.sanitizePath does.
+		urlpath.Clean(u)
 	}
 	if req.Header == nil {
 		req.Header = make(http.Header)

@@ -10,6 +10,7 @@ import (
 	"github.com/guan-gateway/guan/config/dynamic"
 	"github.com/guan-gateway/guan/middlewares"
 	"github.com/guan-gateway/guan/middlewares/internal/mwtest"
+	"github.com/guan-gateway/guan/urlpath"
 )
 
 type seen struct {
@@ -39,6 +40,17 @@ func TestStripPrefix(t *testing.T) {
 		{"prefix ends inside encoded segment", []string{"/a/"}, nil, "/a%2Fb%2Fc", seen{"/b/c", "/b%2Fc", "/b%2Fc", "/a/"}},
 		{"double slash kept", []string{"/api"}, nil, "/api//x", seen{"//x", "", "//x", "/api"}},
 		{"forceSlash drops one slash", []string{"/api"}, &yes, "/api//x", seen{"/x", "", "/x", "/api"}},
+		// Stripping inside a segment must not leave a dot segment.
+		{"dot-dot left by the strip is cleaned", []string{"/api"}, nil, "/api../admin?q=1", seen{"/admin", "", "/admin?q=1", "/api"}},
+		{"dot left by the strip is cleaned", []string{"/api"}, nil, "/api./x", seen{"/x", "", "/x", "/api"}},
+		{"dot-dot alone leaves root", []string{"/api"}, nil, "/api..", seen{"/", "", "/", "/api"}},
+		{"encoded dot-dot left by the strip", []string{"/api"}, nil, "/api%2e%2e/admin", seen{"/admin", "", "/admin", "/api"}},
+		{"dot-dot with parameters left by the strip", []string{"/api"}, nil, "/api..;x=1/admin", seen{"/admin", "", "/admin", "/api"}},
+		{"dot-dot after forceSlash", []string{"/api/"}, &yes, "/api/../admin", seen{"/../admin", "", "/../admin", "/api/"}},
+		{"longer dots are a name", []string{"/api"}, nil, "/api.../x", seen{"/.../x", "", "/.../x", "/api"}},
+		// A dot segment the request already had (http.sanitizePath off) is
+		// the operator's choice and passes as is.
+		{"dot segment already there", []string{"/api"}, nil, "/api/../x", seen{"/../x", "", "/../x", "/api"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -82,9 +94,10 @@ func TestRawOffset(t *testing.T) {
 
 // FuzzStripPrefix checks, for any request path, that the upstream path starts
 // with "/", RawPath still encodes Path, RequestURI matches the URL and the
-// forwarded prefix is set exactly when something was stripped.
+// forwarded prefix is set exactly when something was stripped, and that
+// no dot segment appears that the request path did not have.
 func FuzzStripPrefix(f *testing.F) {
-	for _, s := range []string{"/api/x", "/api", "/api%2Fx", "/apix?y=1", "/%41pi/b", "/", "/a%2", "//api"} {
+	for _, s := range []string{"/api/x", "/api", "/api%2Fx", "/apix?y=1", "/%41pi/b", "/", "/a%2", "//api", "/api../x", "/api%2e%2E;p/x", "/api./"} {
 		f.Add(s, "/api")
 	}
 	f.Fuzz(func(t *testing.T, target, prefix string) {
@@ -102,7 +115,11 @@ func FuzzStripPrefix(f *testing.F) {
 			t.Fatal(err)
 		}
 		stripped := strings.HasPrefix(u.Path, prefix)
+		hadDots := urlpath.HasDotSegment(u)
 		h.ServeHTTP(httptest.NewRecorder(), req)
+		if !hadDots && urlpath.HasDotSegment(got.URL) {
+			t.Fatalf("%q less %q: dot segment in %q", target, prefix, got.URL.EscapedPath())
+		}
 		if !strings.HasPrefix(got.URL.Path, "/") {
 			t.Fatalf("path %q does not start with /", got.URL.Path)
 		}

@@ -32,6 +32,10 @@ func TestStripPrefixRegex(t *testing.T) {
 		{"empty match ignored", []string{"x*"}, "/users", seen{"/users", "", "/users", ""}},
 		{"encoded remainder kept", []string{"/api"}, "/api/a%2Fb", seen{"/a/b", "/a%2Fb", "/a%2Fb", "/api"}},
 		{"matches decoded path", []string{"/my api"}, "/my%20api/x", seen{"/x", "", "/x", "/my api"}},
+		// Stripping inside a segment must not leave a dot segment.
+		{"dot-dot left by the strip is cleaned", []string{"/v[0-9]+"}, "/v1../admin?q", seen{"/admin", "", "/admin?q", "/v1"}},
+		{"dot-dot with parameters left by the strip", []string{"/v[0-9]+"}, "/v1..;/admin", seen{"/admin", "", "/admin", "/v1"}},
+		{"dot segment already there is kept", []string{"/v[0-9]+"}, "/v1/../admin", seen{"/../admin", "", "/../admin", "/v1"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

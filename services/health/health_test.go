@@ -89,3 +89,63 @@ func TestPassiveFailuresOutsideWindowDontAdd(t *testing.T) {
 		t.Fatal("failures in different windows must not add up")
 	}
 }
+
+// A Server outlives the view of one configuration: a new view that adds a
+// server keeps the verdicts and ejections of the others.
+func TestServerStateSharedAcrossViews(t *testing.T) {
+	window := config.Duration(time.Minute)
+	pc := &dynamic.PassiveServerHealthCheck{FailureWindow: &window}
+	g := NewGroup()
+	a, b := g.NewServer("http://a", pc), g.NewServer("http://b", pc)
+	defer a.Close()
+	defer b.Close()
+	v1 := g.View([]*Server{a, b})
+	ch := v1.Changed()
+	v1.SetActive(0, false)
+	v1.Failure(1)
+	wait(t, ch)
+
+	c := g.NewServer("http://c", pc)
+	defer c.Close()
+	v2 := g.View([]*Server{a, b, c})
+	if v2.Up(0) || v2.Up(1) || !v2.Up(2) {
+		t.Fatalf("new view: %v, want a and b DOWN, c UP", v2.Status())
+	}
+	var events []string
+	v2.SetHook(func(url string, up bool) {
+		events = append(events, url+map[bool]string{true: " up", false: " down"}[up])
+	})
+	if len(events) != 3 || events[0] != "http://a down" || events[1] != "http://b down" || events[2] != "http://c up" {
+		t.Fatalf("SetHook reported %v", events)
+	}
+	// Changes seen through either view wake the group's watchers.
+	ch = v2.Changed()
+	v1.SetActive(0, true)
+	wait(t, ch)
+	if !v2.Up(0) {
+		t.Fatal("a is up in one view and not in the other")
+	}
+	v1.Close() // a view owns nothing
+	if !v2.SetActive(0, false) {
+		t.Fatal("closing a view must not close its servers")
+	}
+}
+
+func TestClosedServerIsSilent(t *testing.T) {
+	g := NewGroup()
+	a := g.NewServer("http://a", nil)
+	v := g.View([]*Server{a})
+	calls := 0
+	v.SetHook(func(string, bool) { calls++ })
+	ch := v.Changed()
+	a.Close()
+	v.SetActive(0, false)
+	select {
+	case <-ch:
+		t.Fatal("a closed server woke the watchers")
+	default:
+	}
+	if calls != 1 { // the report of SetHook itself
+		t.Fatalf("hook called %d times, want 1", calls)
+	}
+}

@@ -2,6 +2,11 @@
 // the gRPC health protocol (grpc.health.v1) and reports each result. Each
 // server is probed by its own goroutine, so a slow server delays only its
 // own checks and a failing one can be probed on a shorter interval.
+//
+// Probes are spread out so that the servers of a large service are not all
+// probed in the same instant: each server's first probe runs after a random
+// delay in [0, min(interval, FirstProbeWindow)), and every later delay
+// (interval or unhealthyInterval) varies randomly by ±Jitter.
 package healthcheck
 
 import (
@@ -10,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -33,6 +39,26 @@ const (
 	DefaultTimeout  = 5 * time.Second
 )
 
+// Probe spreading. The first probe of a server runs within
+// min(interval, FirstProbeWindow) of its start, so a newly configured server
+// is checked promptly whatever the interval; later probes are Jitter apart
+// from the nominal interval, up or down, so servers started together drift
+// apart.
+const (
+	FirstProbeWindow = time.Second
+	Jitter           = 0.1
+)
+
+// firstDelay is the delay of a server's first probe for a random r in [0, 1).
+func firstDelay(interval time.Duration, r float64) time.Duration {
+	return time.Duration(r * float64(min(interval, FirstProbeWindow)))
+}
+
+// jittered is d varied by ±Jitter for a random r in [0, 1).
+func jittered(d time.Duration, r float64) time.Duration {
+	return time.Duration(float64(d) * (1 - Jitter + 2*Jitter*r))
+}
+
 // Transport is what probes are sent with: the service's servers transport.
 type Transport interface {
 	RoundTripper(scheme string) http.RoundTripper
@@ -52,6 +78,7 @@ type Checker struct {
 	unhealthy time.Duration
 	timeout   time.Duration
 	grpc      bool
+	rand      func() float64 // in [0, 1); safe for concurrent use
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -83,13 +110,20 @@ func Validate(cfg *dynamic.ServerHealthCheck) error {
 	return nil
 }
 
-// Start begins probing servers; the first probe of each runs at once.
+// Start begins probing servers; the first probe of each runs within
+// min(interval, FirstProbeWindow).
 func Start(cfg *dynamic.ServerHealthCheck, servers []*url.URL, tr Transport, report Report) (*Checker, error) {
+	return startWith(cfg, servers, tr, report, rand.Float64)
+}
+
+// startWith is Start with the random source spreading the probes; rnd returns
+// numbers in [0, 1) and must be safe for concurrent use.
+func startWith(cfg *dynamic.ServerHealthCheck, servers []*url.URL, tr Transport, report Report, rnd func() float64) (*Checker, error) {
 	if err := Validate(cfg); err != nil {
 		return nil, err
 	}
 	c := &Checker{
-		cfg: cfg, servers: servers, tr: tr, report: report,
+		cfg: cfg, servers: servers, tr: tr, report: report, rand: rnd,
 		interval: DefaultInterval, timeout: DefaultTimeout,
 		grpc:  strings.EqualFold(cfg.Mode, "grpc"),
 		conns: map[int]*grpc.ClientConn{},
@@ -128,7 +162,7 @@ func (c *Checker) Close() error {
 
 func (c *Checker) loop(ctx context.Context, i int) {
 	defer c.wg.Done()
-	t := time.NewTimer(0)
+	t := time.NewTimer(firstDelay(c.interval, c.rand()))
 	defer t.Stop()
 	for {
 		select {
@@ -141,11 +175,11 @@ func (c *Checker) loop(ctx context.Context, i int) {
 			return
 		}
 		c.report(i, err)
+		next := c.interval
 		if err != nil {
-			t.Reset(c.unhealthy)
-		} else {
-			t.Reset(c.interval)
+			next = c.unhealthy
 		}
+		t.Reset(jittered(next, c.rand()))
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -183,5 +184,103 @@ func TestValidate(t *testing.T) {
 		if err := Validate(&tt.cfg); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("Validate(%+v) = %v, want mention of %q", tt.cfg, err, tt.want)
 		}
+	}
+}
+
+func TestProbeDelays(t *testing.T) {
+	tests := []struct {
+		name string
+		got  time.Duration
+		want time.Duration
+	}{
+		{"first, r=0", firstDelay(2*time.Second, 0), 0},
+		{"first, long interval: within 1s", firstDelay(30*time.Second, 0.5), 500 * time.Millisecond},
+		{"first, short interval: within it", firstDelay(200*time.Millisecond, 0.5), 100 * time.Millisecond},
+		{"jitter low end", jittered(2*time.Second, 0), 1800 * time.Millisecond},
+		{"jitter middle", jittered(2*time.Second, 0.5), 2 * time.Second},
+		{"jitter high end", jittered(2*time.Second, 0.999), 2*time.Second + 199600*time.Microsecond},
+	}
+	for _, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("%s: %v, want %v", tt.name, tt.got, tt.want)
+		}
+	}
+}
+
+// counterRand returns 0, 1/n, 2/n, ... (n-1)/n, 0, ...: deterministic, and
+// safe for the checker's goroutines.
+func counterRand(n int) func() float64 {
+	var c atomic.Int64
+	return func() float64 { return float64((c.Add(1)-1)%int64(n)) / float64(n) }
+}
+
+// Fifty servers of one service are not all probed in the same instant: their
+// first probes spread over min(interval, FirstProbeWindow).
+func TestFirstProbesAreSpread(t *testing.T) {
+	const n = 50
+	var mu sync.Mutex
+	var first []time.Time
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		first = append(first, time.Now())
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	u, _ := url.Parse(srv.URL)
+	urls := make([]*url.URL, n)
+	for i := range urls {
+		urls[i] = u
+	}
+	tr, err := transport.New(nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	r := newResults()
+	c, err := startWith(&dynamic.ServerHealthCheck{Interval: dur(time.Hour)}, urls, tr, r.report, counterRand(n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for range n {
+		r.waitFor(t, true)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	lo, hi := first[0], first[0]
+	for _, at := range first {
+		if at.Before(lo) {
+			lo = at
+		}
+		if at.After(hi) {
+			hi = at
+		}
+	}
+	// Delays are 0, 20ms, ... 980ms.
+	if spread := hi.Sub(lo); spread < 600*time.Millisecond || spread > 3*time.Second {
+		t.Fatalf("first probes of %d servers spread over %v, want about 1s", n, spread)
+	}
+}
+
+// The random source decides when the first probe runs.
+func TestFirstProbeDelayFromRandom(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer srv.Close()
+	u, _ := url.Parse(srv.URL)
+	tr, err := transport.New(nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	r := newResults()
+	began := time.Now()
+	c, err := startWith(&dynamic.ServerHealthCheck{Interval: dur(time.Hour)}, []*url.URL{u}, tr, r.report, func() float64 { return 0.9 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	r.waitFor(t, true)
+	if d := time.Since(began); d < 850*time.Millisecond {
+		t.Fatalf("first probe after %v, want about 900ms", d)
 	}
 }

@@ -23,6 +23,11 @@ import (
 const (
 	DefaultMaxInFlight = 256              // mirror copies in flight per mirroring service
 	CopyTimeout        = 30 * time.Second // a copy still running then is abandoned
+	// DefaultMaxBodySize is the largest body mirrored when maxBodySize is
+	// not set. Traefik's default is no limit, which lets one large upload
+	// make the gateway buffer it all in memory; larger bodies go to the
+	// main service only.
+	DefaultMaxBodySize = 1 << 20
 )
 
 // Target is one mirror and its share of requests.
@@ -38,8 +43,10 @@ type Options struct {
 	Mirrors []Target
 	// MirrorBody sends the request body to mirrors too (it is buffered).
 	MirrorBody bool
-	// MaxBodySize: requests with a larger body are not mirrored (but
-	// served). Negative means no limit.
+	// MaxBodySize: requests with a larger body are not mirrored but
+	// streamed to the main service, with at most MaxBodySize+1 bytes of
+	// them ever buffered. Negative means no limit: every body is buffered
+	// whole. Zero mirrors only requests without a body.
 	MaxBodySize int64
 	// Propagate makes Healthy follow the main service.
 	Propagate   bool
@@ -114,6 +121,11 @@ func (m *Mirroring) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var body []byte
 	hasBody := r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0
 	if m.o.MirrorBody && hasBody {
+		if m.o.MaxBodySize >= 0 && r.ContentLength > m.o.MaxBodySize {
+			m.tooLarge(r)
+			m.o.Main.ServeHTTP(w, r) // the body streams, nothing is read here
+			return
+		}
 		b, complete, err := readUpTo(r.Body, m.o.MaxBodySize)
 		if err != nil {
 			// The client's body broke; the main service sees the same.
@@ -124,6 +136,7 @@ func (m *Mirroring) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		r2 := r.WithContext(r.Context())
 		if !complete {
+			m.tooLarge(r)
 			r2.Body = struct {
 				io.Reader
 				io.Closer
@@ -153,6 +166,11 @@ func (m *Mirroring) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			m.o.Logger.Debug("mirror copy dropped: too many in flight", "mirror", m.o.Mirrors[i].Name)
 		}
 	}
+}
+
+func (m *Mirroring) tooLarge(r *http.Request) {
+	m.o.Logger.Debug("no mirroring: request body larger than maxBodySize",
+		"maxBodySize", m.o.MaxBodySize, "contentLength", r.ContentLength)
 }
 
 func (m *Mirroring) copyRequest(r *http.Request, body []byte, withBody bool, i int) *http.Request {

@@ -17,8 +17,31 @@ import (
 	"github.com/guan-gateway/guan/services/wrr"
 )
 
-// DefaultDialTimeout bounds connecting to an upstream server.
-const DefaultDialTimeout = 30 * time.Second
+// The defaults of Traefik's TCP servers transport (default@internal).
+const (
+	DefaultDialTimeout      = 30 * time.Second
+	DefaultDialKeepAlive    = 15 * time.Second
+	DefaultTerminationDelay = 100 * time.Millisecond
+)
+
+// Transport is how a proxy reaches its server and ends its connections:
+// the durations of Traefik's TCP servers transport.
+type Transport struct {
+	// DialTimeout bounds connecting (and the TLS handshake); 0: no bound.
+	DialTimeout time.Duration
+	// DialKeepAlive is the TCP keep-alive period of upstream connections;
+	// 0: Go's default (15s); negative: keep-alives off.
+	DialKeepAlive time.Duration
+	// TerminationDelay is how long the other direction may still flow once
+	// one side has finished sending; then both connections are closed.
+	// Negative: wait as long as it takes.
+	TerminationDelay time.Duration
+}
+
+// DefaultTransport returns the settings of Traefik's default@internal.
+func DefaultTransport() Transport {
+	return Transport{DialTimeout: DefaultDialTimeout, DialKeepAlive: DefaultDialKeepAlive, TerminationDelay: DefaultTerminationDelay}
+}
 
 // Handler takes ownership of a client connection: it proxies it and closes
 // it when done.
@@ -28,15 +51,16 @@ type Handler interface {
 
 // Proxy forwards connections to one server.
 type Proxy struct {
-	addr        string
-	tls         *tls.Config // nil: plain TCP
-	dialTimeout time.Duration
-	log         *slog.Logger
+	addr string
+	tls  *tls.Config // nil: plain TCP
+	tr   Transport
+	log  *slog.Logger
 }
 
-// NewProxy returns a proxy to addr ("host:port"). With tlsConf non-nil the
-// upstream connection is TLS; an empty ServerName is taken from addr.
-func NewProxy(addr string, tlsConf *tls.Config, log *slog.Logger) (*Proxy, error) {
+// NewProxy returns a proxy to addr ("host:port") that dials and ends
+// connections as t says. With tlsConf non-nil the upstream connection is
+// TLS; an empty ServerName is taken from addr.
+func NewProxy(addr string, tlsConf *tls.Config, t Transport, log *slog.Logger) (*Proxy, error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil || port == "" {
 		return nil, fmt.Errorf("address %q: use host:port", addr)
@@ -48,48 +72,55 @@ func NewProxy(addr string, tlsConf *tls.Config, log *slog.Logger) (*Proxy, error
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Proxy{addr: addr, tls: tlsConf, dialTimeout: DefaultDialTimeout, log: log}, nil
+	return &Proxy{addr: addr, tls: tlsConf, tr: t, log: log}, nil
 }
 
 // ServeTCP dials the server and relays until both directions are done. A
 // failed dial closes the client connection.
 func (p *Proxy) ServeTCP(conn net.Conn) {
 	defer conn.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), p.dialTimeout)
+	ctx := context.Background()
+	if p.tr.DialTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, p.tr.DialTimeout)
+		defer cancel()
+	}
+	nd := &net.Dialer{KeepAlive: p.tr.DialKeepAlive}
 	var up net.Conn
 	var err error
 	if p.tls != nil {
-		d := &tls.Dialer{NetDialer: &net.Dialer{}, Config: p.tls}
+		d := &tls.Dialer{NetDialer: nd, Config: p.tls}
 		up, err = d.DialContext(ctx, "tcp", p.addr)
 	} else {
-		var d net.Dialer
-		up, err = d.DialContext(ctx, "tcp", p.addr)
+		up, err = nd.DialContext(ctx, "tcp", p.addr)
 	}
-	cancel()
 	if err != nil {
 		p.log.Debug("tcp upstream unreachable", "address", p.addr, "error", err)
 		return
 	}
 	defer up.Close()
-	Relay(conn, up)
+	Relay(conn, up, p.tr.TerminationDelay)
 }
 
 // Relay copies bytes between a and b in both directions. When one side
 // finishes sending (EOF) the other side's write half is closed so it sees
-// EOF too, and the other direction keeps flowing. An error in either
-// direction ends both.
-func Relay(a, b net.Conn) {
+// EOF too, and the other direction may go on flowing for terminationDelay
+// (negative: without limit); after that its read fails and both
+// connections are closed, so a peer that never closes its side cannot hold
+// the connections forever. An error in either direction ends both.
+func Relay(a, b net.Conn, terminationDelay time.Duration) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		pipe(b, a)
+		pipe(b, a, terminationDelay)
 	}()
-	pipe(a, b)
+	pipe(a, b, terminationDelay)
 	<-done
 }
 
-// pipe copies src to dst, then half-closes dst, or closes both on error.
-func pipe(dst, src net.Conn) {
+// pipe copies src to dst, then half-closes dst and gives dst's sending
+// terminationDelay to finish, or closes both on error.
+func pipe(dst, src net.Conn, terminationDelay time.Duration) {
 	_, err := copyConn(dst, src)
 	if err != nil && !errors.Is(err, net.ErrClosed) {
 		dst.Close()
@@ -100,6 +131,10 @@ func pipe(dst, src net.Conn) {
 		// The connection cannot half-close: closing it fully is the only
 		// way to tell the peer we are done.
 		dst.Close()
+		return
+	}
+	if terminationDelay >= 0 {
+		dst.SetReadDeadline(time.Now().Add(terminationDelay))
 	}
 }
 

@@ -1,0 +1,33 @@
+package main
+
+import (
+	"github.com/guan-gateway/guan/metrics"
+	"github.com/guan-gateway/guan/snapshot"
+)
+
+// pruneMetrics deletes the metric series of the routers, services and
+// servers that the live snapshot s no longer has.
+func pruneMetrics(m *metrics.Metrics, s *snapshot.Snapshot) {
+	if !m.Enabled() {
+		return
+	}
+	st := s.Status()
+	live := metrics.Live{
+		Routers:  make(map[string]bool, len(st.Routers)),
+		Services: make(map[string]bool, len(st.Services)),
+		Servers:  map[[2]string]bool{},
+	}
+	for name := range st.Routers {
+		live.Routers[name] = true
+	}
+	for name, svc := range st.Services {
+		live.Services[name] = true
+		if svc.Service == nil || svc.LoadBalancer == nil {
+			continue
+		}
+		for _, srv := range svc.LoadBalancer.Servers {
+			live.Servers[[2]string{name, srv.URL}] = true
+		}
+	}
+	m.Prune(live)
+}
