@@ -139,6 +139,18 @@ func (b *builder) buildHTTPRouters() (plain, secure map[string][]routers.Route, 
 			fail("tls", tlsErr)
 			continue
 		}
+		// Every entrypoint's route is built before any is added: a router
+		// whose middlewares fail on one entrypoint serves on none, as the
+		// API says.
+		type pendingRoute struct {
+			ep    string
+			isTLS bool
+			opts  string
+			route routers.Route
+			guard *guardedRoute
+		}
+		pending := make([]pendingRoute, 0, len(eps))
+		failed := false
 		for i, ep := range eps {
 			isTLS, opts := epTLS[i].on, epTLS[i].options
 			var mws []string
@@ -151,27 +163,38 @@ func (b *builder) buildHTTPRouters() (plain, secure map[string][]routers.Route, 
 			h, err := b.chain(mws, svc)
 			if err != nil {
 				fail("middlewares", err.Error())
+				failed = true
 				break
 			}
+			var gr *guardedRoute
 			if isTLS && epTLS[i].conf != b.defaultTLS() && b.eps[ep] != nil {
 				// Options are chosen by SNI, before the request is known:
 				// the route checks it got the connection it wants.
 				g := &tlsGuard{e: b.eps[ep], want: epTLS[i].conf, next: h}
-				b.guards[ep] = append(b.guards[ep], guardedRoute{router: name, options: opts, rule: rule, guard: g})
+				gr = &guardedRoute{router: name, options: opts, rule: rule, guard: g}
 				h = g
 			}
 			route := routers.Route{Name: name, Rule: rule, Priority: r.Priority, Handler: h, OwnObservability: r.Observability != nil}
 			route.NoAccessLog, route.NoMetrics = r.Observability.Quiet()
-			if isTLS {
-				secure[ep] = append(secure[ep], route)
+			pending = append(pending, pendingRoute{ep, isTLS, opts, route, gr})
+		}
+		if failed {
+			continue
+		}
+		for _, pr := range pending {
+			if pr.guard != nil {
+				b.guards[pr.ep] = append(b.guards[pr.ep], *pr.guard)
+			}
+			if pr.isTLS {
+				secure[pr.ep] = append(secure[pr.ep], pr.route)
 				hs, _ := rule.Hosts()
 				for _, host := range hs {
-					hosts[ep] = append(hosts[ep], tlsHost{host: strings.ToLower(host), options: opts, router: name})
+					hosts[pr.ep] = append(hosts[pr.ep], tlsHost{host: strings.ToLower(host), options: pr.opts, router: name})
 				}
 			} else {
-				plain[ep] = append(plain[ep], route)
+				plain[pr.ep] = append(plain[pr.ep], pr.route)
 			}
-			ri.Using = append(ri.Using, ep)
+			ri.Using = append(ri.Using, pr.ep)
 		}
 		if ri.Status != status.Disabled && len(ri.Err) > 0 {
 			ri.Status = status.Warning

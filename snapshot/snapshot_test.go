@@ -337,3 +337,27 @@ func TestEntryPointRedirectionStatus(t *testing.T) {
 		t.Fatalf("noop@internal: %+v", si)
 	}
 }
+
+// A router whose middlewares fail on one of its entrypoints (an entrypoint
+// middleware that does not exist; "zstrict" sorts after "web", so the
+// failure comes after a route was built) is disabled and serves on none.
+func TestRouterFailingOnOneEntryPointServesOnNone(t *testing.T) {
+	eps := map[string]*static.EntryPoint{
+		"web":    {Address: ":80"},
+		"zstrict": {Address: ":81", HTTP: &static.HTTP{Middlewares: []string{"missing@file"}}},
+	}
+	s := build(t, `
+[http.routers.both]
+  rule = "Path(`+"`/b`"+`)"
+  service = "noop@internal"
+`, eps)
+	r := s.Status().Routers["both@file"]
+	if r.Status != status.Disabled || len(r.Using) != 0 {
+		t.Fatalf("status %s, using %v, errors %v", r.Status, r.Using, r.Err)
+	}
+	for _, ep := range []string{"web", "zstrict"} {
+		if rec := serve(s, ep, "http://x/b"); rec.Code != 404 {
+			t.Errorf("%s: a disabled router served: %d", ep, rec.Code)
+		}
+	}
+}
