@@ -343,7 +343,7 @@ func TestEntryPointRedirectionStatus(t *testing.T) {
 // failure comes after a route was built) is disabled and serves on none.
 func TestRouterFailingOnOneEntryPointServesOnNone(t *testing.T) {
 	eps := map[string]*static.EntryPoint{
-		"web":    {Address: ":80"},
+		"web":     {Address: ":80"},
 		"zstrict": {Address: ":81", HTTP: &static.HTTP{Middlewares: []string{"missing@file"}}},
 	}
 	s := build(t, `
