@@ -97,10 +97,10 @@ func NewAPI(src Source, basePath string, dashboard bool) http.Handler {
 	g.Path(p + "/tcp/routers/{name}").HandlerFunc(one(a, tcpRouters))
 	g.Path(p + "/tcp/services").HandlerFunc(list(a, tcpServices))
 	g.Path(p + "/tcp/services/{name}").HandlerFunc(one(a, tcpServices))
-	// Guan has no TCP middlewares and no UDP: these lists are always empty,
-	// as in a Traefik that has none configured.
-	g.Path(p + "/tcp/middlewares").HandlerFunc(emptyList)
-	g.Path(p + "/tcp/middlewares/{name}").HandlerFunc(notFoundObject("middleware"))
+	g.Path(p + "/tcp/middlewares").HandlerFunc(list(a, tcpMiddlewares))
+	g.Path(p + "/tcp/middlewares/{name}").HandlerFunc(one(a, tcpMiddlewares))
+	// Guan has no UDP: these lists are always empty, as in a Traefik that
+	// has none configured.
 	g.Path(p + "/udp/routers").HandlerFunc(emptyList)
 	g.Path(p + "/udp/routers/{name}").HandlerFunc(notFoundObject("router"))
 	g.Path(p + "/udp/services").HandlerFunc(emptyList)
@@ -204,8 +204,9 @@ func (a *api) overview(w http.ResponseWriter, r *http.Request) {
 			Middlewares: count(set.Middlewares, func(v *status.Middleware) string { return v.Status }),
 		},
 		TCP: tcpOverview{
-			Routers:  count(set.TCPRouters, func(v *status.TCPRouter) string { return v.Status }),
-			Services: count(set.TCPServices, func(v *status.TCPService) string { return v.Status }),
+			Routers:     count(set.TCPRouters, func(v *status.TCPRouter) string { return v.Status }),
+			Services:    count(set.TCPServices, func(v *status.TCPService) string { return v.Status }),
+			Middlewares: count(set.TCPMiddlewares, func(v *status.TCPMiddleware) string { return v.Status }),
 		},
 		Providers: a.providers(set),
 	}
@@ -242,6 +243,9 @@ func (a *api) providers(set *status.Set) []string {
 		add(n)
 	}
 	for n := range set.TCPServices {
+		add(n)
+	}
+	for n := range set.TCPMiddlewares {
 		add(n)
 	}
 	for p := range set.ProviderErrors {
@@ -606,6 +610,13 @@ var httpServices = typedKind("service",
 var httpMiddlewares = typedKind("middleware",
 	func(s *status.Set) map[string]*status.Middleware { return s.Middlewares },
 	func(v *status.Middleware) typedView {
+		return typedView{status: v.Status, typ: v.Type, provider: v.Provider}
+	},
+)
+
+var tcpMiddlewares = typedKind("middleware",
+	func(s *status.Set) map[string]*status.TCPMiddleware { return s.TCPMiddlewares },
+	func(v *status.TCPMiddleware) typedView {
 		return typedView{status: v.Status, typ: v.Type, provider: v.Provider}
 	},
 )

@@ -420,7 +420,8 @@ func TestEntryPointShape(t *testing.T) {
 	assertJSON(t, websecure["tls"], map[string]any{"options": "modern"})
 }
 
-// Traefik's TCP middleware and UDP lists exist, always empty in Guan.
+// Traefik's UDP lists exist, always empty in Guan; so is the TCP
+// middleware list of a configuration without TCP middlewares.
 func TestEmptyKinds(t *testing.T) {
 	srv := newServer(t, &fakeSource{set: testSet()}, "", false)
 	for _, kind := range []string{"tcp/middlewares", "udp/routers", "udp/services"} {

@@ -17,14 +17,15 @@ import (
 
 // runtimeRepresentation is /api/rawdata: every object's configuration with
 // its state, keyed by qualified name, in Traefik's shape. Traefik omits the
-// kinds it has none of; Guan has no TCP middlewares and no UDP, so
-// tcpMiddlewares, udpRouters and udpServices never appear.
+// kinds it has none of; Guan has no UDP, so udpRouters and udpServices
+// never appear.
 type runtimeRepresentation struct {
-	Routers     map[string]runtimeRouter     `json:"routers,omitempty"`
-	Middlewares map[string]runtimeMiddleware `json:"middlewares,omitempty"`
-	Services    map[string]runtimeService    `json:"services,omitempty"`
-	TCPRouters  map[string]runtimeTCPRouter  `json:"tcpRouters,omitempty"`
-	TCPServices map[string]runtimeTCPService `json:"tcpServices,omitempty"`
+	Routers        map[string]runtimeRouter        `json:"routers,omitempty"`
+	Middlewares    map[string]runtimeMiddleware    `json:"middlewares,omitempty"`
+	Services       map[string]runtimeService       `json:"services,omitempty"`
+	TCPRouters     map[string]runtimeTCPRouter     `json:"tcpRouters,omitempty"`
+	TCPServices    map[string]runtimeTCPService    `json:"tcpServices,omitempty"`
+	TCPMiddlewares map[string]runtimeTCPMiddleware `json:"tcpMiddlewares,omitempty"`
 }
 
 type runtimeRouter struct {
@@ -63,14 +64,22 @@ type runtimeTCPService struct {
 	UsedBy []string `json:"usedBy,omitempty"`
 }
 
+type runtimeTCPMiddleware struct {
+	*dynamic.TCPMiddleware
+	Err    []string `json:"error,omitempty"`
+	Status string   `json:"status,omitempty"`
+	UsedBy []string `json:"usedBy,omitempty"`
+}
+
 // runtime builds the /api/rawdata view of set.
 func runtime(set *status.Set) runtimeRepresentation {
 	out := runtimeRepresentation{
-		Routers:     make(map[string]runtimeRouter, len(set.Routers)),
-		Middlewares: make(map[string]runtimeMiddleware, len(set.Middlewares)),
-		Services:    make(map[string]runtimeService, len(set.Services)),
-		TCPRouters:  make(map[string]runtimeTCPRouter, len(set.TCPRouters)),
-		TCPServices: make(map[string]runtimeTCPService, len(set.TCPServices)),
+		Routers:        make(map[string]runtimeRouter, len(set.Routers)),
+		Middlewares:    make(map[string]runtimeMiddleware, len(set.Middlewares)),
+		Services:       make(map[string]runtimeService, len(set.Services)),
+		TCPRouters:     make(map[string]runtimeTCPRouter, len(set.TCPRouters)),
+		TCPServices:    make(map[string]runtimeTCPService, len(set.TCPServices)),
+		TCPMiddlewares: make(map[string]runtimeTCPMiddleware, len(set.TCPMiddlewares)),
 	}
 	for n, v := range set.Routers {
 		v = presentRouter(v)
@@ -91,6 +100,9 @@ func runtime(set *status.Set) runtimeRepresentation {
 	}
 	for n, v := range set.TCPServices {
 		out.TCPServices[n] = runtimeTCPService{TCPService: v.TCPService, Err: v.Err, Status: v.Status, UsedBy: v.UsedBy}
+	}
+	for n, v := range set.TCPMiddlewares {
+		out.TCPMiddlewares[n] = runtimeTCPMiddleware{TCPMiddleware: v.TCPMiddleware, Err: v.Err, Status: v.Status, UsedBy: v.UsedBy}
 	}
 	return out
 }
@@ -139,8 +151,8 @@ func nonZero(d *config.Duration) *config.Duration {
 	return d
 }
 
-// emptyList answers a list Guan never has items for (TCP middlewares, UDP
-// routers and services), paginated as any other.
+// emptyList answers a list Guan never has items for (UDP routers and
+// services), paginated as any other.
 func emptyList(w http.ResponseWriter, r *http.Request) {
 	if _, err := paginate(r, 0); err != nil {
 		writeError(w, err.Error(), http.StatusBadRequest)

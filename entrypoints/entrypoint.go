@@ -108,11 +108,13 @@ func New(o Options) (*EntryPoint, error) {
 	eh := &entryHandler{
 		name: o.Name, next: o.Handler, fwd: fwd,
 		maxReqs: set.keepAliveMaxRequests, maxAge: set.keepAliveMaxTime,
-		limitsKA:    set.keepAliveMaxRequests > 0 || set.keepAliveMaxTime > 0,
-		sanitize:    set.sanitizePath,
-		denied:      set.deniedEncoded,
-		log:         logger,
-		noAccessLog: set.noAccessLog, noMetrics: set.noMetrics,
+		limitsKA:         set.keepAliveMaxRequests > 0 || set.keepAliveMaxTime > 0,
+		sanitize:         set.sanitizePath,
+		denied:           set.deniedEncoded,
+		keepConn:         set.keepConn,
+		encodeSemicolons: set.encodeSemicolons,
+		log:              logger,
+		noAccessLog:      set.noAccessLog, noMetrics: set.noMetrics,
 	}
 	e.srv = e.newServer(eh)
 	return e, nil

@@ -26,17 +26,38 @@ type entryHandler struct {
 	limitsKA bool
 	sanitize bool         // clean the path before routing (http.sanitizePath)
 	denied   encodedChars // encoded characters answered with 400 (http.encodedCharacters)
-	log      *slog.Logger
+	// keepConn are the headers (canonical) a Connection header may name and
+	// that still reach the middlewares (forwardedHeaders.connection).
+	keepConn map[string]bool
+	// encodeSemicolons sends the query's semicolons on as %3B instead of
+	// turning them into "&" (http.encodeQuerySemicolons).
+	encodeSemicolons bool
+	log              *slog.Logger
 	// observability.accessLogs/metrics = false on the entrypoint
 	noAccessLog, noMetrics bool
 }
 
 func (h *entryHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !h.encodeSemicolons && strings.IndexByte(r.URL.RawQuery, ';') >= 0 {
+		// As in Traefik, semicolons separate query parameters like "&"
+		// (http.AllowQuerySemicolons, which also keeps net/http from
+		// warning that they may be stripped).
+		http.AllowQuerySemicolons(http.HandlerFunc(h.serve)).ServeHTTP(w, r)
+		return
+	}
+	h.serve(w, r)
+}
+
+func (h *entryHandler) serve(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	if h.limitsKA {
 		h.limitKeepAlive(w, r, start)
 	}
-	consumeConnectionOptions(r.Header)
+	consumeConnectionOptions(r.Header, h.keepConn)
+	if h.encodeSemicolons && strings.IndexByte(r.URL.RawQuery, ';') >= 0 {
+		// http.encodeQuerySemicolons: they reach the server as data.
+		r.URL.RawQuery = strings.ReplaceAll(r.URL.RawQuery, ";", "%3B")
+	}
 	if c := h.denied.find(r.URL); c != "" {
 		// As in Traefik: before routing, with an empty body.
 		if h.log != nil {
@@ -83,8 +104,11 @@ func (h *entryHandler) limitKeepAlive(w http.ResponseWriter, r *http.Request, no
 // the edge: the headers it names are removed now, and only the options that
 // are not header names (upgrade, close, keep-alive) stay in it. Otherwise a
 // client could send "Connection: X-Real-Ip, X-Auth-User" and have the proxy
-// strip, after the fact, headers the gateway itself set on the way.
-func consumeConnectionOptions(h http.Header) {
+// strip, after the fact, headers the gateway itself set on the way. The
+// headers of keep (forwardedHeaders.connection) stay, still named by
+// Connection, so the middlewares see them and the proxy removes them; the
+// forwarded headers the gateway manages are never among them.
+func consumeConnectionOptions(h http.Header, keep map[string]bool) {
 	conn, ok := h["Connection"]
 	if !ok {
 		return
@@ -98,7 +122,12 @@ func consumeConnectionOptions(h http.Header) {
 			case strings.EqualFold(f, "upgrade"), strings.EqualFold(f, "close"), strings.EqualFold(f, "keep-alive"):
 				kept = append(kept, f)
 			default:
-				delete(h, textproto.CanonicalMIMEHeaderKey(f))
+				name := textproto.CanonicalMIMEHeaderKey(f)
+				if keep[name] && !forwarded.Managed(name) {
+					kept = append(kept, f)
+					continue
+				}
+				delete(h, name)
 			}
 		}
 	}

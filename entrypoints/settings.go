@@ -3,6 +3,7 @@ package entrypoints
 import (
 	"fmt"
 	"net"
+	"net/textproto"
 	"strings"
 	"time"
 
@@ -33,6 +34,8 @@ type settings struct {
 	keepAliveMaxTime                       time.Duration
 	insecureForwarded                      bool
 	trustedIPs                             []string
+	keepConn                               map[string]bool // forwardedHeaders.connection, canonical
+	encodeSemicolons                       bool            // http.encodeQuerySemicolons
 	sanitizePath                           bool
 	deniedEncoded                          encodedChars // http.encodedCharacters switches set to false
 	noAccessLog, noMetrics                 bool         // observability.accessLogs/metrics = false
@@ -100,6 +103,7 @@ func resolve(name string, ep *static.EntryPoint) (settings, error) {
 	}
 	if h := ep.HTTP; h != nil {
 		s.deniedEncoded = deniedEncodedChars(h.EncodedCharacters)
+		s.encodeSemicolons = h.EncodeQuerySemicolons
 	}
 	if h2 := ep.HTTP2; h2 != nil && h2.MaxConcurrentStreams != 0 {
 		if h2.MaxConcurrentStreams < 0 {
@@ -110,6 +114,12 @@ func resolve(name string, ep *static.EntryPoint) (settings, error) {
 	if fh := ep.ForwardedHeaders; fh != nil {
 		s.insecureForwarded = fh.Insecure
 		s.trustedIPs = fh.TrustedIPs
+		for _, name := range fh.Connection {
+			if s.keepConn == nil {
+				s.keepConn = make(map[string]bool, len(fh.Connection))
+			}
+			s.keepConn[textproto.CanonicalMIMEHeaderKey(strings.TrimSpace(name))] = true
+		}
 	}
 	return s, nil
 }

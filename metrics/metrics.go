@@ -8,6 +8,7 @@ package metrics
 import (
 	cryptotls "crypto/tls"
 	"crypto/x509"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -49,6 +50,11 @@ type Metrics struct {
 	// addInternals counts requests routed by *@internal routers too.
 	addInternals bool
 
+	// headerLabels are metrics.prometheus.headerLabels, sorted by label:
+	// extra labels of the *_requests_total counters, valued from a
+	// request header.
+	headerLabels []headerLabel
+
 	// Label-resolved series, so the request path does a lock-free map load
 	// instead of hashing label values in WithLabelValues.
 	epCache     sync.Map // epKey -> *series
@@ -70,9 +76,31 @@ type Metrics struct {
 	servers   map[[2]string]struct{}
 }
 
+// headerLabel is one of metrics.prometheus.headerLabels.
+type headerLabel struct {
+	label  string
+	header string // canonical; "Host" is the request's host
+}
+
+// headerValues returns the header label values of r, in label order; a missing
+// header gives "".
+func headerValues(labels []headerLabel, r *http.Request) []string {
+	out := make([]string, len(labels))
+	for i, l := range labels {
+		if l.header == "Host" {
+			out[i] = r.Host
+		} else if v := r.Header[l.header]; len(v) > 0 {
+			out[i] = v[0]
+		}
+	}
+	return out
+}
+
 // requestVecs are the request metrics of one level (entrypoint, router or
 // service).
 type requestVecs struct {
+	labels    []string // of reqs, without the header labels
+	hdr       bool     // reqs also has the header labels: it is not cached in series
 	reqs      *prometheus.CounterVec
 	tlsReqs   *prometheus.CounterVec // tls_version, tls_cipher, then the level's own labels
 	duration  *prometheus.HistogramVec
@@ -82,7 +110,8 @@ type requestVecs struct {
 
 // series is requestVecs resolved for one label tuple.
 type series struct {
-	reqs      prometheus.Counter
+	reqs prometheus.Counter // nil with header labels
+
 	duration  prometheus.Observer
 	reqBytes  prometheus.Counter
 	respBytes prometheus.Counter
@@ -136,6 +165,9 @@ func New(cfg *static.Prometheus) *Metrics {
 		buckets = DefaultBuckets
 	}
 	m := &Metrics{reg: prometheus.NewRegistry()}
+	for _, label := range slices.Sorted(maps.Keys(cfg.HeaderLabels)) {
+		m.headerLabels = append(m.headerLabels, headerLabel{label, http.CanonicalHeaderKey(cfg.HeaderLabels[label])})
+	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -194,8 +226,16 @@ func (m *Metrics) newRequestVecs(level, what string, buckets []float64, own ...s
 	counter := func(name, help string) *prometheus.CounterVec {
 		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: prefix + name, Help: help}, labels)
 	}
+	reqLabels := slices.Clone(labels)
+	for _, h := range m.headerLabels {
+		reqLabels = append(reqLabels, h.label)
+	}
 	v := &requestVecs{
-		reqs: counter("requests_total", "HTTP requests processed by "+what+"."),
+		labels: labels,
+		hdr:    len(m.headerLabels) > 0,
+		reqs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: prefix + "requests_total", Help: "HTTP requests processed by " + what + ".",
+		}, reqLabels),
 		tlsReqs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: prefix + "requests_tls_total",
 			Help: "HTTPS requests processed by " + what + ", by TLS version and cipher.",
@@ -213,24 +253,43 @@ func (m *Metrics) newRequestVecs(level, what string, buckets []float64, own ...s
 }
 
 func (v *requestVecs) resolve(labels ...string) *series {
-	return &series{
-		reqs:      v.reqs.WithLabelValues(labels...),
+	s := &series{
 		duration:  v.duration.WithLabelValues(labels...),
 		reqBytes:  v.reqBytes.WithLabelValues(labels...),
 		respBytes: v.respBytes.WithLabelValues(labels...),
 	}
+	if !v.hdr {
+		s.reqs = v.reqs.WithLabelValues(labels...)
+	}
+	return s
+}
+
+// countWithHeaders increments the requests_total series of labels plus
+// the header label values hv (with header labels, it is not cached).
+func (v *requestVecs) countWithHeaders(labels, hv []string) {
+	v.reqs.WithLabelValues(append(labels, hv...)...).Inc()
 }
 
 // delete removes the series of one label tuple.
 func (v *requestVecs) delete(labels ...string) {
-	v.reqs.DeleteLabelValues(labels...)
+	if v.hdr {
+		match := make(prometheus.Labels, len(labels))
+		for i, l := range labels {
+			match[v.labels[i]] = l
+		}
+		v.reqs.DeletePartialMatch(match)
+	} else {
+		v.reqs.DeleteLabelValues(labels...)
+	}
 	v.duration.DeleteLabelValues(labels...)
 	v.reqBytes.DeleteLabelValues(labels...)
 	v.respBytes.DeleteLabelValues(labels...)
 }
 
 func (s *series) observe(seconds float64, reqBytes, respBytes int64) {
-	s.reqs.Inc()
+	if s.reqs != nil {
+		s.reqs.Inc()
+	}
 	s.duration.Observe(seconds)
 	if reqBytes > 0 {
 		s.reqBytes.Add(float64(reqBytes))
@@ -293,6 +352,10 @@ func (m *Metrics) observe(entryPoint string, r *http.Request, info *reqinfo.Info
 	proto := Protocol(r, c.Header())
 	secs := d.Seconds()
 	reqBytes, respBytes := c.RequestSize(), c.Size()
+	var hv []string
+	if m.headerLabels != nil {
+		hv = headerValues(m.headerLabels, r)
+	}
 
 	if m.entryPoints != nil {
 		k := epKey{code, method, proto, entryPoint}
@@ -301,6 +364,9 @@ func (m *Metrics) observe(entryPoint string, r *http.Request, info *reqinfo.Info
 			s = m.resolve(&m.epCache, k, func() any { return m.entryPoints.resolve(codeLabel(code), method, proto, entryPoint) })
 		}
 		s.(*series).observe(secs, reqBytes, respBytes)
+		if hv != nil {
+			m.entryPoints.countWithHeaders([]string{codeLabel(code), method, proto, entryPoint}, hv)
+		}
 		if r.TLS != nil {
 			m.countTLS(m.entryPoints, tlsKey{'e', r.TLS.Version, r.TLS.CipherSuite, entryPoint, ""})
 		}
@@ -312,6 +378,9 @@ func (m *Metrics) observe(entryPoint string, r *http.Request, info *reqinfo.Info
 			s = m.resolve(&m.routerCache, k, func() any { return m.routers.resolve(codeLabel(code), method, proto, k.router, k.service) })
 		}
 		s.(*series).observe(secs, reqBytes, respBytes)
+		if hv != nil {
+			m.routers.countWithHeaders([]string{codeLabel(code), method, proto, info.Router, info.Service}, hv)
+		}
 		if r.TLS != nil {
 			m.countTLS(m.routers, tlsKey{'r', r.TLS.Version, r.TLS.CipherSuite, info.Router, info.Service})
 		}
@@ -323,6 +392,9 @@ func (m *Metrics) observe(entryPoint string, r *http.Request, info *reqinfo.Info
 			s = m.resolve(&m.svcCache, k, func() any { return m.services.resolve(codeLabel(code), method, proto, k.service) })
 		}
 		s.(*series).observe(secs, reqBytes, respBytes)
+		if hv != nil {
+			m.services.countWithHeaders([]string{codeLabel(code), method, proto, info.Service}, hv)
+		}
 		if r.TLS != nil {
 			m.countTLS(m.services, tlsKey{'s', r.TLS.Version, r.TLS.CipherSuite, info.Service, ""})
 		}

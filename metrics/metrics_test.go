@@ -502,3 +502,36 @@ func TestPruneRacingRequests(t *testing.T) {
 		}
 	}
 }
+
+// metrics.prometheus.headerLabels: the requests_total counters get one
+// label per entry, valued from the request header ("" when absent; Host is
+// the request's host). The other metrics keep their labels.
+func TestHeaderLabels(t *testing.T) {
+	m := New(&static.Prometheus{AddRoutersLabels: true, HeaderLabels: map[string]string{"tenant": "x-tenant", "host": "Host"}})
+	h := m.Wrap("web", http.HandlerFunc(backend))
+	for _, tenant := range []string{"acme", "acme", ""} {
+		r := httptest.NewRequest("GET", "http://shop.example/", nil)
+		if tenant != "" {
+			r.Header.Set("X-Tenant", tenant)
+		}
+		h.ServeHTTP(httptest.NewRecorder(), r)
+	}
+	got := scrape(t, m)
+	for k, v := range map[string]string{
+		`guan_entrypoint_requests_total{code="200",entrypoint="web",host="shop.example",method="GET",protocol="http",tenant="acme"}`:                     "2",
+		`guan_entrypoint_requests_total{code="200",entrypoint="web",host="shop.example",method="GET",protocol="http",tenant=""}`:                         "1",
+		`guan_router_requests_total{code="200",host="shop.example",method="GET",protocol="http",router="api@file",service="api-svc@file",tenant="acme"}`: "2",
+		`guan_service_requests_total{code="200",host="shop.example",method="GET",protocol="http",service="api-svc@file",tenant=""}`:                      "1",
+		`guan_service_request_duration_seconds_count{code="200",method="GET",protocol="http",service="api-svc@file"}`:                                    "3",
+	} {
+		if got[k] != v {
+			t.Errorf("%s = %q, want %q", k, got[k], v)
+		}
+	}
+	m.Prune(Live{Routers: map[string]bool{}, Services: map[string]bool{}})
+	for k := range scrape(t, m) {
+		if strings.Contains(k, "api-svc@file") {
+			t.Errorf("pruned service still exported: %s", k)
+		}
+	}
+}

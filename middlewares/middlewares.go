@@ -1,10 +1,12 @@
 // Package middlewares defines what every middleware constructor receives. Each
 // middleware family lives in its own sub-package; middlewares/registry maps a
-// configuration kind to its constructor.
+// configuration kind to its constructor. TCP middlewares live under
+// middlewares/tcp, with their own registry (middlewares/tcp/registry).
 package middlewares
 
 import (
 	"log/slog"
+	"net"
 	"net/http"
 
 	"github.com/guan-gateway/guan/statestore"
@@ -29,3 +31,12 @@ type Env struct {
 
 // Constructor wraps next with a middleware.
 type Constructor func(next http.Handler) (http.Handler, error)
+
+// TCPHandler serves a connection of a TCP router. Whoever calls ServeTCP
+// closes conn when it returns; a handler may close it earlier to refuse it.
+type TCPHandler interface {
+	ServeTCP(conn net.Conn)
+}
+
+// TCPConstructor wraps next with a TCP middleware.
+type TCPConstructor func(next TCPHandler) (TCPHandler, error)

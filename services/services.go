@@ -492,7 +492,7 @@ func (s *Set) buildTCP(name string) *builtTCP {
 		if tname != "" {
 			tname = qualify(tname, provider)
 		}
-		tr, tlsConf, err := s.tcpTransport(tname)
+		tr, tlsConf, err := s.tcpLBTransport(name, tname, lb.TerminationDelay)
 		if err != nil {
 			return &builtTCP{err: err}
 		}

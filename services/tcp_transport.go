@@ -3,6 +3,7 @@ package services
 import (
 	"crypto/tls"
 	"fmt"
+	"time"
 
 	"github.com/guan-gateway/guan/config/dynamic"
 	"github.com/guan-gateway/guan/services/tcpproxy"
@@ -17,7 +18,8 @@ func (s *Set) tcpTransport(name string) (tcpproxy.Transport, *tls.Config, error)
 	tr := tcpproxy.DefaultTransport()
 	defaultTLS := &tls.Config{MinVersion: tls.VersionTLS12}
 	if name == "" {
-		return tr, defaultTLS, nil
+		// The static tcpServersTransport, when set, is default@internal.
+		name = transport.DefaultName
 	}
 	cfg, ok := s.o.TCPTransports[name]
 	if !ok || cfg == nil {
@@ -59,5 +61,20 @@ func (s *Set) tcpTransport(name string) (tcpproxy.Transport, *tls.Config, error)
 		}
 		tlsConf = c
 	}
+	return tr, tlsConf, nil
+}
+
+// tcpLBTransport is tcpTransport for the load balancer of service, which
+// names tname (qualified, or ""). terminationDelay is Traefik's
+// deprecated loadBalancer.terminationDelay, in milliseconds: as in Traefik
+// it overrides the default transport's, and is ignored when the load
+// balancer names a serversTransport.
+func (s *Set) tcpLBTransport(service, tname string, terminationDelay *int) (tcpproxy.Transport, *tls.Config, error) {
+	tr, tlsConf, err := s.tcpTransport(tname)
+	if err != nil || terminationDelay == nil || tname != "" {
+		return tr, tlsConf, err
+	}
+	s.log.Warn("loadBalancer.terminationDelay is deprecated: set terminationDelay on a tcp.serversTransports entry instead", "service", service)
+	tr.TerminationDelay = time.Duration(*terminationDelay) * time.Millisecond
 	return tr, tlsConf, nil
 }

@@ -69,3 +69,30 @@ func TestTCPServersTransportErrors(t *testing.T) {
 		}
 	}
 }
+
+// loadBalancer.terminationDelay (deprecated, milliseconds) overrides the
+// default transport's, and is ignored when the load balancer names a
+// serversTransport, as in Traefik. The default transport is the static
+// tcpServersTransport (default@internal) when one is set.
+func TestTCPLoadBalancerTerminationDelay(t *testing.T) {
+	ms := func(n int) *int { return &n }
+	s := tcpTransportSet(map[string]*dynamic.TCPServersTransport{
+		"named@file":       {TerminationDelay: dur(2 * time.Second)},
+		"default@internal": {DialTimeout: dur(5 * time.Second), TerminationDelay: dur(time.Second)},
+	}, "")
+	for _, tt := range []struct {
+		tname string
+		delay *int
+		want  tcpproxy.Transport
+	}{
+		{"", nil, tcpproxy.Transport{DialTimeout: 5 * time.Second, DialKeepAlive: 15 * time.Second, TerminationDelay: time.Second}},
+		{"", ms(250), tcpproxy.Transport{DialTimeout: 5 * time.Second, DialKeepAlive: 15 * time.Second, TerminationDelay: 250 * time.Millisecond}},
+		{"", ms(-1), tcpproxy.Transport{DialTimeout: 5 * time.Second, DialKeepAlive: 15 * time.Second, TerminationDelay: -time.Millisecond}},
+		{"named@file", ms(250), tcpproxy.Transport{DialTimeout: 30 * time.Second, DialKeepAlive: 15 * time.Second, TerminationDelay: 2 * time.Second}},
+	} {
+		tr, _, err := s.tcpLBTransport("db@file", tt.tname, tt.delay)
+		if err != nil || tr != tt.want {
+			t.Errorf("transport %q, terminationDelay %v: got %+v, %v; want %+v", tt.tname, tt.delay, tr, err, tt.want)
+		}
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/guan-gateway/guan/config/static"
 	"github.com/guan-gateway/guan/middlewares"
 	"github.com/guan-gateway/guan/middlewares/registry"
+	tcpregistry "github.com/guan-gateway/guan/middlewares/tcp/registry"
 	"github.com/guan-gateway/guan/providers"
 	"github.com/guan-gateway/guan/reqinfo"
 	"github.com/guan-gateway/guan/routers"
@@ -53,6 +54,10 @@ type Input struct {
 	// defaults. Its relative paths resolve against DefaultTransportDir.
 	DefaultTransport    *dynamic.ServersTransport
 	DefaultTransportDir string
+	// DefaultTCPTransport is the static tcpServersTransport: default@internal
+	// for TCP load balancers that name no serversTransport. Its relative
+	// paths resolve against DefaultTransportDir too.
+	DefaultTCPTransport *dynamic.TCPServersTransport
 }
 
 // maxPriority is what Traefik gives its internal routers so user routers
@@ -70,6 +75,7 @@ type builder struct {
 	log    *slog.Logger
 	mwMemo map[string]mwResult
 	mwBusy map[string]bool
+	tcpMw  map[string]tcpMwResult
 	eps    map[string]*epRoutes      // filled in by Build after the routers
 	guards map[string][]guardedRoute // per entrypoint
 	def    *cryptotls.Config
@@ -81,6 +87,11 @@ type mwResult struct {
 	err  error
 }
 
+type tcpMwResult struct {
+	wrap middlewares.TCPConstructor
+	err  error
+}
+
 // Build compiles in into a snapshot. Object errors disable the object and are
 // listed in Problems; Build itself fails only when nothing could be compiled.
 func Build(in Input) (*Snapshot, error) {
@@ -88,7 +99,7 @@ func Build(in Input) (*Snapshot, error) {
 		in.Logger = slog.Default()
 	}
 	b := &builder{in: in, m: mergeConfigs(in.Providers), st: status.NewSet(), log: in.Logger,
-		mwMemo: map[string]mwResult{}, mwBusy: map[string]bool{}}
+		mwMemo: map[string]mwResult{}, mwBusy: map[string]bool{}, tcpMw: map[string]tcpMwResult{}}
 	for p, msg := range in.Providers {
 		if msg.Err != nil {
 			b.st.ProviderErrors[p] = strings.Split(msg.Err.Error(), "\n")
@@ -101,6 +112,9 @@ func Build(in Input) (*Snapshot, error) {
 
 	if in.DefaultTransport != nil {
 		b.m.transports[transport.DefaultName] = in.DefaultTransport
+	}
+	if in.DefaultTCPTransport != nil {
+		b.m.tcpTransports[transport.DefaultName] = in.DefaultTCPTransport
 	}
 	b.svcs = services.New(services.Options{
 		Services:      b.m.services,
@@ -298,6 +312,51 @@ func (b *builder) compileMiddleware(name string, cfg *dynamic.Middleware) (func(
 // applyChain wraps next so that parts[0] runs first.
 func applyChain(parts []func(http.Handler) (http.Handler, error), next http.Handler) (http.Handler, error) {
 	h := next
+	for i := len(parts) - 1; i >= 0; i-- {
+		var err error
+		if h, err = parts[i](h); err != nil {
+			return nil, err
+		}
+	}
+	return h, nil
+}
+
+// tcpMiddleware returns the constructor of the named TCP middleware, built
+// once per snapshot; a failure disables the middleware and is reported once.
+func (b *builder) tcpMiddleware(name string) (middlewares.TCPConstructor, error) {
+	if r, ok := b.tcpMw[name]; ok {
+		return r.wrap, r.err
+	}
+	var r tcpMwResult
+	if cfg, ok := b.m.tcpMws[name]; !ok {
+		r.err = fmt.Errorf("TCP middleware %q does not exist", name)
+		if _, isHTTP := b.m.middlewares[name]; isHTTP {
+			r.err = fmt.Errorf("middleware %q is an HTTP middleware: TCP routers take TCP middlewares (tcp.middlewares)", name)
+		}
+	} else {
+		_, prov := splitName(name)
+		env := middlewares.Env{Name: name, Store: b.in.Store, Logger: b.log.With("tcpMiddleware", name), BaseDir: b.m.baseDir[prov]}
+		r.wrap, r.err = tcpregistry.New(env, cfg)
+		if mi := b.st.TCPMiddlewares[name]; mi != nil && r.err != nil {
+			mi.Status = status.Disabled
+			mi.Err = append(mi.Err, r.err.Error())
+			b.problem([]string{"tcp", "middlewares"}, name, "", r.err.Error())
+		}
+	}
+	b.tcpMw[name] = r
+	return r.wrap, r.err
+}
+
+// tcpChain wraps h with the named TCP middlewares, the first name outermost.
+func (b *builder) tcpChain(names []string, h middlewares.TCPHandler) (middlewares.TCPHandler, error) {
+	parts := make([]middlewares.TCPConstructor, len(names))
+	for i, n := range names {
+		w, err := b.tcpMiddleware(n)
+		if err != nil {
+			return nil, err
+		}
+		parts[i] = w
+	}
 	for i := len(parts) - 1; i >= 0; i-- {
 		var err error
 		if h, err = parts[i](h); err != nil {

@@ -34,6 +34,7 @@ type merged struct {
 	transports    map[string]*dynamic.ServersTransport
 	tcpRouters    map[string]*dynamic.TCPRouter
 	tcpServices   map[string]*dynamic.TCPService
+	tcpMws        map[string]*dynamic.TCPMiddleware
 	tcpTransports map[string]*dynamic.TCPServersTransport
 	tls           dynamic.TLSConfiguration
 	certDirs      []string // base directory of each tls certificate, by index
@@ -61,6 +62,7 @@ func mergeConfigs(msgs map[string]providers.Message) *merged {
 		transports:    map[string]*dynamic.ServersTransport{},
 		tcpRouters:    map[string]*dynamic.TCPRouter{},
 		tcpServices:   map[string]*dynamic.TCPService{},
+		tcpMws:        map[string]*dynamic.TCPMiddleware{},
 		tcpTransports: map[string]*dynamic.TCPServersTransport{},
 		tls:           dynamic.TLSConfiguration{Options: map[string]*dynamic.Options{}, Stores: map[string]*dynamic.Store{}},
 		pos:           map[string]func(path ...string) config.Position{},
@@ -121,6 +123,13 @@ func mergeConfigs(msgs map[string]providers.Message) *merged {
 			}
 			for name, s := range t.Services {
 				m.tcpServices[Qualify(name, p)] = qualifyTCPService(s, p)
+			}
+			for name, mw := range t.Middlewares {
+				if mw == nil {
+					mw = &dynamic.TCPMiddleware{}
+				}
+				// No TCP middleware names other objects: nothing to qualify.
+				m.tcpMws[Qualify(name, p)] = mw
 			}
 			for name, st := range t.ServersTransports {
 				m.tcpTransports[Qualify(name, p)] = st

@@ -265,10 +265,6 @@ func (b *builder) buildTCPRouters() map[string][]routers.TCPRoute {
 			fail("entryPoints", "no valid entryPoint for this router")
 			continue
 		}
-		if len(r.Middlewares) > 0 {
-			fail("middlewares", "TCP middlewares are not supported yet; remove the middlewares list")
-			continue
-		}
 		rule, err := routers.ParseTCP(r.Rule, b.ruleSyntax(r.RuleSyntax))
 		if err != nil {
 			fail("rule", "rule "+err.Error())
@@ -278,9 +274,17 @@ func (b *builder) buildTCPRouters() map[string][]routers.TCPRoute {
 			fail("service", fmt.Sprintf("TCP service %q does not exist", r.Service))
 			continue
 		}
-		h, err := b.svcs.TCPHandler(r.Service)
+		svc, err := b.svcs.TCPHandler(r.Service)
 		if err != nil {
 			fail("service", err.Error())
+			continue
+		}
+		// The middlewares run once the router is chosen — after the TLS
+		// handshake when the router terminates TLS — and before the
+		// service dials a server.
+		h, err := b.tcpChain(r.Middlewares, svc)
+		if err != nil {
+			fail("middlewares", err.Error())
 			continue
 		}
 		tr := &tcpRoute{handler: h}

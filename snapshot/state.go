@@ -11,6 +11,7 @@ import (
 
 	"github.com/guan-gateway/guan/config/dynamic"
 	"github.com/guan-gateway/guan/middlewares/registry"
+	tcpregistry "github.com/guan-gateway/guan/middlewares/tcp/registry"
 	"github.com/guan-gateway/guan/routers"
 	"github.com/guan-gateway/guan/status"
 )
@@ -47,6 +48,16 @@ func (b *builder) initStatus() {
 			t = "weighted"
 		}
 		b.st.TCPServices[name] = &status.TCPService{TCPService: s, Name: name, Provider: p, Status: status.Enabled, Type: t}
+	}
+	for name, mw := range b.m.tcpMws {
+		_, p := splitName(name)
+		mi := &status.TCPMiddleware{TCPMiddleware: mw, Name: name, Provider: p, Status: status.Enabled, Type: tcpregistry.Kind(mw)}
+		if msg := tcpregistry.Deprecation(mw); msg != "" {
+			// Accepted as in Traefik v3, which logs the same warning.
+			b.log.Warn(msg, "tcpMiddleware", name)
+			mi.Err, mi.Status = append(mi.Err, msg), status.Warning
+		}
+		b.st.TCPMiddlewares[name] = mi
 	}
 	for name := range b.in.Internal {
 		b.st.Services[name] = &status.Service{Service: &dynamic.Service{}, Name: name, Provider: "internal", Status: status.Enabled}
@@ -89,6 +100,11 @@ func (b *builder) finishStatus() {
 		if si := b.st.TCPServices[ri.TCPRouter.Service]; si != nil {
 			si.UsedBy = append(si.UsedBy, name)
 		}
+		for _, m := range ri.TCPRouter.Middlewares {
+			if mi := b.st.TCPMiddlewares[m]; mi != nil {
+				mi.UsedBy = append(mi.UsedBy, name)
+			}
+		}
 	}
 	referenced := b.referencedServices()
 	for _, name := range sortedKeys(b.st.Services) {
@@ -129,6 +145,11 @@ func (b *builder) finishStatus() {
 		}
 		slices.Sort(mi.UsedBy)
 	}
+	for _, name := range sortedKeys(b.st.TCPMiddlewares) {
+		// Unused ones are built too, so their errors show.
+		b.tcpMiddleware(name)
+		slices.Sort(b.st.TCPMiddlewares[name].UsedBy)
+	}
 	for _, ri := range b.st.Routers {
 		slices.Sort(ri.Using)
 	}
@@ -138,7 +159,7 @@ func (b *builder) finishStatus() {
 func (b *builder) raw() *dynamic.Configuration {
 	return &dynamic.Configuration{
 		HTTP: &dynamic.HTTPConfiguration{Routers: b.m.routers, Services: b.m.services, Middlewares: b.m.middlewares, ServersTransports: b.m.transports},
-		TCP:  &dynamic.TCPConfiguration{Routers: b.m.tcpRouters, Services: b.m.tcpServices, ServersTransports: b.m.tcpTransports},
+		TCP:  &dynamic.TCPConfiguration{Routers: b.m.tcpRouters, Services: b.m.tcpServices, Middlewares: b.m.tcpMws, ServersTransports: b.m.tcpTransports},
 		TLS:  &dynamic.TLSConfiguration{Options: b.m.tls.Options, Stores: b.m.tls.Stores},
 	}
 }

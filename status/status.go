@@ -85,6 +85,17 @@ type TCPService struct {
 	UsedBy   []string `json:"usedBy,omitempty"`
 }
 
+// TCPMiddleware is a TCP middleware and its state.
+type TCPMiddleware struct {
+	*dynamic.TCPMiddleware
+	Name     string   `json:"name"`
+	Provider string   `json:"provider"`
+	Type     string   `json:"type,omitempty"` // lower-cased kind, e.g. "ipallowlist"
+	Status   string   `json:"status"`
+	Err      []string `json:"error,omitempty"`
+	UsedBy   []string `json:"usedBy,omitempty"`
+}
+
 // EntryPoint is a configured entrypoint as the API shows it.
 type EntryPoint struct {
 	Name    string `json:"name"`
@@ -97,13 +108,14 @@ type EntryPoint struct {
 // Set is the state of one configuration snapshot. Maps are keyed by
 // qualified name ("name@provider"). A Set is immutable once published.
 type Set struct {
-	Routers        map[string]*Router     `json:"routers,omitempty"`
-	Services       map[string]*Service    `json:"services,omitempty"`
-	Middlewares    map[string]*Middleware `json:"middlewares,omitempty"`
-	TCPRouters     map[string]*TCPRouter  `json:"tcpRouters,omitempty"`
-	TCPServices    map[string]*TCPService `json:"tcpServices,omitempty"`
-	EntryPoints    []EntryPoint           `json:"-"`
-	ProviderErrors map[string][]string    `json:"-"` // provider -> load errors (file:line:col: msg)
+	Routers        map[string]*Router        `json:"routers,omitempty"`
+	Services       map[string]*Service       `json:"services,omitempty"`
+	Middlewares    map[string]*Middleware    `json:"middlewares,omitempty"`
+	TCPRouters     map[string]*TCPRouter     `json:"tcpRouters,omitempty"`
+	TCPServices    map[string]*TCPService    `json:"tcpServices,omitempty"`
+	TCPMiddlewares map[string]*TCPMiddleware `json:"tcpMiddlewares,omitempty"`
+	EntryPoints    []EntryPoint              `json:"-"`
+	ProviderErrors map[string][]string       `json:"-"` // provider -> load errors (file:line:col: msg)
 }
 
 // NewSet returns an empty set with its maps made.
@@ -114,6 +126,7 @@ func NewSet() *Set {
 		Middlewares:    map[string]*Middleware{},
 		TCPRouters:     map[string]*TCPRouter{},
 		TCPServices:    map[string]*TCPService{},
+		TCPMiddlewares: map[string]*TCPMiddleware{},
 		ProviderErrors: map[string][]string{},
 	}
 }

@@ -127,3 +127,46 @@ func TestTCPServersTransportUnknown(t *testing.T) {
 		t.Fatalf("check: %v\n%s", err, out)
 	}
 }
+
+// The static tcpServersTransport is default@internal for TCP: a load
+// balancer naming no serversTransport dials its TLS server with the static
+// transport's CA and server name.
+func TestStaticTCPServersTransport(t *testing.T) {
+	ca := newTestCA(t, "db CA")
+	_, _, pair := ca.issue(t, "db", false, "db.internal")
+	backAddr, got := stubbornTLSBackend(t, &tls.Config{Certificates: []tls.Certificate{pair}})
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	writeFile(t, caFile, ca.pem)
+
+	dyn := ticked(fmt.Sprintf(`
+[tcp.routers.db]
+  entryPoints = ["plain"]
+  rule = "HostSNI(´*´)"
+  service = "db"
+[[tcp.services.db.loadBalancer.servers]]
+  address = %q
+  tls = true
+`, backAddr))
+	plainPort := freePort(t)
+	startGateway(t, map[string]string{"tcp.toml": dyn}, gatewayOpts{
+		extraEPs:    map[string]int{"plain": plainPort},
+		extraStatic: fmt.Sprintf("[tcpServersTransport]\n  terminationDelay = \"100ms\"\n  [tcpServersTransport.tls]\n    serverName = \"db.internal\"\n    rootCAs = [%q]\n", caFile),
+	})
+	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", plainPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte("select 2")); err != nil {
+		t.Fatal(err)
+	}
+	c.(*net.TCPConn).CloseWrite()
+	select {
+	case b := <-got:
+		if b != "select 2" {
+			t.Fatalf("backend read %q", b)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the backend never got the data: the static transport's CA was not used")
+	}
+}

@@ -428,17 +428,19 @@ func TestEquivalentOptionsShareAConfig(t *testing.T) {
 // config.
 func TestEquivalentComparesEveryBuiltField(t *testing.T) {
 	ca := newTestCA(t)
+	echKey, _ := newECHKey(t, "public.example")
 	c, err := buildOptions(&dynamic.Options{
 		MinVersion: "VersionTLS13", MaxVersion: "VersionTLS13", SniStrict: true,
 		CipherSuites: []string{"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"}, CurvePreferences: []string{"X25519"},
 		ALPNProtocols: []string{"h2"}, DisableSessionTickets: true, PreferServerCipherSuites: true,
 		ClientAuth: dynamic.ClientAuth{CAFiles: []string{ca.pem}, ClientAuthType: "RequireAndVerifyClientCert"},
+		ECHKeys:    []string{echKey},
 	}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	compared := map[string]bool{"MinVersion": true, "MaxVersion": true, "CipherSuites": true, "CurvePreferences": true,
-		"NextProtos": true, "SessionTicketsDisabled": true, "ClientAuth": true, "ClientCAs": true}
+		"NextProtos": true, "SessionTicketsDisabled": true, "ClientAuth": true, "ClientCAs": true, "EncryptedClientHelloKeys": true}
 	v := reflect.ValueOf(c).Elem()
 	for i := range v.NumField() {
 		f := v.Type().Field(i)

@@ -98,6 +98,17 @@ func buildOptions(o *dynamic.Options, dir string) (*cryptotls.Config, error) {
 		c.NextProtos = slices.Clone(DefaultALPNProtocols)
 	}
 	c.SessionTicketsDisabled = o.DisableSessionTickets
+	for i, f := range o.ECHKeys {
+		data, err := readFileOrContent(f, dir)
+		if err != nil {
+			return nil, fmt.Errorf("echKeys[%d]: %w", i, err)
+		}
+		k, err := parseECHKey(data)
+		if err != nil {
+			return nil, fmt.Errorf("echKeys[%d] (%s): %w", i, describe(f), err)
+		}
+		c.EncryptedClientHelloKeys = append(c.EncryptedClientHelloKeys, k)
+	}
 	if err := applyClientAuth(c, &o.ClientAuth, dir); err != nil {
 		return nil, err
 	}
@@ -113,6 +124,7 @@ func equivalent(a, b *cryptotls.Config) bool {
 		slices.Equal(a.CurvePreferences, b.CurvePreferences) &&
 		slices.Equal(a.NextProtos, b.NextProtos) &&
 		a.SessionTicketsDisabled == b.SessionTicketsDisabled &&
+		sameECHKeys(a.EncryptedClientHelloKeys, b.EncryptedClientHelloKeys) &&
 		a.ClientAuth == b.ClientAuth && a.ClientCAs.Equal(b.ClientCAs)
 }
 
@@ -155,3 +167,20 @@ func versionNames() string {
 	slices.Sort(names)
 	return strings.Join(names, ", ")
 }
+
+// ParseVersion returns the TLS version of a Traefik version name
+// ("VersionTLS12").
+func ParseVersion(name string) (uint16, bool) {
+	v, ok := versions[name]
+	return v, ok
+}
+
+// ParseCipherSuite returns the ID of a cipher suite name (IANA, or Go's
+// older aliases).
+func ParseCipherSuite(name string) (uint16, bool) {
+	id, ok := cipherSuites[name]
+	return id, ok
+}
+
+// VersionNames lists the accepted TLS version names, sorted.
+func VersionNames() string { return versionNames() }

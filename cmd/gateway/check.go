@@ -48,7 +48,7 @@ func check(src staticSource, stdout, stderr io.Writer) int {
 		return 1
 	}
 	st := snap.Status()
-	fmt.Fprintf(stdout, "configuration OK (%s): %d routers, %d services, %d middlewares, %d TCP routers, %d TCP services\n",
-		used, len(st.Routers), len(st.Services), len(st.Middlewares), len(st.TCPRouters), len(st.TCPServices))
+	fmt.Fprintf(stdout, "configuration OK (%s): %d routers, %d services, %d middlewares, %d TCP routers, %d TCP services, %d TCP middlewares\n",
+		used, len(st.Routers), len(st.Services), len(st.Middlewares), len(st.TCPRouters), len(st.TCPServices), len(st.TCPMiddlewares))
 	return 0
 }

@@ -99,6 +99,8 @@ func buildInput(cfg *static.Configuration, msgs map[string]providers.Message, b 
 		// The static serversTransport is default@internal.
 		DefaultTransport:    cfg.ServersTransport,
 		DefaultTransportDir: cfg.BaseDir(),
+		// The static tcpServersTransport is default@internal for TCP.
+		DefaultTCPTransport: cfg.TCPServersTransport,
 	}
 }
 

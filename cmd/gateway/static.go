@@ -100,26 +100,32 @@ func logSource(log *slog.Logger, src staticSource, used string) {
 }
 
 // checkServersTransport loads the TLS material (rootCAs, certificates) of
-// the static serversTransport, so a missing or bad file stops the start
-// instead of failing every service that uses default@internal.
+// the static serversTransport and tcpServersTransport, so a missing or bad
+// file stops the start instead of failing every service that uses
+// default@internal.
 func checkServersTransport(cfg *static.Configuration, meta *decode.Meta) error {
-	st := cfg.ServersTransport
-	if st == nil {
-		return nil
-	}
 	var errs config.Errors
-	for i, ca := range st.RootCAs {
-		if _, err := transport.TLSConfig(&dynamic.ServersTransport{RootCAs: []string{ca}}, cfg.BaseDir()); err != nil {
-			_, msg, _ := strings.Cut(err.Error(), ": ") // drop "rootCAs[0]: "
-			errs = append(errs, &config.Error{Pos: meta.Pos("serversTransport", "rootCAs", strconv.Itoa(i)),
-				Msg: fmt.Sprintf("serversTransport.rootCAs[%d]: %s", i, msg)})
+	check := func(at []string, rootCAs []string, certs []dynamic.Certificate) {
+		key := strings.Join(at, ".")
+		for i, ca := range rootCAs {
+			if _, err := transport.TLSConfig(&dynamic.ServersTransport{RootCAs: []string{ca}}, cfg.BaseDir()); err != nil {
+				_, msg, _ := strings.Cut(err.Error(), ": ") // drop "rootCAs[0]: "
+				errs = append(errs, &config.Error{Pos: meta.Pos(append(at, "rootCAs", strconv.Itoa(i))...),
+					Msg: fmt.Sprintf("%s.rootCAs[%d]: %s", key, i, msg)})
+			}
+		}
+		for i, c := range certs {
+			if _, err := transport.TLSConfig(&dynamic.ServersTransport{Certificates: []dynamic.Certificate{c}}, cfg.BaseDir()); err != nil {
+				errs = append(errs, &config.Error{Pos: meta.Pos(append(at, "certificates", strconv.Itoa(i))...),
+					Msg: fmt.Sprintf("%s.%s", key, strings.Replace(err.Error(), "certificates[0]", fmt.Sprintf("certificates[%d]", i), 1))})
+			}
 		}
 	}
-	for i, c := range st.Certificates {
-		if _, err := transport.TLSConfig(&dynamic.ServersTransport{Certificates: []dynamic.Certificate{c}}, cfg.BaseDir()); err != nil {
-			errs = append(errs, &config.Error{Pos: meta.Pos("serversTransport", "certificates", strconv.Itoa(i)),
-				Msg: fmt.Sprintf("serversTransport.%s", strings.Replace(err.Error(), "certificates[0]", fmt.Sprintf("certificates[%d]", i), 1))})
-		}
+	if st := cfg.ServersTransport; st != nil {
+		check([]string{"serversTransport"}, st.RootCAs, st.Certificates)
+	}
+	if st := cfg.TCPServersTransport; st != nil && st.TLS != nil {
+		check([]string{"tcpServersTransport", "tls"}, st.TLS.RootCAs, st.TLS.Certificates)
 	}
 	return errs.Err()
 }

@@ -340,6 +340,12 @@ func (d *decoder) structValue(n *node, v reflect.Value) {
 
 func (d *decoder) unknownKey(e entry, info *structInfo) {
 	key := joinShown(append(d.disp[:len(d.disp):len(d.disp)], quoteKey(e.key)))
+	if msg := unsupportedMessage(d.path, e.key); msg != "" {
+		// A Traefik section Guan does not implement: say so rather than
+		// suggest a look-alike key.
+		d.errs.add(e.keyPos, "%s: %s", key, msg)
+		return
+	}
 	if s, ok := suggest.Closest(e.key, info.names); ok {
 		d.errs.add(e.keyPos, "unknown key %q (did you mean %q?)", key, s)
 		return

@@ -227,12 +227,12 @@ htp: {}
 `,
 			wantTOML: []string{
 				`f.toml:3:3: unknown key "http.routers.web.rul" (did you mean "rule"?)`,
-				`f.toml:4:21: unknown key "http.middlewares.m.rateLimit" (valid keys here: addPrefix,`,
+				`f.toml:4:21: http.middlewares.m.rateLimit: not supported yet (Traefik's rateLimit middleware)`,
 				`f.toml:6:2: unknown key "htp" (did you mean "http"?)`,
 			},
 			wantYAML: []string{
 				`f.yaml:5:7: unknown key "http.routers.web.rul" (did you mean "rule"?)`,
-				`f.yaml:8:7: unknown key "http.middlewares.m.rateLimit" (valid keys here: addPrefix,`,
+				`f.yaml:8:7: http.middlewares.m.rateLimit: not supported yet (Traefik's rateLimit middleware)`,
 				`f.yaml:10:1: unknown key "htp" (did you mean "http"?)`,
 			},
 		},
@@ -536,5 +536,82 @@ func TestFile(t *testing.T) {
 	_, err := decode.File(filepath.Join(dir, "missing.toml"), &c)
 	if err == nil || !strings.Contains(err.Error(), "missing.toml: cannot read the file: no such file or directory") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// A Traefik section Guan does not implement is still an error, but the
+// message says so instead of suggesting a look-alike key ("http" for
+// "http3", "providersThrottleDuration, file" for "docker").
+func TestUnsupportedTraefikSections(t *testing.T) {
+	var st static.Configuration
+	_, err := decode.Bytes("s.toml", []byte(`
+[entryPoints.web]
+  address = ":80"
+  [entryPoints.web.http3]
+[providers.docker]
+  exposedByDefault = false
+[providers.File]
+  filename = "d.toml"
+[Tracing]
+[metrics.datadog]
+`), &st)
+	want := []string{
+		`s.toml:4:20: entryPoints.web.http3: not supported yet (HTTP/3 entrypoints)`,
+		`s.toml:5:12: providers.docker: not supported yet (Traefik's Docker provider); Guan reads dynamic configuration from files (providers.file)`,
+		`s.toml:9:2: Tracing: not supported yet (Traefik's OpenTelemetry tracing)`,
+		`s.toml:10:10: metrics.datadog: not supported yet (Traefik's Datadog metrics exporter); Guan exports Prometheus metrics (metrics.prometheus)`,
+	}
+	checkErrors(t, err, want)
+
+	var dyn dynamic.Configuration
+	_, err = decode.Bytes("d.yaml", []byte(`
+http:
+  middlewares:
+    limit:
+      rateLimit:
+        average: 10
+  services:
+    s:
+      highestRandomWeight:
+        services: []
+udp:
+  routers: {}
+tcp:
+  services:
+    t:
+      loadBalancer:
+        proxyProtocol:
+          version: 2
+`), &dyn)
+	want = []string{
+		`d.yaml:5:7: http.middlewares.limit.rateLimit: not supported yet (Traefik's rateLimit middleware); inFlightReq caps simultaneous requests`,
+		`d.yaml:9:7: http.services.s.highestRandomWeight: not supported yet (Traefik's highestRandomWeight service); use a weighted service, or a loadBalancer with sticky sessions`,
+		`d.yaml:11:1: udp: not supported yet (UDP routing)`,
+		`d.yaml:17:9: tcp.services.t.loadBalancer.proxyProtocol: not supported yet (the PROXY protocol)`,
+	}
+	checkErrors(t, err, want)
+
+	// A misspelt key of a supported section still gets its suggestion.
+	_, err = decode.Bytes("s.toml", []byte("[providers.fil]\n"), &st)
+	checkErrors(t, err, []string{`s.toml:1:12: unknown key "providers.fil" (did you mean "file"?)`})
+
+	// Flags and environment variables get the same message.
+	_, err = decode.Settings("flags", []decode.Setting{decode.Flag("--providers.docker.endpoint=unix:///var/run/docker.sock")}, &st)
+	checkErrors(t, err, []string{`--providers.docker.endpoint: unknown key "docker": not supported yet (Traefik's Docker provider); Guan reads dynamic configuration from files (providers.file)`})
+}
+
+func checkErrors(t *testing.T, err error, want []string) {
+	t.Helper()
+	var errs config.Errors
+	if !errors.As(err, &errs) {
+		t.Fatalf("err = %v, want %d errors", err, len(want))
+	}
+	if len(errs) != len(want) {
+		t.Fatalf("got %d errors, want %d:\n%v", len(errs), len(want), err)
+	}
+	for i, w := range want {
+		if errs[i].Error() != w {
+			t.Errorf("error %d:\n got %s\nwant %s", i, errs[i], w)
+		}
 	}
 }

@@ -597,6 +597,10 @@ func splitList(n *node) *node {
 // unknownSetting reports every setting below an unknown key, with the
 // setting the user probably meant.
 func (d *decoder) unknownSetting(e entry, names []string) {
+	if msg := unsupportedMessage(d.path, e.key); msg != "" {
+		d.badKey(e, "%s", msg)
+		return
+	}
 	depth := len(d.path)
 	sug, found := suggest.Closest(e.key, names)
 	for _, leaf := range leaves(e.val) {

@@ -12,7 +12,7 @@ func (c *Configuration) Empty() bool {
 	if h := c.HTTP; h != nil && len(h.Routers)+len(h.Services)+len(h.Middlewares)+len(h.ServersTransports) > 0 {
 		return false
 	}
-	if t := c.TCP; t != nil && len(t.Routers)+len(t.Services)+len(t.ServersTransports) > 0 {
+	if t := c.TCP; t != nil && len(t.Routers)+len(t.Services)+len(t.Middlewares)+len(t.ServersTransports) > 0 {
 		return false
 	}
 	if t := c.TLS; t != nil && len(t.Certificates)+len(t.Options)+len(t.Stores) > 0 {

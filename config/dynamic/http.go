@@ -187,6 +187,11 @@ type ServersTransport struct {
 	ForwardingTimeouts  *ForwardingTimeouts `json:"forwardingTimeouts,omitempty"`
 	DisableHTTP2        bool                `json:"disableHTTP2,omitempty"`
 	PeerCertURI         string              `json:"peerCertURI,omitempty"`
+	// TLS versions and cipher suites offered to HTTPS servers; unset,
+	// Go's defaults (TLS 1.2 to 1.3).
+	MinVersion   string   `json:"minVersion,omitempty"`
+	MaxVersion   string   `json:"maxVersion,omitempty"`
+	CipherSuites []string `json:"cipherSuites,omitempty"`
 }
 
 // ForwardingTimeouts bound the phases of an upstream exchange.

@@ -11,15 +11,18 @@ type Middleware struct {
 	ReplacePathRegex *ReplacePathRegex `json:"replacePathRegex,omitempty"`
 	Chain            *Chain            `json:"chain,omitempty"`
 	IPAllowList      *IPAllowList      `json:"ipAllowList,omitempty"`
-	Headers          *Headers          `json:"headers,omitempty"`
-	Errors           *ErrorPage        `json:"errors,omitempty"`
-	RedirectRegex    *RedirectRegex    `json:"redirectRegex,omitempty"`
-	RedirectScheme   *RedirectScheme   `json:"redirectScheme,omitempty"`
-	BasicAuth        *BasicAuth        `json:"basicAuth,omitempty"`
-	InFlightReq      *InFlightReq      `json:"inFlightReq,omitempty"`
-	Buffering        *Buffering        `json:"buffering,omitempty"`
-	Compress         *Compress         `json:"compress,omitempty"`
-	Retry            *Retry            `json:"retry,omitempty"`
+	// IPWhiteList is Traefik's deprecated name of IPAllowList, still
+	// accepted by Traefik v3 (without rejectStatusCode).
+	IPWhiteList    *IPWhiteList    `json:"ipWhiteList,omitempty"`
+	Headers        *Headers        `json:"headers,omitempty"`
+	Errors         *ErrorPage      `json:"errors,omitempty"`
+	RedirectRegex  *RedirectRegex  `json:"redirectRegex,omitempty"`
+	RedirectScheme *RedirectScheme `json:"redirectScheme,omitempty"`
+	BasicAuth      *BasicAuth      `json:"basicAuth,omitempty"`
+	InFlightReq    *InFlightReq    `json:"inFlightReq,omitempty"`
+	Buffering      *Buffering      `json:"buffering,omitempty"`
+	Compress       *Compress       `json:"compress,omitempty"`
+	Retry          *Retry          `json:"retry,omitempty"`
 }
 
 // AddPrefix prepends Prefix to the request path.
@@ -68,6 +71,12 @@ type IPAllowList struct {
 	RejectStatusCode int         `json:"rejectStatusCode,omitempty"` // default 403
 }
 
+// IPWhiteList is the deprecated form of IPAllowList: refused clients get 403.
+type IPWhiteList struct {
+	SourceRange []string    `json:"sourceRange,omitempty"`
+	IPStrategy  *IPStrategy `json:"ipStrategy,omitempty"`
+}
+
 // Headers sets request/response headers, CORS and security headers.
 type Headers struct {
 	CustomRequestHeaders              map[string]string `json:"customRequestHeaders,omitempty"`
@@ -98,6 +107,16 @@ type Headers struct {
 	ReferrerPolicy                    string            `json:"referrerPolicy,omitempty"`
 	PermissionsPolicy                 string            `json:"permissionsPolicy,omitempty"`
 	IsDevelopment                     bool              `json:"isDevelopment,omitempty"`
+
+	// Deprecated in Traefik, still honoured by Traefik v3: FeaturePolicy
+	// sets the Feature-Policy header (use PermissionsPolicy); the SSL
+	// options redirect plain-HTTP requests to HTTPS (use redirectScheme or
+	// the entrypoint redirection).
+	FeaturePolicy        *string `json:"featurePolicy,omitempty"`
+	SSLRedirect          *bool   `json:"sslRedirect,omitempty"`
+	SSLTemporaryRedirect *bool   `json:"sslTemporaryRedirect,omitempty"`
+	SSLHost              *string `json:"sslHost,omitempty"`
+	SSLForceHost         *bool   `json:"sslForceHost,omitempty"`
 }
 
 // ErrorPage serves a page from Service for responses whose status is in Status.
@@ -106,6 +125,9 @@ type ErrorPage struct {
 	StatusRewrites map[string]int `json:"statusRewrites,omitempty"`
 	Service        string         `json:"service,omitempty"`
 	Query          string         `json:"query,omitempty"` // "/{status}.html"; {status}, {originalStatus}, {url}
+	// ErrorRequestHeaders lists the request headers the error page request
+	// carries; unset (nil) forwards them all, an empty list none.
+	ErrorRequestHeaders []string `json:"errorRequestHeaders,omitempty"`
 }
 
 // RedirectRegex redirects when the URL matches Regex.

@@ -6,6 +6,7 @@ import "github.com/guan-gateway/guan/config"
 type TCPConfiguration struct {
 	Routers           map[string]*TCPRouter           `json:"routers,omitempty"`
 	Services          map[string]*TCPService          `json:"services,omitempty"`
+	Middlewares       map[string]*TCPMiddleware       `json:"middlewares,omitempty"`
 	ServersTransports map[string]*TCPServersTransport `json:"serversTransports,omitempty"`
 }
 
@@ -18,6 +19,27 @@ type TCPRouter struct {
 	RuleSyntax  string              `json:"ruleSyntax,omitempty"`
 	Priority    int                 `json:"priority,omitempty"`
 	TLS         *RouterTCPTLSConfig `json:"tls,omitempty"`
+}
+
+// TCPMiddleware is exactly one TCP middleware kind. It runs on the
+// connection once its router is chosen (after the TLS handshake when the
+// router terminates TLS), before the service dials a server.
+type TCPMiddleware struct {
+	InFlightConn *TCPInFlightConn `json:"inFlightConn,omitempty"`
+	IPAllowList  *TCPIPAllowList  `json:"ipAllowList,omitempty"`
+	// IPWhiteList is Traefik's deprecated name of IPAllowList, still
+	// accepted by Traefik v3; it behaves exactly like IPAllowList.
+	IPWhiteList *TCPIPAllowList `json:"ipWhiteList,omitempty"`
+}
+
+// TCPInFlightConn caps the simultaneous connections of one client IP.
+type TCPInFlightConn struct {
+	Amount int64 `json:"amount,omitempty"`
+}
+
+// TCPIPAllowList admits only connections from SourceRange.
+type TCPIPAllowList struct {
+	SourceRange []string `json:"sourceRange,omitempty"`
 }
 
 // RouterTCPTLSConfig terminates TLS, or passes it through untouched.
@@ -38,6 +60,10 @@ type TCPService struct {
 type TCPServersLoadBalancer struct {
 	Servers          []TCPServer `json:"servers,omitempty"`
 	ServersTransport string      `json:"serversTransport,omitempty"`
+	// TerminationDelay is Traefik's deprecated per-service form of the
+	// servers transport's terminationDelay, in milliseconds (negative:
+	// wait forever). It applies only when ServersTransport is not set.
+	TerminationDelay *int `json:"terminationDelay,omitempty"`
 }
 
 // TCPServer is one upstream address.

@@ -24,6 +24,9 @@ type Options struct {
 	ALPNProtocols    []string   `json:"alpnProtocols,omitempty"` // default h2, http/1.1, acme-tls/1
 	// DisableSessionTickets turns TLS session resumption by tickets off.
 	DisableSessionTickets bool `json:"disableSessionTickets,omitempty"`
+	// ECHKeys are Encrypted Client Hello keys, each a PEM file (or inline
+	// PEM) with a PRIVATE KEY and an ECHCONFIG block.
+	ECHKeys []string `json:"echKeys,omitempty"`
 	// PreferServerCipherSuites is accepted for Traefik files; Go orders
 	// cipher suites itself and ignores it, as Traefik v3 does.
 	PreferServerCipherSuites bool `json:"preferServerCipherSuites,omitempty"`

@@ -22,6 +22,9 @@ type Configuration struct {
 	// ServersTransport is default@internal: the transport of every HTTP
 	// load balancer that names no serversTransport.
 	ServersTransport *dynamic.ServersTransport `json:"serversTransport,omitempty"`
+	// TCPServersTransport is default@internal for TCP: the transport of
+	// every TCP load balancer that names no serversTransport.
+	TCPServersTransport *dynamic.TCPServersTransport `json:"tcpServersTransport,omitempty"`
 
 	baseDir string // directory of the file, for relative paths
 }
@@ -81,6 +84,11 @@ type RespondingTimeouts struct {
 type ForwardedHeaders struct {
 	Insecure   bool     `json:"insecure,omitempty"`
 	TrustedIPs []string `json:"trustedIPs,omitempty"`
+	// Connection lists the headers that a request's Connection header may
+	// name and that still reach the middlewares; the other headers it names
+	// are removed when the request arrives. All are removed before the
+	// request goes upstream, as hop-by-hop headers.
+	Connection []string `json:"connection,omitempty"`
 }
 
 // HTTP holds entrypoint-wide HTTP settings.
@@ -90,6 +98,9 @@ type HTTP struct {
 	TLS            *HTTPTLS      `json:"tls,omitempty"`
 	MaxHeaderBytes int           `json:"maxHeaderBytes,omitempty"` // default 1 MiB
 	SanitizePath   *bool         `json:"sanitizePath,omitempty"`   // default true
+	// EncodeQuerySemicolons sends the query's semicolons on as %3B; by
+	// default they separate parameters, as "&" does.
+	EncodeQuerySemicolons bool `json:"encodeQuerySemicolons,omitempty"`
 	// EncodedCharacters rejects request paths holding the percent-encoded
 	// characters whose switch is false (400, before routing).
 	EncodedCharacters *EncodedCharacters `json:"encodedCharacters,omitempty"`
@@ -111,6 +122,8 @@ type EncodedCharacters struct {
 type HTTPTLS struct {
 	Options      string `json:"options,omitempty"`
 	CertResolver string `json:"certResolver,omitempty"`
+	// Domains are for certResolver; accepted for compatibility.
+	Domains []dynamic.Domain `json:"domains,omitempty"`
 }
 
 // Redirections redirects every request to another entrypoint.
@@ -152,6 +165,9 @@ type API struct {
 	Dashboard *bool  `json:"dashboard,omitempty"` // default true
 	Debug     bool   `json:"debug,omitempty"`
 	BasePath  string `json:"basePath,omitempty"` // default "/"
+	// DisableDashboardAd is accepted for Traefik files; the dashboard
+	// shows no advertisement.
+	DisableDashboardAd bool `json:"disableDashboardAd,omitempty"`
 }
 
 // Ping serves a health endpoint.
@@ -176,6 +192,9 @@ type Prometheus struct {
 	AddServicesLabels    *bool     `json:"addServicesLabels,omitempty"` // default true
 	EntryPoint           string    `json:"entryPoint,omitempty"`        // default "traefik"
 	ManualRouting        bool      `json:"manualRouting,omitempty"`
+	// HeaderLabels adds labels to the requests_total metrics: label name
+	// -> request header whose value it takes ("" when absent).
+	HeaderLabels map[string]string `json:"headerLabels,omitempty"`
 }
 
 // Log configures the application log.

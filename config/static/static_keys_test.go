@@ -91,7 +91,7 @@ func TestServersTransportValidation(t *testing.T) {
 		}
 	}
 	_, _, err = static.Parse("s.toml", []byte("[serversTransport]\n  spiffe = {}\n"))
-	if err == nil || !strings.Contains(err.Error(), `unknown key "serversTransport.spiffe"`) {
+	if err == nil || !strings.Contains(err.Error(), `serversTransport.spiffe: not supported yet (SPIFFE identities)`) {
 		t.Errorf("unsupported key: %v", err)
 	}
 }
@@ -137,5 +137,116 @@ func TestLogRotationKeys(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("err = %v, want %q", err, want)
 		}
+	}
+}
+
+// Keys of Traefik v3's static reference that Guan reads: the static
+// tcpServersTransport, forwardedHeaders.connection,
+// http.encodeQuerySemicolons, http.tls.domains, api.disableDashboardAd and
+// metrics.prometheus.headerLabels.
+func TestTraefikCompatibilityKeys(t *testing.T) {
+	for name, src := range map[string]string{
+		"s.toml": `
+[entryPoints.web]
+  address = ":80"
+  [entryPoints.web.forwardedHeaders]
+    connection = ["X-Trace-Id"]
+  [entryPoints.web.http]
+    encodeQuerySemicolons = true
+    [entryPoints.web.http.tls]
+      certResolver = "le"
+      [[entryPoints.web.http.tls.domains]]
+        main = "example.com"
+        sans = ["*.example.com"]
+[tcpServersTransport]
+  dialTimeout = "3s"
+  dialKeepAlive = "-1s"
+  terminationDelay = "250ms"
+  [tcpServersTransport.tls]
+    insecureSkipVerify = true
+[api]
+  disableDashboardAd = true
+[metrics.prometheus]
+  [metrics.prometheus.headerLabels]
+    tenant = "X-Tenant"
+`,
+		"s.yaml": `
+entryPoints:
+  web:
+    address: ":80"
+    forwardedHeaders:
+      connection: [X-Trace-Id]
+    http:
+      encodeQuerySemicolons: true
+      tls:
+        certResolver: le
+        domains:
+          - main: example.com
+            sans: ["*.example.com"]
+tcpServersTransport:
+  dialTimeout: 3s
+  dialKeepAlive: -1s
+  terminationDelay: 250ms
+  tls:
+    insecureSkipVerify: true
+api:
+  disableDashboardAd: true
+metrics:
+  prometheus:
+    headerLabels:
+      tenant: X-Tenant
+`,
+	} {
+		c, _, err := static.Parse(name, []byte(src))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		ep := c.EntryPoints["web"]
+		if len(ep.ForwardedHeaders.Connection) != 1 || !ep.HTTP.EncodeQuerySemicolons ||
+			len(ep.HTTP.TLS.Domains) != 1 || ep.HTTP.TLS.Domains[0].SANs[0] != "*.example.com" {
+			t.Errorf("%s: entrypoint %+v %+v", name, ep.ForwardedHeaders, ep.HTTP)
+		}
+		st := c.TCPServersTransport
+		if st == nil || st.DialTimeout.Std() != 3*time.Second || st.DialKeepAlive.Std() != -time.Second ||
+			st.TerminationDelay.Std() != 250*time.Millisecond || !st.TLS.InsecureSkipVerify {
+			t.Errorf("%s: tcpServersTransport %+v", name, st)
+		}
+		if !c.API.DisableDashboardAd || c.Metrics.Prometheus.HeaderLabels["tenant"] != "X-Tenant" {
+			t.Errorf("%s: api %+v, headerLabels %v", name, c.API, c.Metrics.Prometheus.HeaderLabels)
+		}
+	}
+
+	_, _, err := static.Parse("s.toml", []byte(`
+[entryPoints.web]
+  address = ":80"
+  [entryPoints.web.forwardedHeaders]
+    connection = ["X Trace"]
+[tcpServersTransport]
+  dialTimeout = "-1s"
+  [tcpServersTransport.tls]
+    rootCAs = [""]
+[metrics.prometheus.headerLabels]
+  "9lives" = "X-A"
+  code = "X-B"
+  tenant = "X Tenant"
+`))
+	var errs config.Errors
+	if !errors.As(err, &errs) {
+		t.Fatalf("err = %v", err)
+	}
+	for _, want := range []string{
+		`s.toml:5:19: entryPoints.web.forwardedHeaders.connection[0]: "X Trace" is not a valid header name`,
+		`s.toml:7:3: tcpServersTransport.dialTimeout: must not be negative, got -1s`,
+		`s.toml:9:16: tcpServersTransport.tls.rootCAs[0]: is empty`,
+		`s.toml:11:3: metrics.prometheus.headerLabels.9lives: "9lives" is not a valid Prometheus label name`,
+		`s.toml:12:3: metrics.prometheus.headerLabels.code: "code" is already a label of the request metrics`,
+		`s.toml:13:3: metrics.prometheus.headerLabels.tenant: "X Tenant" is not a valid header name`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in\n%v", want, err)
+		}
+	}
+	if len(errs) != 6 {
+		t.Errorf("got %d errors, want 6:\n%v", len(errs), err)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -12,6 +14,7 @@ import (
 	"github.com/guan-gateway/guan/config"
 	"github.com/guan-gateway/guan/config/decode"
 	"github.com/guan-gateway/guan/config/dynamic"
+	"golang.org/x/net/http/httpguts"
 )
 
 // Validate checks the configuration (normally after SetDefaults) and returns
@@ -29,6 +32,9 @@ func (c *Configuration) Validate(meta *decode.Meta) error {
 	}
 	if st := c.ServersTransport; st != nil {
 		validateServersTransport(v, st)
+	}
+	if st := c.TCPServersTransport; st != nil {
+		validateTCPServersTransport(v, st)
 	}
 
 	if c.Core != nil {
@@ -83,6 +89,17 @@ func (c *Configuration) Validate(meta *decode.Meta) error {
 		if !p.ManualRouting {
 			c.entryPointExists(v, path("metrics", "prometheus", "entryPoint"), p.EntryPoint)
 		}
+		for _, label := range sortedKeys(p.HeaderLabels) {
+			at := path("metrics", "prometheus", "headerLabels", label)
+			switch {
+			case !promLabelName.MatchString(label) || strings.HasPrefix(label, "__"):
+				v.add(at, "%q is not a valid Prometheus label name: use letters, digits and underscores, not starting with a digit or \"__\"", label)
+			case slices.Contains(requestLabels, label):
+				v.add(at, "%q is already a label of the request metrics: choose another name", label)
+			case !httpguts.ValidHeaderFieldName(p.HeaderLabels[label]):
+				v.add(at, "%q is not a valid header name", p.HeaderLabels[label])
+			}
+		}
 		for i := 1; i < len(p.Buckets); i++ {
 			if p.Buckets[i] <= p.Buckets[i-1] {
 				v.add(path("metrics", "prometheus", "buckets", strconv.Itoa(i)), "buckets must be in increasing order: %g follows %g", p.Buckets[i], p.Buckets[i-1])
@@ -121,6 +138,11 @@ func (c *Configuration) validateEntryPoint(v *validator, name string, ep *EntryP
 		for i, s := range fh.TrustedIPs {
 			if !isIPOrCIDR(s) {
 				v.add(at("forwardedHeaders", "trustedIPs", strconv.Itoa(i)), "%q is neither an IP address nor a CIDR range (like 10.0.0.0/8)", s)
+			}
+		}
+		for i, s := range fh.Connection {
+			if !httpguts.ValidHeaderFieldName(s) {
+				v.add(at("forwardedHeaders", "connection", strconv.Itoa(i)), "%q is not a valid header name", s)
 			}
 		}
 	}
@@ -167,6 +189,27 @@ func validateServersTransport(v *validator, st *dynamic.ServersTransport) {
 		v.nonNegative(at("forwardingTimeouts", "pingTimeout"), ft.PingTimeout)
 	}
 }
+
+// validateTCPServersTransport checks the static tcpServersTransport; its
+// TLS material is loaded when the gateway starts.
+func validateTCPServersTransport(v *validator, st *dynamic.TCPServersTransport) {
+	at := func(p ...string) []string { return append(path("tcpServersTransport"), p...) }
+	v.nonNegative(at("dialTimeout"), st.DialTimeout)
+	if t := st.TLS; t != nil {
+		for i, ca := range t.RootCAs {
+			if strings.TrimSpace(ca) == "" {
+				v.add(at("tls", "rootCAs", strconv.Itoa(i)), "is empty: give a file path or inline PEM")
+			}
+		}
+	}
+}
+
+// promLabelName is the syntax of a Prometheus label name.
+var promLabelName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+
+// requestLabels are the labels of the request metrics, which headerLabels
+// may not reuse.
+var requestLabels = []string{"code", "method", "protocol", "entrypoint", "router", "service"}
 
 func (c *Configuration) validateAccessLog(v *validator, a *AccessLog) {
 	v.oneOf(path("accessLog", "format"), a.Format, "common", "json")
@@ -368,7 +411,7 @@ func showPath(p []string) string {
 
 func isListKey(k string) bool {
 	switch k {
-	case "trustedIPs", "statusCodes", "buckets", "middlewares", "rootCAs", "certificates":
+	case "trustedIPs", "statusCodes", "buckets", "middlewares", "rootCAs", "certificates", "connection":
 		return true
 	}
 	return false

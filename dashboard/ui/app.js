@@ -15,6 +15,7 @@
     "http-middlewares": { title: "HTTP Middlewares", path: "/http/middlewares", render: renderMiddlewares },
     "tcp-routers": { title: "TCP Routers", path: "/tcp/routers", render: renderTCPRouters },
     "tcp-services": { title: "TCP Services", path: "/tcp/services", render: renderTCPServices },
+    "tcp-middlewares": { title: "TCP Middlewares", path: "/tcp/middlewares", render: renderMiddlewares },
     "entrypoints": { title: "Entrypoints", path: "/entrypoints", render: renderEntryPoints }
   };
 
@@ -204,7 +205,8 @@
         card("HTTP services", http.services, "http-services"),
         card("HTTP middlewares", http.middlewares, "http-middlewares"),
         card("TCP routers", tcp.routers, "tcp-routers"),
-        card("TCP services", tcp.services, "tcp-services")
+        card("TCP services", tcp.services, "tcp-services"),
+        card("TCP middlewares", tcp.middlewares, "tcp-middlewares")
       ]),
       el("h2", null, ["Entrypoints"]),
       renderEntryPoints(eps),

@@ -29,6 +29,17 @@ var untrusted = []string{
 	XRealIP, "Forwarded",
 }
 
+// Managed reports whether name (canonical) is one of the forwarded headers
+// the gateway sets or vouches for (X-Forwarded-*, X-Real-Ip, Forwarded).
+func Managed(name string) bool {
+	for _, k := range untrusted {
+		if k == name {
+			return true
+		}
+	}
+	return false
+}
+
 // Rewriter applies an entrypoint's forwardedHeaders settings. It is
 // immutable and safe for concurrent use.
 type Rewriter struct {

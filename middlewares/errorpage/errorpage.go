@@ -17,6 +17,7 @@ import (
 	"github.com/guan-gateway/guan/middlewares/statusrange"
 	"github.com/guan-gateway/guan/reqinfo"
 	"github.com/guan-gateway/guan/services/attempt"
+	"golang.org/x/net/http/httpguts"
 )
 
 type errorPage struct {
@@ -26,6 +27,9 @@ type errorPage struct {
 	rewrites []rewrite
 	query    string
 	logger   *slog.Logger
+	// keep, when not nil, is errorRequestHeaders: the only request
+	// headers (canonical names) the page request carries.
+	keep map[string]bool
 }
 
 type rewrite struct {
@@ -76,11 +80,21 @@ func New(env middlewares.Env, cfg dynamic.ErrorPage, next http.Handler) (http.Ha
 	if _, err := url.ParseRequestURI(expand(query, 500, 500, "/x")); err != nil {
 		return nil, fmt.Errorf("errors: query %q is not a valid path: %w", cfg.Query, err)
 	}
+	var keep map[string]bool
+	if cfg.ErrorRequestHeaders != nil {
+		keep = make(map[string]bool, len(cfg.ErrorRequestHeaders))
+		for i, name := range cfg.ErrorRequestHeaders {
+			if !httpguts.ValidHeaderFieldName(name) {
+				return nil, fmt.Errorf("errors: errorRequestHeaders[%d]: %q is not a valid header name", i, name)
+			}
+			keep[http.CanonicalHeaderKey(name)] = true
+		}
+	}
 	logger := env.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &errorPage{next: next, service: svc, status: status, rewrites: rewrites, query: query, logger: logger}, nil
+	return &errorPage{next: next, service: svc, status: status, rewrites: rewrites, query: query, logger: logger, keep: keep}, nil
 }
 
 func (e *errorPage) matches(code int) bool { return e.status.Has(code) }
@@ -140,6 +154,15 @@ func (e *errorPage) servePage(w http.ResponseWriter, req *http.Request, original
 	page.Trailer = nil
 	for _, h := range pageDroppedHeaders {
 		page.Header.Del(h)
+	}
+	if e.keep != nil {
+		// errorRequestHeaders: the error service may sit in another trust
+		// domain; only the listed headers (say, Accept) cross over.
+		for k := range page.Header {
+			if !e.keep[k] {
+				delete(page.Header, k)
+			}
+		}
 	}
 	clear(w.Header()) // nothing of the original error response is sent
 	so := statusOverride{w: w, code: code}

@@ -244,5 +244,52 @@ func TestNewErrors(t *testing.T) {
 		mwtest.Bad("bad rewrite value", dynamic.ErrorPage{Status: []string{"500"}, Service: "p", StatusRewrites: map[string]int{"500": 1000}}, "statusRewrites"),
 		mwtest.Bad("no service", dynamic.ErrorPage{Status: []string{"500"}}, "service is empty"),
 		mwtest.Bad("unknown service", dynamic.ErrorPage{Status: []string{"500"}, Service: "nope"}, `"nope"`),
+		mwtest.Bad("bad header name", dynamic.ErrorPage{Status: []string{"500"}, Service: "p", ErrorRequestHeaders: []string{"Accept", "bad name"}}, "errorRequestHeaders[1]"),
 	)
+}
+
+// errorRequestHeaders: unset, the page request carries every request
+// header; a list keeps only those (case-insensitively); an empty list none.
+func TestErrorRequestHeaders(t *testing.T) {
+	var got http.Header
+	pages := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r.Header.Clone()
+		io.WriteString(w, "page")
+	})
+	for _, tt := range []struct {
+		name       string
+		keep       []string
+		want, gone []string
+	}{
+		{"unset forwards all", nil, []string{"Accept", "Authorization", "Cookie", "X-Trace"}, nil},
+		{"listed only", []string{"accept", "X-TRACE"}, []string{"Accept", "X-Trace"}, []string{"Authorization", "Cookie"}},
+		{"empty list forwards none", []string{}, nil, []string{"Accept", "Authorization", "Cookie", "X-Trace"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h, err := New(envWith(map[string]http.Handler{"p": pages}), dynamic.ErrorPage{Status: []string{"500-599"}, Service: "p", ErrorRequestHeaders: tt.keep}, backend)
+			if err != nil {
+				t.Fatal(err)
+			}
+			front := mwtest.Serve(t, h)
+			req := front.NewRequest(t, http.MethodGet, "/?code=503", nil)
+			req.Header.Set("Accept", "text/html")
+			req.Header.Set("Authorization", "Bearer secret")
+			req.Header.Set("Cookie", "session=1")
+			req.Header.Set("X-Trace", "abc")
+			resp, body := front.Do(t, req)
+			if resp.StatusCode != 503 || body != "page" {
+				t.Fatalf("got %d %q", resp.StatusCode, body)
+			}
+			for _, k := range tt.want {
+				if got.Get(k) == "" {
+					t.Errorf("page request lacks %s: %v", k, got)
+				}
+			}
+			for _, k := range tt.gone {
+				if _, ok := got[k]; ok {
+					t.Errorf("page request carries %s: %v", k, got)
+				}
+			}
+		})
+	}
 }

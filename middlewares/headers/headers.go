@@ -67,6 +67,9 @@ func (h *headers) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 			http.Error(rw, "Bad Host", http.StatusBadRequest)
 			return
 		}
+		if h.secure.redirect(rw, req) {
+			return
+		}
 		tls = h.secure.isTLS(req)
 	}
 	if !h.wrapsResponse {

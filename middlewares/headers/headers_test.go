@@ -506,6 +506,8 @@ func TestConfigErrors(t *testing.T) {
 		{"negative sts", dynamic.Headers{STSSeconds: -1}, "stsSeconds"},
 		{"bad hosts proxy header", dynamic.Headers{HostsProxyHeaders: []string{"a b"}}, "hostsProxyHeaders[0]"},
 		{"newline in CSP", dynamic.Headers{ContentSecurityPolicy: "a\nb"}, "Content-Security-Policy"},
+		{"sslHost with a path", dynamic.Headers{SSLRedirect: ptr(true), SSLHost: ptr("a.example/x")}, "sslHost"},
+		{"newline in featurePolicy", dynamic.Headers{FeaturePolicy: ptr("a\nb")}, "Feature-Policy"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -553,3 +555,55 @@ type discardWriter struct{ h http.Header }
 func (d *discardWriter) Header() http.Header         { return d.h }
 func (d *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
 func (d *discardWriter) WriteHeader(int)             {}
+
+func ptr[T any](v T) *T { return &v }
+
+// The deprecated SSL options and featurePolicy, still honoured by Traefik v3.
+func TestDeprecatedSecureOptions(t *testing.T) {
+	next := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "next") })
+	tests := []struct {
+		name     string
+		cfg      dynamic.Headers
+		host     string
+		tls      bool
+		hdr      map[string]string
+		wantCode int
+		wantLoc  string
+	}{
+		{"sslRedirect from http", dynamic.Headers{SSLRedirect: ptr(true)}, "a.example:8000", false, nil, 301, "https://a.example:8000/p%20q?x=1;y=2"},
+		{"sslRedirect over TLS passes", dynamic.Headers{SSLRedirect: ptr(true)}, "a.example", true, nil, 200, ""},
+		{"sslProxyHeaders count as TLS", dynamic.Headers{SSLRedirect: ptr(true), SSLProxyHeaders: map[string]string{"X-Forwarded-Proto": "https"}}, "a.example", false, map[string]string{"X-Forwarded-Proto": "https"}, 200, ""},
+		{"sslTemporaryRedirect", dynamic.Headers{SSLRedirect: ptr(true), SSLTemporaryRedirect: ptr(true)}, "a.example", false, nil, 307, "https://a.example/p%20q?x=1;y=2"},
+		{"sslHost", dynamic.Headers{SSLRedirect: ptr(true), SSLHost: ptr("secure.example:8443")}, "a.example", false, nil, 301, "https://secure.example:8443/p%20q?x=1;y=2"},
+		{"sslForceHost over TLS", dynamic.Headers{SSLForceHost: ptr(true), SSLHost: ptr("secure.example")}, "a.example", true, nil, 301, "https://secure.example/p%20q?x=1;y=2"},
+		{"sslForceHost on the host passes", dynamic.Headers{SSLForceHost: ptr(true), SSLHost: ptr("secure.example")}, "secure.example", true, nil, 200, ""},
+		{"hostsProxyHeaders give the host", dynamic.Headers{SSLRedirect: ptr(true), HostsProxyHeaders: []string{"X-Forwarded-Host"}}, "internal", false, map[string]string{"X-Forwarded-Host": "public.example"}, 301, "https://public.example/p%20q?x=1;y=2"},
+		{"sslRedirect false", dynamic.Headers{SSLRedirect: ptr(false), FrameDeny: true}, "a.example", false, nil, 200, ""},
+		{"isDevelopment disables", dynamic.Headers{SSLRedirect: ptr(true), IsDevelopment: true}, "a.example", false, nil, 200, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := mustNew(t, tt.cfg, next)
+			req := httptest.NewRequest(http.MethodPost, "http://x/p%20q?x=1;y=2", nil)
+			req.Host = tt.host
+			if tt.tls {
+				req.TLS = &tls.ConnectionState{}
+			}
+			for k, v := range tt.hdr {
+				req.Header.Set(k, v)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != tt.wantCode || rec.Header().Get("Location") != tt.wantLoc {
+				t.Fatalf("got %d Location %q, want %d %q", rec.Code, rec.Header().Get("Location"), tt.wantCode, tt.wantLoc)
+			}
+		})
+	}
+
+	h := mustNew(t, dynamic.Headers{FeaturePolicy: ptr("camera 'none'")}, next)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "http://x/", nil))
+	if got := rec.Header().Get("Feature-Policy"); got != "camera 'none'" || rec.Body.String() != "next" {
+		t.Fatalf("Feature-Policy %q, body %q", got, rec.Body.String())
+	}
+}

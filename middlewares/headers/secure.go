@@ -3,6 +3,7 @@ package headers
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,6 +20,13 @@ type secure struct {
 
 	always   headerSet // sent on every response
 	tlsExtra headerSet // sent only when the request came over TLS
+
+	// The deprecated SSL options: redirect plain-HTTP requests to HTTPS
+	// (sslRedirect), to sslHost (sslForceHost), with 307 instead of 301
+	// (sslTemporaryRedirect).
+	sslRedirect, sslForceHost bool
+	sslHost                   string
+	redirectCode              int
 }
 
 // headerSet is a precomputed list of response headers.
@@ -52,8 +60,12 @@ func hasSecureOptions(c *dynamic.Headers) bool {
 		c.FrameDeny || c.CustomFrameOptionsValue != "" || c.ContentTypeNosniff ||
 		c.BrowserXSSFilter || c.CustomBrowserXSSValue != "" ||
 		c.ContentSecurityPolicy != "" || c.ContentSecurityPolicyReportOnly != "" ||
-		c.PublicKey != "" || c.ReferrerPolicy != "" || c.PermissionsPolicy != "" || c.IsDevelopment
+		c.PublicKey != "" || c.ReferrerPolicy != "" || c.PermissionsPolicy != "" || c.IsDevelopment ||
+		isTrue(c.SSLRedirect) || isTrue(c.SSLTemporaryRedirect) || isTrue(c.SSLForceHost) ||
+		(c.SSLHost != nil && *c.SSLHost != "") || (c.FeaturePolicy != nil && *c.FeaturePolicy != "")
 }
+
+func isTrue(b *bool) bool { return b != nil && *b }
 
 func newSecure(c *dynamic.Headers) (*secure, error) {
 	if !hasSecureOptions(c) {
@@ -126,8 +138,24 @@ func newSecure(c *dynamic.Headers) (*secure, error) {
 	if c.ReferrerPolicy != "" {
 		s.always.add("Referrer-Policy", c.ReferrerPolicy)
 	}
+	if c.FeaturePolicy != nil && *c.FeaturePolicy != "" {
+		s.always.add("Feature-Policy", *c.FeaturePolicy)
+	}
 	if c.PermissionsPolicy != "" {
 		s.always.add("Permissions-Policy", c.PermissionsPolicy)
+	}
+	if !c.IsDevelopment {
+		s.sslRedirect, s.sslForceHost = isTrue(c.SSLRedirect), isTrue(c.SSLForceHost)
+	}
+	if c.SSLHost != nil {
+		s.sslHost = *c.SSLHost
+		if strings.ContainsAny(s.sslHost, "/?#@ \t\r\n") {
+			return nil, fmt.Errorf("sslHost %q is not a host name (with an optional port)", s.sslHost)
+		}
+	}
+	s.redirectCode = http.StatusMovedPermanently
+	if isTrue(c.SSLTemporaryRedirect) {
+		s.redirectCode = http.StatusTemporaryRedirect
 	}
 	for _, set := range []*headerSet{&s.always, &s.tlsExtra} {
 		for i, v := range set.values {
@@ -141,6 +169,38 @@ func newSecure(c *dynamic.Headers) (*secure, error) {
 
 func (s *secure) setsResponseHeaders() bool {
 	return len(s.always.keys) > 0 || len(s.tlsExtra.keys) > 0
+}
+
+// host is the request's host: the first non-empty hostsProxyHeaders
+// header, else Host.
+func (s *secure) host(req *http.Request) string {
+	for _, name := range s.hostsProxyHeaders {
+		if v := req.Header.Get(name); v != "" {
+			return v
+		}
+	}
+	return req.Host
+}
+
+// redirect answers with a redirect to HTTPS when sslRedirect is set and
+// the request is not over TLS, or when sslForceHost is set and the host
+// is not sslHost, as the deprecated Traefik options (unrolled/secure) do.
+// It reports whether it answered.
+func (s *secure) redirect(w http.ResponseWriter, req *http.Request) bool {
+	if !s.sslRedirect && !s.sslForceHost {
+		return false
+	}
+	host := s.host(req)
+	target := host
+	if s.sslHost != "" {
+		target = s.sslHost
+	}
+	if !(s.sslRedirect && !s.overTLS(req)) && !(s.sslForceHost && target != host) {
+		return false
+	}
+	u := url.URL{Scheme: "https", Host: target, Path: req.URL.Path, RawPath: req.URL.RawPath, RawQuery: req.URL.RawQuery}
+	http.Redirect(w, req, u.String(), s.redirectCode)
+	return true
 }
 
 // hostAllowed reports whether the request's host (the first non-empty
@@ -172,6 +232,10 @@ func (s *secure) isTLS(req *http.Request) bool {
 	if len(s.tlsExtra.keys) == 0 {
 		return false // nothing depends on it
 	}
+	return s.overTLS(req)
+}
+
+func (s *secure) overTLS(req *http.Request) bool {
 	if req.TLS != nil || strings.EqualFold(req.URL.Scheme, "https") {
 		return true
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"strings"
 
 	"github.com/guan-gateway/guan/config/dynamic"
 	"github.com/guan-gateway/guan/middlewares"
@@ -70,4 +71,14 @@ func (a *allowList) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(a.code)
 	w.Write(a.body)
+}
+
+// NewWhiteList builds ipWhiteList, Traefik's deprecated name of
+// ipAllowList: the same check, refused clients get 403.
+func NewWhiteList(env middlewares.Env, cfg dynamic.IPWhiteList, next http.Handler) (http.Handler, error) {
+	h, err := New(env, dynamic.IPAllowList{SourceRange: cfg.SourceRange, IPStrategy: cfg.IPStrategy}, next)
+	if err != nil {
+		return nil, fmt.Errorf("ipWhiteList%s", strings.TrimPrefix(err.Error(), "ipAllowList"))
+	}
+	return h, nil
 }

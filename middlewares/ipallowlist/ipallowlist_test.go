@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -119,5 +120,27 @@ func BenchmarkAllowed(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		h.ServeHTTP(w, req)
+	}
+}
+
+func TestWhiteList(t *testing.T) {
+	h, err := NewWhiteList(middlewares.Env{Name: "old@file"}, dynamic.IPWhiteList{
+		SourceRange: []string{"192.0.2.0/24"},
+		IPStrategy:  &dynamic.IPStrategy{Depth: 1},
+	}, okHandler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := mwtest.Serve(t, h)
+	for xff, want := range map[string]int{"192.0.2.10": 200, "198.51.100.1": 403} {
+		req := srv.NewRequest(t, http.MethodGet, "/", nil)
+		req.Header.Set("X-Forwarded-For", xff)
+		if resp, body := srv.Do(t, req); resp.StatusCode != want {
+			t.Errorf("client %s: got %d %q, want %d", xff, resp.StatusCode, body, want)
+		}
+	}
+	_, err = NewWhiteList(middlewares.Env{}, dynamic.IPWhiteList{}, okHandler)
+	if err == nil || !strings.HasPrefix(err.Error(), "ipWhiteList: sourceRange is empty") {
+		t.Fatalf("err = %v", err)
 	}
 }

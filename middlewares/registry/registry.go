@@ -51,6 +51,7 @@ var kinds = []kind{
 	of("replacepathregex", func(m *dynamic.Middleware) *dynamic.ReplacePathRegex { return m.ReplacePathRegex }, replacepathregex.New),
 	of[dynamic.Chain]("chain", func(m *dynamic.Middleware) *dynamic.Chain { return m.Chain }, nil),
 	of("ipallowlist", func(m *dynamic.Middleware) *dynamic.IPAllowList { return m.IPAllowList }, ipallowlist.New),
+	of("ipwhitelist", func(m *dynamic.Middleware) *dynamic.IPWhiteList { return m.IPWhiteList }, ipallowlist.NewWhiteList),
 	of("headers", func(m *dynamic.Middleware) *dynamic.Headers { return m.Headers }, headers.New),
 	of("errors", func(m *dynamic.Middleware) *dynamic.ErrorPage { return m.Errors }, errorpage.New),
 	of("redirectregex", func(m *dynamic.Middleware) *dynamic.RedirectRegex { return m.RedirectRegex }, redirect.NewRegex),

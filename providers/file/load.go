@@ -188,6 +188,7 @@ func (m *merger) add(c *dynamic.Configuration, fm *decode.Meta) {
 		d := m.dst.TCP
 		mergeNamed(m, &d.Routers, t.Routers, fm, "TCP router", "tcp", "routers")
 		mergeNamed(m, &d.Services, t.Services, fm, "TCP service", "tcp", "services")
+		mergeNamed(m, &d.Middlewares, t.Middlewares, fm, "TCP middleware", "tcp", "middlewares")
 		mergeNamed(m, &d.ServersTransports, t.ServersTransports, fm, "TCP servers transport", "tcp", "serversTransports")
 	}
 	if t := c.TLS; t != nil {

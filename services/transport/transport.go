@@ -20,6 +20,7 @@ import (
 	"github.com/guan-gateway/guan/config"
 	"github.com/guan-gateway/guan/config/dynamic"
 	"github.com/guan-gateway/guan/services/h1transport"
+	guantls "github.com/guan-gateway/guan/tls"
 	"golang.org/x/net/http/httpproxy"
 )
 
@@ -153,6 +154,30 @@ func TLSConfig(cfg *dynamic.ServersTransport, baseDir string) (*tls.Config, erro
 		ServerName:         cfg.ServerName,
 		InsecureSkipVerify: cfg.InsecureSkipVerify,
 		MinVersion:         tls.VersionTLS12,
+	}
+	if cfg.MinVersion != "" {
+		v, ok := guantls.ParseVersion(cfg.MinVersion)
+		if !ok {
+			return nil, fmt.Errorf("minVersion %q: use one of %s", cfg.MinVersion, guantls.VersionNames())
+		}
+		c.MinVersion = v
+	}
+	if cfg.MaxVersion != "" {
+		v, ok := guantls.ParseVersion(cfg.MaxVersion)
+		if !ok {
+			return nil, fmt.Errorf("maxVersion %q: use one of %s", cfg.MaxVersion, guantls.VersionNames())
+		}
+		if v < c.MinVersion {
+			return nil, fmt.Errorf("maxVersion %s is lower than minVersion: raise maxVersion or lower minVersion", cfg.MaxVersion)
+		}
+		c.MaxVersion = v
+	}
+	for i, name := range cfg.CipherSuites {
+		id, ok := guantls.ParseCipherSuite(name)
+		if !ok {
+			return nil, fmt.Errorf("cipherSuites[%d]: unknown cipher suite %q: use IANA names such as TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", i, name)
+		}
+		c.CipherSuites = append(c.CipherSuites, id)
 	}
 	if len(cfg.RootCAs) > 0 {
 		pool := x509.NewCertPool()

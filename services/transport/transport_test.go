@@ -227,3 +227,68 @@ func TestDialTimeoutApplies(t *testing.T) {
 }
 
 func durationFrom(d time.Duration) config.Duration { return config.Duration(d) }
+
+// minVersion, maxVersion and cipherSuites bound what is offered to HTTPS
+// servers.
+func TestTLSVersionsAndCipherSuites(t *testing.T) {
+	ca := newCA(t)
+	serverCert, _, _ := ca.issue(t, []string{"backend.internal"}, "", x509.ExtKeyUsageServerAuth)
+	seen := make(chan [2]uint16, 4)
+	backend := func(maxVersion uint16) *httptest.Server {
+		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			seen <- [2]uint16{r.TLS.Version, r.TLS.CipherSuite}
+		}))
+		srv.TLS = &tls.Config{Certificates: []tls.Certificate{serverCert}, MaxVersion: maxVersion}
+		srv.StartTLS()
+		t.Cleanup(srv.Close)
+		return srv
+	}
+	tls13, tls12 := backend(tls.VersionTLS13), backend(tls.VersionTLS12)
+	base := dynamic.ServersTransport{ServerName: "backend.internal", RootCAs: []string{ca.certPEM}}
+
+	cfg := base
+	cfg.MaxVersion = "VersionTLS12"
+	cfg.CipherSuites = []string{"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"}
+	tr, err := New(&cfg, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	if _, err := get(t, tr, tls13.URL); err != nil {
+		t.Fatal(err)
+	}
+	if got := <-seen; got != [2]uint16{tls.VersionTLS12, tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384} {
+		t.Fatalf("negotiated %s %s", tls.VersionName(got[0]), tls.CipherSuiteName(got[1]))
+	}
+
+	cfg = base
+	cfg.MinVersion = "VersionTLS13"
+	tr13, err := New(&cfg, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr13.Close()
+	if _, err := get(t, tr13, tls12.URL); err == nil || !strings.Contains(err.Error(), "protocol version") {
+		t.Fatalf("TLS 1.2 server with minVersion TLS 1.3: err = %v", err)
+	}
+	if _, err := get(t, tr13, tls13.URL); err != nil {
+		t.Fatal(err)
+	}
+	if got := <-seen; got[0] != tls.VersionTLS13 {
+		t.Fatalf("negotiated %s", tls.VersionName(got[0]))
+	}
+
+	for _, bad := range []struct {
+		cfg  dynamic.ServersTransport
+		want string
+	}{
+		{dynamic.ServersTransport{MinVersion: "TLS1.2"}, `minVersion "TLS1.2": use one of`},
+		{dynamic.ServersTransport{MaxVersion: "VersionTLS14"}, `maxVersion "VersionTLS14"`},
+		{dynamic.ServersTransport{MinVersion: "VersionTLS13", MaxVersion: "VersionTLS12"}, "lower than minVersion"},
+		{dynamic.ServersTransport{CipherSuites: []string{"TLS_RSA_WITH_AES_128_GCM_SHA256", "AES"}}, `cipherSuites[1]: unknown cipher suite "AES"`},
+	} {
+		if _, err := New(&bad.cfg, ""); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%+v: err = %v, want %q", bad.cfg, err, bad.want)
+		}
+	}
+}
