@@ -1,9 +1,9 @@
 // Package services builds the HTTP and TCP services of one configuration
-// snapshot: load balancers over servers, weighted, mirroring and failover
-// services composed of other services, and TCP load balancers. State that
-// must outlive a reload — connection pools, health checkers, passive-health
-// counters, in-flight counts — is taken from the state store, so an
-// unchanged service keeps it.
+// snapshot: load balancers over servers, weighted, highest-random-weight,
+// mirroring and failover services composed of other services, and TCP load
+// balancers. State that must outlive a reload — connection pools, health
+// checkers, passive-health counters, in-flight counts — is taken from the
+// state store, so an unchanged service keeps it.
 package services
 
 import (
@@ -20,6 +20,7 @@ import (
 	"github.com/guan-gateway/guan/services/failover"
 	"github.com/guan-gateway/guan/services/health"
 	"github.com/guan-gateway/guan/services/healthcheck"
+	"github.com/guan-gateway/guan/services/hrw"
 	"github.com/guan-gateway/guan/services/loadbalancer"
 	"github.com/guan-gateway/guan/services/mirror"
 	"github.com/guan-gateway/guan/services/proxy"
@@ -139,20 +140,22 @@ func (s *Set) build(name string) *built {
 	}
 	_, provider, _ := strings.Cut(name, "@")
 	kinds := 0
-	for _, set := range []bool{cfg.LoadBalancer != nil, cfg.Weighted != nil, cfg.Mirroring != nil, cfg.Failover != nil} {
+	for _, set := range []bool{cfg.LoadBalancer != nil, cfg.Weighted != nil, cfg.Mirroring != nil, cfg.Failover != nil, cfg.HighestRandomWeight != nil} {
 		if set {
 			kinds++
 		}
 	}
 	switch {
 	case kinds == 0:
-		return &built{err: errors.New("no service type: set one of loadBalancer, weighted, mirroring, failover")}
+		return &built{err: errors.New("no service type: set one of loadBalancer, weighted, highestRandomWeight, mirroring, failover")}
 	case kinds > 1:
-		return &built{err: errors.New("more than one service type: keep only one of loadBalancer, weighted, mirroring, failover")}
+		return &built{err: errors.New("more than one service type: keep only one of loadBalancer, weighted, highestRandomWeight, mirroring, failover")}
 	case cfg.LoadBalancer != nil:
 		return s.buildLB(name, provider, cfg.LoadBalancer)
 	case cfg.Weighted != nil:
 		return s.buildWeighted(name, provider, cfg.Weighted)
+	case cfg.HighestRandomWeight != nil:
+		return s.buildHRW(provider, cfg.HighestRandomWeight)
 	case cfg.Mirroring != nil:
 		return s.buildMirroring(provider, cfg.Mirroring)
 	default:
@@ -390,6 +393,33 @@ func (s *Set) buildWeighted(name, provider string, w *dynamic.WeightedRoundRobin
 		}
 	}
 	h, err := weighted.New(weighted.Options{Children: children, Sticky: ck, Propagate: w.HealthCheck != nil})
+	if err != nil {
+		return &built{err: err}
+	}
+	return &built{h: h}
+}
+
+func (s *Set) buildHRW(provider string, c *dynamic.HighestRandomWeight) *built {
+	if len(c.Services) == 0 {
+		return &built{err: errors.New("no services: add at least one highestRandomWeight.services entry")}
+	}
+	children := make([]hrw.Child, len(c.Services))
+	for i, svc := range c.Services {
+		if svc.Name == "" {
+			return &built{err: fmt.Errorf("highestRandomWeight.services[%d]: name is empty", i)}
+		}
+		child := qualify(svc.Name, provider)
+		b := s.handler(child)
+		if b.err != nil {
+			return &built{err: b.err}
+		}
+		wt := weightOf(svc.Weight)
+		if wt < 0 {
+			return &built{err: fmt.Errorf("highestRandomWeight.services[%d]: weight %d must not be negative", i, wt)}
+		}
+		children[i] = hrw.Child{Name: child, Weight: wt, Handler: b.h}
+	}
+	h, err := hrw.New(hrw.Options{Children: children, Propagate: c.HealthCheck != nil})
 	if err != nil {
 		return &built{err: err}
 	}

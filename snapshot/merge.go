@@ -173,6 +173,15 @@ func qualifyService(s *dynamic.Service, p string) *dynamic.Service {
 		ww.Services = qualifyWRR(w.Services, p)
 		cp.Weighted = &ww
 	}
+	if hw := s.HighestRandomWeight; hw != nil {
+		hh := *hw
+		hh.Services = make([]dynamic.HRWService, len(hw.Services))
+		for i, c := range hw.Services {
+			c.Name = Qualify(c.Name, p)
+			hh.Services[i] = c
+		}
+		cp.HighestRandomWeight = &hh
+	}
 	if mi := s.Mirroring; mi != nil {
 		mm := *mi
 		mm.Service = Qualify(mi.Service, p)

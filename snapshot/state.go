@@ -70,6 +70,8 @@ func serviceType(s *dynamic.Service) string {
 		return "loadbalancer"
 	case s.Weighted != nil:
 		return "weighted"
+	case s.HighestRandomWeight != nil:
+		return "highestrandomweight"
 	case s.Mirroring != nil:
 		return "mirroring"
 	case s.Failover != nil:
@@ -251,12 +253,18 @@ func (b *builder) addRedirections(plain map[string][]routers.Route) {
 var noop = http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
 
 // referencedServices lists the services other objects point at: children of
-// weighted, mirroring and failover services, and errors-middleware pages.
+// weighted, highestRandomWeight, mirroring and failover services, and
+// errors-middleware pages.
 func (b *builder) referencedServices() map[string]bool {
 	ref := map[string]bool{}
 	for _, s := range b.m.services {
 		if w := s.Weighted; w != nil {
 			for _, c := range w.Services {
+				ref[c.Name] = true
+			}
+		}
+		if h := s.HighestRandomWeight; h != nil {
+			for _, c := range h.Services {
 				ref[c.Name] = true
 			}
 		}

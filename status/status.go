@@ -33,7 +33,7 @@ type Service struct {
 	*dynamic.Service
 	Name         string                   `json:"name"`
 	Provider     string                   `json:"provider"`
-	Type         string                   `json:"type,omitempty"` // loadbalancer, weighted, mirroring, failover
+	Type         string                   `json:"type,omitempty"` // loadbalancer, weighted, highestrandomweight, mirroring, failover
 	Status       string                   `json:"status"`
 	Err          []string                 `json:"error,omitempty"`
 	UsedBy       []string                 `json:"usedBy,omitempty"`

@@ -570,10 +570,10 @@ http:
     limit:
       rateLimit:
         average: 10
-  services:
-    s:
-      highestRandomWeight:
-        services: []
+    breaker:
+      circuitBreaker:
+        expression: "NetworkErrorRatio() > 0.5"
+    certs: {passTLSClientCert: {pem: true}}
 udp:
   routers: {}
 tcp:
@@ -585,7 +585,7 @@ tcp:
 `), &dyn)
 	want = []string{
 		`d.yaml:5:7: http.middlewares.limit.rateLimit: not supported yet (Traefik's rateLimit middleware); inFlightReq caps simultaneous requests`,
-		`d.yaml:9:7: http.services.s.highestRandomWeight: not supported yet (Traefik's highestRandomWeight service); use a weighted service, or a loadBalancer with sticky sessions`,
+		`d.yaml:8:7: http.middlewares.breaker.circuitBreaker: not supported yet (Traefik's circuitBreaker middleware)`,
 		`d.yaml:11:1: udp: not supported yet (UDP routing)`,
 		`d.yaml:17:9: tcp.services.t.loadBalancer.proxyProtocol: not supported yet (the PROXY protocol)`,
 	}

@@ -52,13 +52,8 @@ var unsupported = []struct {
 
 	// Dynamic configuration.
 	{"udp", "UDP routing", ""},
-	{"http.services.*.highestRandomWeight", "Traefik's highestRandomWeight service", "use a weighted service, or a loadBalancer with sticky sessions"},
 	{"http.middlewares.*.circuitBreaker", "Traefik's circuitBreaker middleware", ""},
-	{"http.middlewares.*.contentType", "Traefik's contentType middleware", ""},
-	{"http.middlewares.*.digestAuth", "Traefik's digestAuth middleware", "use basicAuth over TLS"},
 	{"http.middlewares.*.forwardAuth", "Traefik's forwardAuth middleware", ""},
-	{"http.middlewares.*.grpcWeb", "Traefik's grpcWeb middleware", ""},
-	{"http.middlewares.*.passTLSClientCert", "Traefik's passTLSClientCert middleware", ""},
 	{"http.middlewares.*.plugin", "middleware plugins", ""},
 	{"http.middlewares.*.rateLimit", "Traefik's rateLimit middleware", "inFlightReq caps simultaneous requests"},
 	{"http.serversTransports.*.spiffe", "SPIFFE identities", ""},

@@ -71,6 +71,8 @@ type Service struct {
 	Weighted     *WeightedRoundRobin  `json:"weighted,omitempty"`
 	Mirroring    *Mirroring           `json:"mirroring,omitempty"`
 	Failover     *Failover            `json:"failover,omitempty"`
+	// HighestRandomWeight sends each client IP to one child service.
+	HighestRandomWeight *HighestRandomWeight `json:"highestRandomWeight,omitempty"`
 }
 
 // ServersLoadBalancer spreads requests over servers.
@@ -153,6 +155,19 @@ type WeightedRoundRobin struct {
 type WRRService struct {
 	Name   string `json:"name,omitempty"`
 	Weight *int   `json:"weight,omitempty"` // default 1
+}
+
+// HighestRandomWeight sends every request of one client IP to the same
+// child service, chosen by weighted rendezvous hashing.
+type HighestRandomWeight struct {
+	Services    []HRWService `json:"services,omitempty"`
+	HealthCheck *HealthCheck `json:"healthCheck,omitempty"`
+}
+
+// HRWService is a child of a highestRandomWeight service.
+type HRWService struct {
+	Name   string `json:"name,omitempty"`
+	Weight *int   `json:"weight,omitempty"` // default 1; 0 means no clients
 }
 
 // Mirroring sends a copy of requests to mirrors.

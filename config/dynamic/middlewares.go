@@ -13,16 +13,20 @@ type Middleware struct {
 	IPAllowList      *IPAllowList      `json:"ipAllowList,omitempty"`
 	// IPWhiteList is Traefik's deprecated name of IPAllowList, still
 	// accepted by Traefik v3 (without rejectStatusCode).
-	IPWhiteList    *IPWhiteList    `json:"ipWhiteList,omitempty"`
-	Headers        *Headers        `json:"headers,omitempty"`
-	Errors         *ErrorPage      `json:"errors,omitempty"`
-	RedirectRegex  *RedirectRegex  `json:"redirectRegex,omitempty"`
-	RedirectScheme *RedirectScheme `json:"redirectScheme,omitempty"`
-	BasicAuth      *BasicAuth      `json:"basicAuth,omitempty"`
-	InFlightReq    *InFlightReq    `json:"inFlightReq,omitempty"`
-	Buffering      *Buffering      `json:"buffering,omitempty"`
-	Compress       *Compress       `json:"compress,omitempty"`
-	Retry          *Retry          `json:"retry,omitempty"`
+	IPWhiteList       *IPWhiteList       `json:"ipWhiteList,omitempty"`
+	Headers           *Headers           `json:"headers,omitempty"`
+	Errors            *ErrorPage         `json:"errors,omitempty"`
+	RedirectRegex     *RedirectRegex     `json:"redirectRegex,omitempty"`
+	RedirectScheme    *RedirectScheme    `json:"redirectScheme,omitempty"`
+	BasicAuth         *BasicAuth         `json:"basicAuth,omitempty"`
+	InFlightReq       *InFlightReq       `json:"inFlightReq,omitempty"`
+	Buffering         *Buffering         `json:"buffering,omitempty"`
+	Compress          *Compress          `json:"compress,omitempty"`
+	Retry             *Retry             `json:"retry,omitempty"`
+	PassTLSClientCert *PassTLSClientCert `json:"passTLSClientCert,omitempty"`
+	ContentType       *ContentType       `json:"contentType,omitempty"`
+	DigestAuth        *DigestAuth        `json:"digestAuth,omitempty"`
+	GrpcWeb           *GrpcWeb           `json:"grpcWeb,omitempty"`
 }
 
 // AddPrefix prepends Prefix to the request path.
@@ -153,6 +157,20 @@ type BasicAuth struct {
 	HeaderField  string   `json:"headerField,omitempty"`
 }
 
+// DigestAuth checks HTTP Digest credentials against htdigest entries.
+type DigestAuth struct {
+	Users        []string `json:"users,omitempty"` // "name:realm:hash"
+	UsersFile    string   `json:"usersFile,omitempty"`
+	Realm        string   `json:"realm,omitempty"` // default "traefik"
+	RemoveHeader bool     `json:"removeHeader,omitempty"`
+	HeaderField  string   `json:"headerField,omitempty"`
+}
+
+// GrpcWeb translates gRPC-Web requests into gRPC for the service.
+type GrpcWeb struct {
+	AllowOrigins []string `json:"allowOrigins,omitempty"` // "*" allows any
+}
+
 // SourceCriterion groups requests by client.
 type SourceCriterion struct {
 	IPStrategy        *IPStrategy `json:"ipStrategy,omitempty"`
@@ -206,3 +224,55 @@ type Retry struct {
 // RetryDefaultMaxRequestBodyBytes is retry's maxRequestBodyBytes default
 // (2 MiB, as in Traefik).
 const RetryDefaultMaxRequestBodyBytes = 2 << 20
+
+// PassTLSClientCert copies the client's TLS certificate into request headers
+// for the service: the PEM (X-Forwarded-Tls-Client-Cert) and selected fields
+// (X-Forwarded-Tls-Client-Cert-Info).
+type PassTLSClientCert struct {
+	PEM  bool                      `json:"pem,omitempty"`
+	Info *TLSClientCertificateInfo `json:"info,omitempty"`
+}
+
+// TLSClientCertificateInfo selects the certificate fields passed in
+// X-Forwarded-Tls-Client-Cert-Info.
+type TLSClientCertificateInfo struct {
+	NotAfter     bool                               `json:"notAfter,omitempty"`
+	NotBefore    bool                               `json:"notBefore,omitempty"`
+	Sans         bool                               `json:"sans,omitempty"`
+	SerialNumber bool                               `json:"serialNumber,omitempty"`
+	Subject      *TLSClientCertificateSubjectDNInfo `json:"subject,omitempty"`
+	Issuer       *TLSClientCertificateIssuerDNInfo  `json:"issuer,omitempty"`
+}
+
+// TLSClientCertificateSubjectDNInfo selects parts of the subject's
+// distinguished name.
+type TLSClientCertificateSubjectDNInfo struct {
+	Country            bool `json:"country,omitempty"`
+	Province           bool `json:"province,omitempty"`
+	Locality           bool `json:"locality,omitempty"`
+	Organization       bool `json:"organization,omitempty"`
+	OrganizationalUnit bool `json:"organizationalUnit,omitempty"`
+	CommonName         bool `json:"commonName,omitempty"`
+	SerialNumber       bool `json:"serialNumber,omitempty"`
+	DomainComponent    bool `json:"domainComponent,omitempty"`
+}
+
+// TLSClientCertificateIssuerDNInfo selects parts of the issuer's
+// distinguished name.
+type TLSClientCertificateIssuerDNInfo struct {
+	Country         bool `json:"country,omitempty"`
+	Province        bool `json:"province,omitempty"`
+	Locality        bool `json:"locality,omitempty"`
+	Organization    bool `json:"organization,omitempty"`
+	CommonName      bool `json:"commonName,omitempty"`
+	SerialNumber    bool `json:"serialNumber,omitempty"`
+	DomainComponent bool `json:"domainComponent,omitempty"`
+}
+
+// ContentType lets a response without a Content-Type header get one
+// detected from its first bytes, which the gateway otherwise does not do.
+type ContentType struct {
+	// AutoDetect is deprecated in Traefik: false makes the middleware do
+	// nothing, true (or unset) enables detection.
+	AutoDetect *bool `json:"autoDetect,omitempty"`
+}

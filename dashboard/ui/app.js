@@ -126,8 +126,8 @@
     if (s.loadBalancer) {
       return serverList((s.loadBalancer.servers || []).map(function (x) { return x.url || x.address; }), s.serverStatus);
     }
-    if (s.weighted) {
-      return chips((s.weighted.services || []).map(function (x) { return x.name + (x.weight !== undefined ? " ×" + x.weight : ""); }));
+    if (s.weighted || s.highestRandomWeight) {
+      return chips(((s.weighted || s.highestRandomWeight).services || []).map(function (x) { return x.name + (x.weight !== undefined ? " ×" + x.weight : ""); }));
     }
     if (s.mirroring) {
       return el("div", null, [

@@ -1,5 +1,7 @@
 // Package basicauth implements the basicAuth middleware: HTTP Basic
 // credentials checked against htpasswd-style entries (bcrypt, SHA1, MD5).
+// It also exports what other authentication middlewares (digestAuth)
+// share with it: LoadUsers, QuoteRealm and Forward.
 package basicauth
 
 import (
@@ -27,29 +29,21 @@ const (
 )
 
 type basicAuth struct {
-	next         http.Handler
-	users        map[string]verifier
-	decoy        verifier // checked for unknown users; see decoyFor
-	challenge    string   // WWW-Authenticate value
-	headerField  string
-	removeHeader bool
-	cache        *verifiedCache
-	logger       *slog.Logger
+	next      http.Handler
+	users     map[string]verifier
+	decoy     verifier // checked for unknown users; see decoyFor
+	challenge string   // WWW-Authenticate value
+	forward   Forward
+	cache     *verifiedCache
+	logger    *slog.Logger
 }
 
 // New builds the middleware from inline users and/or a users file. Entries
 // in usersFile override inline users of the same name.
 func New(env middlewares.Env, cfg dynamic.BasicAuth, next http.Handler) (http.Handler, error) {
 	users := make(map[string]verifier)
-	for i, line := range cfg.Users {
-		if err := addUser(users, line); err != nil {
-			return nil, fmt.Errorf("basicAuth: users[%d]: %w", i, err)
-		}
-	}
-	if cfg.UsersFile != "" {
-		if err := loadUsersFile(users, resolvePath(env.BaseDir, cfg.UsersFile)); err != nil {
-			return nil, fmt.Errorf("basicAuth: usersFile: %w", err)
-		}
+	if err := LoadUsers(env.BaseDir, cfg.Users, cfg.UsersFile, func(line string) error { return addUser(users, line) }); err != nil {
+		return nil, fmt.Errorf("basicAuth: %w", err)
 	}
 	if len(users) == 0 {
 		return nil, errors.New("basicAuth: no users; set users (\"name:hash\") or usersFile")
@@ -62,23 +56,42 @@ func New(env middlewares.Env, cfg dynamic.BasicAuth, next http.Handler) (http.Ha
 	if err != nil {
 		return nil, fmt.Errorf("basicAuth: %w", err)
 	}
-	if cfg.HeaderField != "" && !httpguts.ValidHeaderFieldName(cfg.HeaderField) {
-		return nil, fmt.Errorf("basicAuth: headerField %q is not a valid header name; use e.g. X-WebAuth-User", cfg.HeaderField)
+	fwd, err := NewForward(cfg.HeaderField, cfg.RemoveHeader)
+	if err != nil {
+		return nil, fmt.Errorf("basicAuth: %w", err)
 	}
 	logger := env.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	return &basicAuth{
-		next:         next,
-		users:        users,
-		decoy:        decoyFor(users),
-		challenge:    challenge,
-		headerField:  http.CanonicalHeaderKey(cfg.HeaderField),
-		removeHeader: cfg.RemoveHeader,
-		cache:        newVerifiedCache(cacheSize, cacheTTL),
-		logger:       logger,
+		next:      next,
+		users:     users,
+		decoy:     decoyFor(users),
+		challenge: challenge,
+		forward:   fwd,
+		cache:     newVerifiedCache(cacheSize, cacheTTL),
+		logger:    logger,
 	}, nil
+}
+
+// LoadUsers calls add with each inline entry of users, then with each line
+// of usersFile (resolved against baseDir when relative; blank lines and
+// lines starting with # are skipped), so that a map-filling add lets the
+// file override inline entries, as Traefik does. Errors say which entry
+// failed: "users[2]: ..." or "usersFile: path:3: ...".
+func LoadUsers(baseDir string, users []string, usersFile string, add func(entry string) error) error {
+	for i, line := range users {
+		if err := add(line); err != nil {
+			return fmt.Errorf("users[%d]: %w", i, err)
+		}
+	}
+	if usersFile != "" {
+		if err := loadUsersFile(add, resolvePath(baseDir, usersFile)); err != nil {
+			return fmt.Errorf("usersFile: %w", err)
+		}
+	}
+	return nil
 }
 
 func resolvePath(base, p string) string {
@@ -101,7 +114,7 @@ func addUser(users map[string]verifier, line string) error {
 	return nil
 }
 
-func loadUsersFile(users map[string]verifier, path string) error {
+func loadUsersFile(add func(string) error, path string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -113,7 +126,7 @@ func loadUsersFile(users map[string]verifier, path string) error {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		if err := addUser(users, line); err != nil {
+		if err := add(line); err != nil {
 			return fmt.Errorf("%s:%d: %w", path, n, err)
 		}
 	}
@@ -123,10 +136,21 @@ func loadUsersFile(users map[string]verifier, path string) error {
 	return nil
 }
 
-// challengeFor quotes the realm per RFC 9110 quoted-string rules.
+// challengeFor builds the WWW-Authenticate value for realm.
 func challengeFor(realm string) (string, error) {
+	q, err := QuoteRealm(realm)
+	if err != nil {
+		return "", err
+	}
+	return "Basic realm=" + q, nil
+}
+
+// QuoteRealm returns realm as an RFC 9110 quoted-string (quotes and
+// backslashes escaped), or an error naming the realm if it holds control
+// characters, which a header cannot carry.
+func QuoteRealm(realm string) (string, error) {
 	var b strings.Builder
-	b.WriteString(`Basic realm="`)
+	b.WriteByte('"')
 	for _, r := range realm {
 		if r < 0x20 || r == 0x7f {
 			return "", fmt.Errorf("realm %q contains control characters; use printable text", realm)
@@ -138,6 +162,37 @@ func challengeFor(realm string) (string, error) {
 	}
 	b.WriteByte('"')
 	return b.String(), nil
+}
+
+// Forward is what an authentication middleware does to the request of an
+// authenticated user before passing it on: record the user for the access
+// log, optionally drop the Authorization header (removeHeader) and
+// optionally name the user in a header (headerField), replacing whatever
+// the client sent there.
+type Forward struct {
+	headerField  string // canonical; "" for none
+	removeHeader bool
+}
+
+// NewForward checks headerField (empty for none) and returns the Forward.
+func NewForward(headerField string, removeHeader bool) (Forward, error) {
+	if headerField != "" && !httpguts.ValidHeaderFieldName(headerField) {
+		return Forward{}, fmt.Errorf("headerField %q is not a valid header name; use e.g. X-WebAuth-User", headerField)
+	}
+	return Forward{headerField: http.CanonicalHeaderKey(headerField), removeHeader: removeHeader}, nil
+}
+
+// Apply prepares req, authenticated as user, for the next handler.
+func (f Forward) Apply(req *http.Request, user string) {
+	if info, ok := reqinfo.Lookup(req.Context()); ok {
+		info.ClientUsername = user
+	}
+	if f.removeHeader {
+		req.Header.Del("Authorization")
+	}
+	if f.headerField != "" {
+		req.Header.Set(f.headerField, user)
+	}
 }
 
 func (a *basicAuth) ServeHTTP(w http.ResponseWriter, req *http.Request) {
@@ -153,15 +208,7 @@ func (a *basicAuth) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		w.Write([]byte("401 Unauthorized\n"))
 		return
 	}
-	if info, ok := reqinfo.Lookup(req.Context()); ok {
-		info.ClientUsername = user
-	}
-	if a.removeHeader {
-		req.Header.Del("Authorization")
-	}
-	if a.headerField != "" {
-		req.Header.Set(a.headerField, user)
-	}
+	a.forward.Apply(req, user)
 	a.next.ServeHTTP(w, req)
 }
 

@@ -13,10 +13,14 @@ import (
 	"github.com/guan-gateway/guan/middlewares/basicauth"
 	"github.com/guan-gateway/guan/middlewares/buffering"
 	"github.com/guan-gateway/guan/middlewares/compress"
+	"github.com/guan-gateway/guan/middlewares/contenttype"
+	"github.com/guan-gateway/guan/middlewares/digestauth"
 	"github.com/guan-gateway/guan/middlewares/errorpage"
+	"github.com/guan-gateway/guan/middlewares/grpcweb"
 	"github.com/guan-gateway/guan/middlewares/headers"
 	"github.com/guan-gateway/guan/middlewares/inflightreq"
 	"github.com/guan-gateway/guan/middlewares/ipallowlist"
+	"github.com/guan-gateway/guan/middlewares/passtlsclientcert"
 	"github.com/guan-gateway/guan/middlewares/redirect"
 	"github.com/guan-gateway/guan/middlewares/replacepath"
 	"github.com/guan-gateway/guan/middlewares/replacepathregex"
@@ -57,10 +61,14 @@ var kinds = []kind{
 	of("redirectregex", func(m *dynamic.Middleware) *dynamic.RedirectRegex { return m.RedirectRegex }, redirect.NewRegex),
 	of("redirectscheme", func(m *dynamic.Middleware) *dynamic.RedirectScheme { return m.RedirectScheme }, redirect.NewScheme),
 	of("basicauth", func(m *dynamic.Middleware) *dynamic.BasicAuth { return m.BasicAuth }, basicauth.New),
+	of("digestauth", func(m *dynamic.Middleware) *dynamic.DigestAuth { return m.DigestAuth }, digestauth.New),
 	of("inflightreq", func(m *dynamic.Middleware) *dynamic.InFlightReq { return m.InFlightReq }, inflightreq.New),
 	of("buffering", func(m *dynamic.Middleware) *dynamic.Buffering { return m.Buffering }, buffering.New),
 	of("compress", func(m *dynamic.Middleware) *dynamic.Compress { return m.Compress }, compress.New),
 	of("retry", func(m *dynamic.Middleware) *dynamic.Retry { return m.Retry }, retry.New),
+	of("passtlsclientcert", func(m *dynamic.Middleware) *dynamic.PassTLSClientCert { return m.PassTLSClientCert }, passtlsclientcert.New),
+	of("contenttype", func(m *dynamic.Middleware) *dynamic.ContentType { return m.ContentType }, contenttype.New),
+	of("grpcweb", func(m *dynamic.Middleware) *dynamic.GrpcWeb { return m.GrpcWeb }, grpcweb.New),
 }
 
 // Count returns how many middleware kinds m sets; a valid middleware sets one.

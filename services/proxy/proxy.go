@@ -268,6 +268,7 @@ func (p *Proxy) copyResponse(w http.ResponseWriter, r *http.Request, res *http.R
 			h[k] = vv // res is ours alone; share its slice
 		}
 	}
+	noSniff(h, r)
 	announced := len(res.Trailer)
 	if announced > 0 {
 		keys := make([]string, 0, announced)

@@ -699,3 +699,50 @@ func TestUnrequestedSwitchingProtocols(t *testing.T) {
 		t.Fatalf("status %d, want 502", res.StatusCode)
 	}
 }
+
+// A response without Content-Type reaches the client without one, over
+// HTTP/1.1 and HTTP/2, unless the request asked for detection (the
+// contentType middleware). A type sent by the upstream is kept as is.
+func TestContentTypeNotSniffed(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if ct := r.URL.Query().Get("ct"); ct != "" {
+			w.Header().Set("Content-Type", ct)
+		} else {
+			w.Header()["Content-Type"] = nil // the backend's net/http must not sniff either
+		}
+		io.WriteString(w, "<!DOCTYPE html><html><body>hi</body></html>")
+	}))
+	t.Cleanup(backend.Close)
+	p := newProxy(t, backend.URL, nil)
+	fe := front(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Has("detect") {
+			r = r.WithContext(DetectContentType(r.Context()))
+		}
+		p.ServeHTTP(w, r)
+	}), nil)
+	h2 := &http.Client{Transport: &http.Transport{Protocols: new(http.Protocols)}}
+	h2.Transport.(*http.Transport).Protocols.SetUnencryptedHTTP2(true)
+	protos := map[string]bool{}
+	for _, c := range []*http.Client{http.DefaultClient, h2} {
+		for query, want := range map[string][]string{
+			"":                              nil,
+			"?detect":                       {"text/html; charset=utf-8"},
+			"?ct=application/x-test":        {"application/x-test"},
+			"?ct=application/x-test&detect": {"application/x-test"},
+		} {
+			res, err := c.Get(fe.URL + "/" + query)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			protos[res.Proto] = true
+			if got := res.Header["Content-Type"]; strings.Join(got, "|") != strings.Join(want, "|") {
+				t.Errorf("%s %q: Content-Type %q, want %q", res.Proto, query, got, want)
+			}
+		}
+	}
+	if !protos["HTTP/1.1"] || !protos["HTTP/2.0"] {
+		t.Fatalf("protocols used: %v", protos)
+	}
+}
