@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/guan-gateway/guan/config/dynamic"
 	"github.com/guan-gateway/guan/services/failover"
@@ -292,6 +293,10 @@ func (s *Set) buildLB(name, provider string, lb *dynamic.ServersLoadBalancer) *b
 		if lb.PassiveHealthCheck != nil {
 			onFailure = states[i].Failure
 		}
+		var onResponse func(time.Duration)
+		if loadbalancer.UsesTTFB(lb.Strategy) {
+			onResponse = states[i].ObserveTTFB
+		}
 		servers[i] = loadbalancer.Server{
 			URL:    srv.URL,
 			Weight: weightOf(srv.Weight),
@@ -302,6 +307,7 @@ func (s *Set) buildLB(name, provider string, lb *dynamic.ServersLoadBalancer) *b
 				PreservePath:   srv.PreservePath,
 				FlushInterval:  flush,
 				OnFailure:      onFailure,
+				OnResponse:     onResponse,
 				Logger:         log,
 			}),
 		}

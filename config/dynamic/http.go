@@ -79,7 +79,7 @@ type Service struct {
 type ServersLoadBalancer struct {
 	Sticky             *Sticky                   `json:"sticky,omitempty"`
 	Servers            []Server                  `json:"servers,omitempty"`
-	Strategy           string                    `json:"strategy,omitempty"` // "wrr" (default) or "p2c"
+	Strategy           string                    `json:"strategy,omitempty"` // "wrr" (default), "p2c", "hrw" or "leasttime"
 	HealthCheck        *ServerHealthCheck        `json:"healthCheck,omitempty"`
 	PassiveHealthCheck *PassiveServerHealthCheck `json:"passiveHealthCheck,omitempty"`
 	PassHostHeader     *bool                     `json:"passHostHeader,omitempty"` // default true

@@ -342,3 +342,33 @@ func BenchmarkCompress(b *testing.B) {
 		})
 	}
 }
+
+// A Content-Type key without a value (the proxy's "send none" for an
+// upstream response without a type) stays without a value.
+func TestNoContentTypeKept(t *testing.T) {
+	h, err := New(middlewares.Env{Name: "c@file"}, dynamic.Compress{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header()["Content-Type"] = nil
+		io.WriteString(w, bigText)
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	req, _ := http.NewRequest("GET", srv.URL, nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	res, err := rawClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.Header.Get("Content-Encoding") != gzipName {
+		t.Fatalf("not compressed: %v", res.Header)
+	}
+	if ct, ok := res.Header["Content-Type"]; ok {
+		t.Fatalf("Content-Type %q was invented", ct)
+	}
+	if got := decodeBody(t, gzipName, res.Body); got != bigText {
+		t.Fatal("body changed")
+	}
+}

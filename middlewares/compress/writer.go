@@ -151,7 +151,13 @@ func (rw *responseWriter) start(p []byte) error {
 			_, err := rw.w.Write(p)
 			return err
 		}
-		h.Set("Content-Type", ct) // net/http would sniff the encoded bytes
+		// net/http would sniff the encoded bytes. A key with no value
+		// means "send none" (the proxy sets it so for upstream responses
+		// without one, as Traefik does): the sniffed type only decides
+		// compression then.
+		if _, none := h["Content-Type"]; !none {
+			h.Set("Content-Type", ct)
+		}
 	}
 	h.Del("Content-Length")
 	h.Del("Accept-Ranges")

@@ -438,7 +438,9 @@ func (s *state) mac(b []byte) []byte {
 
 // verifyNonce reports whether nonce was issued by s, and when.
 func (s *state) verifyNonce(nonce string) (time.Time, bool) {
-	b, err := base64.RawURLEncoding.DecodeString(nonce)
+	// Strict: one spelling per nonce, so the replay table cannot be
+	// keyed by variants of the same nonce.
+	b, err := base64.RawURLEncoding.Strict().DecodeString(nonce)
 	if err != nil || len(b) != nonceLen {
 		return time.Time{}, false
 	}

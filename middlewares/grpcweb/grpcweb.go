@@ -31,7 +31,7 @@ type grpcWeb struct {
 
 // New builds the middleware. An empty allowOrigins admits no cross-origin
 // browser calls; same-origin and non-browser clients still get through.
-func New(_ middlewares.Env, cfg dynamic.GrpcWeb, next http.Handler) (http.Handler, error) {
+func New(env middlewares.Env, cfg dynamic.GrpcWeb, next http.Handler) (http.Handler, error) {
 	for i, o := range cfg.AllowOrigins {
 		if o == "" || strings.ContainsAny(o, " \t,") {
 			return nil, fmt.Errorf("grpcWeb: allowOrigins[%d]: %q is not an origin; write one origin per entry, like \"https://app.example.com\", or \"*\" for any", i, o)
@@ -42,6 +42,11 @@ func New(_ middlewares.Env, cfg dynamic.GrpcWeb, next http.Handler) (http.Handle
 	}
 	if next == nil {
 		return nil, errors.New("grpcWeb: no next handler")
+	}
+	if slices.Contains(cfg.AllowOrigins, "*") && env.Logger != nil {
+		// Preflights allow credentials: "*" lets any site call the service
+		// with the user's cookies and read the answers.
+		env.Logger.Warn(`grpcWeb: allowOrigins "*" admits credentialed calls from every site; list the origins unless the service uses no browser credentials`)
 	}
 	origins := slices.Clone(cfg.AllowOrigins)
 	allowed := func(origin string) bool {

@@ -77,8 +77,41 @@ type Server struct {
 	url      string
 	active   atomic.Bool
 	inflight atomic.Int64
+	ttfb     ttfbWindow
 	passive  *passive // nil without a passive health check
 	closed   bool     // guarded by g.mu
+}
+
+// TTFBSamples is how many of a server's latest response times MeanTTFB
+// averages (the leasttime strategy), as in Traefik.
+const TTFBSamples = 100
+
+// ttfbWindow is a ring of the latest response times in whole milliseconds,
+// updated without a lock: each sample swaps one slot and adds the
+// difference to the running sum, so the sum always matches the slots.
+type ttfbWindow struct {
+	n    atomic.Uint64 // samples recorded so far
+	sum  atomic.Int64
+	slot [TTFBSamples]atomic.Int64
+}
+
+// ObserveTTFB records the time the server took to send its response
+// headers. Like Traefik it counts whole milliseconds.
+func (s *Server) ObserveTTFB(d time.Duration) {
+	ms := d.Milliseconds()
+	i := s.ttfb.n.Add(1) - 1
+	old := s.ttfb.slot[i%TTFBSamples].Swap(ms)
+	s.ttfb.sum.Add(ms - old)
+}
+
+// MeanTTFB is the mean of the latest TTFBSamples response times in
+// milliseconds; 0 before the first.
+func (s *Server) MeanTTFB() float64 {
+	n := min(s.ttfb.n.Load(), TTFBSamples)
+	if n == 0 {
+		return 0
+	}
+	return float64(s.ttfb.sum.Load()) / float64(n)
 }
 
 type passive struct {
@@ -249,6 +282,12 @@ func (v *Servers) Up(i int) bool { return v.list[i].Up() }
 
 // InFlight is the counter of requests server i is serving.
 func (v *Servers) InFlight(i int) *atomic.Int64 { return &v.list[i].inflight }
+
+// MeanTTFB is server i's mean response time; see Server.MeanTTFB.
+func (v *Servers) MeanTTFB(i int) float64 { return v.list[i].MeanTTFB() }
+
+// ObserveTTFB records a response time of server i; see Server.ObserveTTFB.
+func (v *Servers) ObserveTTFB(i int, d time.Duration) { v.list[i].ObserveTTFB(d) }
 
 // SetActive records an active check result for server i and reports whether
 // the server's state changed.

@@ -149,3 +149,29 @@ func TestClosedServerIsSilent(t *testing.T) {
 		t.Fatalf("hook called %d times, want 1", calls)
 	}
 }
+
+// MeanTTFB averages the latest TTFBSamples response times in whole
+// milliseconds, and views of the same server share them.
+func TestMeanTTFBWindow(t *testing.T) {
+	g := NewGroup()
+	s := g.NewServer("http://a", nil)
+	if m := s.MeanTTFB(); m != 0 {
+		t.Fatalf("mean before any sample = %v", m)
+	}
+	s.ObserveTTFB(10*time.Millisecond + 900*time.Microsecond) // counts as 10
+	s.ObserveTTFB(20 * time.Millisecond)
+	if m := s.MeanTTFB(); m != 15 {
+		t.Fatalf("mean = %v, want 15", m)
+	}
+	for range TTFBSamples {
+		s.ObserveTTFB(4 * time.Millisecond)
+	}
+	if m := s.MeanTTFB(); m != 4 {
+		t.Fatalf("mean = %v after a full window of 4ms, want 4", m)
+	}
+	v := g.View([]*Server{s})
+	v.ObserveTTFB(0, 104*time.Millisecond) // replaces one 4
+	if m := v.MeanTTFB(0); m != 5 {
+		t.Fatalf("view mean = %v, want 5", m)
+	}
+}

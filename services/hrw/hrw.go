@@ -92,16 +92,43 @@ func (h *HRW) Healthy() bool {
 	return false
 }
 
+// Len, Key and Weight make the children Candidates.
+func (h *HRW) Len() int { return len(h.children) }
+
+// Key is child i's name.
+func (h *HRW) Key(i int) string { return h.children[i].Name }
+
+// Weight is child i's weight.
+func (h *HRW) Weight(i int) float64 { return h.weights[i] }
+
 // Pick returns the child a client at ip is sent to, or -1 when no child may
 // take requests.
-func (h *HRW) Pick(ip string) int {
+func (h *HRW) Pick(ip string) int { return Choose(h, ip) }
+
+// Candidates are what a client is hashed over: the children of a
+// highestRandomWeight service, or the servers of a load balancer with the
+// hrw strategy.
+type Candidates interface {
+	Len() int
+	// Up reports whether candidate i may take requests.
+	Up(i int) bool
+	// Key is hashed with the client IP; a stable key keeps its clients
+	// across reloads and gateway instances.
+	Key(i int) string
+	// Weight scales candidate i's share of clients; it is > 0 when Up.
+	Weight(i int) float64
+}
+
+// Choose returns the up candidate with the highest random weight for a
+// client at ip, or -1 when none is up. It does not allocate.
+func Choose(c Candidates, ip string) int {
 	best, bestScore := -1, math.Inf(-1)
 	seed := fnvString(fnvOffset, ip)
-	for i := range h.children {
-		if !h.Up(i) {
+	for i := range c.Len() {
+		if !c.Up(i) {
 			continue
 		}
-		if s := score(fnvString(seed, h.children[i].Name), h.weights[i]); best < 0 || s > bestScore {
+		if s := score(fnvString(seed, c.Key(i)), c.Weight(i)); best < 0 || s > bestScore {
 			best, bestScore = i, s
 		}
 	}

@@ -1,6 +1,7 @@
 // Package loadbalancer spreads requests over the servers of one service:
-// weighted round robin or power-of-two-choices, an optional sticky cookie,
-// and servers taken out of rotation while their health state says so.
+// weighted round robin, power-of-two-choices, highest random weight per
+// client IP or least time, an optional sticky cookie, and servers taken out
+// of rotation while their health state says so.
 package loadbalancer
 
 import (
@@ -10,6 +11,8 @@ import (
 
 	"github.com/guan-gateway/guan/reqinfo"
 	"github.com/guan-gateway/guan/services/health"
+	"github.com/guan-gateway/guan/services/hrw"
+	"github.com/guan-gateway/guan/services/leasttime"
 	"github.com/guan-gateway/guan/services/p2c"
 	"github.com/guan-gateway/guan/services/proxy"
 	"github.com/guan-gateway/guan/services/sticky"
@@ -30,7 +33,7 @@ type Options struct {
 	Servers []Server
 	// State holds the servers' health in the same order as Servers.
 	State *health.Servers
-	// Strategy is "wrr" (default) or "p2c".
+	// Strategy is "wrr" (default), "p2c", "hrw" or "leasttime".
 	Strategy string
 	// Sticky pins clients to servers; nil disables it.
 	Sticky *sticky.Cookie
@@ -41,9 +44,27 @@ type Balancer struct {
 	name    string
 	servers []Server
 	state   *health.Servers
-	sched   *wrr.Schedule // nil with p2c
+	sched   *wrr.Schedule // wrr's order, leasttime's tie-breaker; nil otherwise
+	pick    strategy
 	sticky  *sticky.Cookie
 }
+
+type strategy uint8
+
+const (
+	byWRR strategy = iota
+	byP2C
+	byHRW
+	byLeastTime
+)
+
+// Strategies lists the accepted values of Options.Strategy.
+const Strategies = `"wrr", "p2c", "hrw" or "leasttime"`
+
+// UsesTTFB reports whether strategy (an Options.Strategy value) decides by
+// response times, which the servers' proxies must then record
+// (health.Server.ObserveTTFB).
+func UsesTTFB(strategy string) bool { return strings.EqualFold(strategy, "leasttime") }
 
 // New returns a balancer.
 func New(o Options) (*Balancer, error) {
@@ -56,19 +77,28 @@ func New(o Options) (*Balancer, error) {
 	b := &Balancer{name: o.Name, servers: o.Servers, state: o.State, sticky: o.Sticky}
 	switch strings.ToLower(o.Strategy) {
 	case "", "wrr":
+		b.pick = byWRR
+	case "p2c":
+		b.pick = byP2C
+	case "hrw":
+		b.pick = byHRW
+	case "leasttime":
+		b.pick = byLeastTime
+	default:
+		return nil, fmt.Errorf("strategy %q: use %s", o.Strategy, Strategies)
+	}
+	if b.pick == byWRR || b.pick == byLeastTime {
 		w := make([]int, len(o.Servers))
 		for i, s := range o.Servers {
 			w[i] = s.Weight
 		}
 		b.sched = wrr.New(w)
-	case "p2c":
-	default:
-		return nil, fmt.Errorf("strategy %q: use \"wrr\" or \"p2c\"", o.Strategy)
 	}
 	return b, nil
 }
 
-// Len, Up and InFlight let p2c and wrr see the servers.
+// Len, Up, InFlight, Key, Weight and MeanTTFB let the strategies see the
+// servers.
 func (b *Balancer) Len() int { return len(b.servers) }
 
 // Up reports whether server i may take requests.
@@ -76,6 +106,15 @@ func (b *Balancer) Up(i int) bool { return b.servers[i].Weight > 0 && b.state.Up
 
 // InFlight is the number of requests server i is serving.
 func (b *Balancer) InFlight(i int) int64 { return b.state.InFlight(i).Load() }
+
+// Key is server i's URL, which hrw hashes with the client IP.
+func (b *Balancer) Key(i int) string { return b.servers[i].URL }
+
+// Weight is server i's weight.
+func (b *Balancer) Weight(i int) float64 { return float64(b.servers[i].Weight) }
+
+// MeanTTFB is server i's mean time to first byte in milliseconds.
+func (b *Balancer) MeanTTFB(i int) float64 { return b.state.MeanTTFB(i) }
 
 // Healthy implements health.Reporter: some server with weight is up.
 func (b *Balancer) Healthy() bool {
@@ -93,11 +132,16 @@ func (b *Balancer) Changed() <-chan struct{} { return b.state.Changed() }
 // ServerStatus returns url -> "UP"/"DOWN".
 func (b *Balancer) ServerStatus() map[string]string { return b.state.Status() }
 
-func (b *Balancer) next() int {
-	if b.sched != nil {
-		return b.sched.Next(b)
+func (b *Balancer) next(r *http.Request) int {
+	switch b.pick {
+	case byP2C:
+		return p2c.Pick(b)
+	case byHRW:
+		return hrw.Choose(b, hrw.ClientIP(r))
+	case byLeastTime:
+		return leasttime.Pick(b, b.sched)
 	}
-	return p2c.Pick(b)
+	return b.sched.Next(b)
 }
 
 // ServeHTTP picks a server and forwards to it.
@@ -112,7 +156,7 @@ func (b *Balancer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if i < 0 {
-		if i = b.next(); i < 0 {
+		if i = b.next(r); i < 0 {
 			if info, ok := reqinfo.Lookup(r.Context()); ok {
 				info.OriginStatus = http.StatusServiceUnavailable
 			}
@@ -123,7 +167,7 @@ func (b *Balancer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			b.sticky.Set(w, i) // unknown, down or missing cookie: (re)pin
 		}
 	}
-	if b.sched == nil {
+	if b.pick == byP2C || b.pick == byLeastTime {
 		n := b.state.InFlight(i)
 		n.Add(1)
 		defer n.Add(-1)

@@ -54,7 +54,10 @@ type Options struct {
 	// OnFailure is told when the server could not be reached or answered
 	// nothing (refused, reset, timeout) — input for passive health checks.
 	OnFailure func()
-	Logger    *slog.Logger
+	// OnResponse is told how long the server took to send its response
+	// headers (time to first byte) — input for the leasttime strategy.
+	OnResponse func(ttfb time.Duration)
+	Logger     *slog.Logger
 }
 
 // Proxy is an http.Handler forwarding to one server.
@@ -68,6 +71,7 @@ type Proxy struct {
 	preservePath  bool
 	flush         time.Duration
 	onFailure     func()
+	onResponse    func(time.Duration)
 	log           *slog.Logger
 }
 
@@ -84,6 +88,7 @@ func New(o Options) *Proxy {
 		preservePath:  o.PreservePath,
 		flush:         o.FlushInterval,
 		onFailure:     o.OnFailure,
+		onResponse:    o.OnResponse,
 		log:           o.Logger,
 	}
 	if p.scheme == "h2c" {
@@ -154,6 +159,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		p.fail(w, r, err, body, info, start)
 		return
+	}
+	if p.onResponse != nil {
+		p.onResponse(time.Since(start))
 	}
 	if info != nil {
 		info.OriginStatus = res.StatusCode

@@ -74,6 +74,19 @@ func (s *Schedule) Next(a Availability) int {
 	return -1
 }
 
+// NextFunc is Next with availability given by up, which may be a closure:
+// it does not escape, so a caller filtering on per-call state does not
+// allocate.
+func (s *Schedule) NextFunc(up func(i int) bool) int {
+	n := uint64(len(s.seq))
+	for range n {
+		if i := int(s.seq[(s.cursor.Add(1)-1)%n]); up(i) {
+			return i
+		}
+	}
+	return -1
+}
+
 // reduce divides weights by their greatest common divisor and scales them
 // down when the cycle would be longer than maxCycle.
 func reduce(weights []int) []int {

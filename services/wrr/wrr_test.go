@@ -117,3 +117,18 @@ func BenchmarkWRRNext(b *testing.B) {
 		}
 	})
 }
+
+// NextFunc filters like Next; the filtered-out choices' slots pass on.
+func TestScheduleNextFunc(t *testing.T) {
+	s := New([]int{3, 1, 2})
+	counts := make([]int, 3)
+	for range 40 {
+		counts[s.NextFunc(func(i int) bool { return i != 2 })]++
+	}
+	if counts[0] != 30 || counts[1] != 10 || counts[2] != 0 {
+		t.Fatalf("counts = %v, want [30 10 0]", counts)
+	}
+	if got := s.NextFunc(func(int) bool { return false }); got != -1 {
+		t.Fatalf("NextFunc with none up = %d", got)
+	}
+}
