@@ -87,6 +87,9 @@ func (b *builder) buildHTTPRouters() (plain, secure map[string][]routers.Route, 
 			fail("entryPoints", "no valid entryPoint for this router")
 			continue
 		}
+		if r.TLS != nil && r.TLS.CertResolver != "" {
+			b.warnCertResolver(name, r.TLS.CertResolver, &ri.Err)
+		}
 		if r.Rule == "" {
 			fail("rule", "rule is empty: set a rule such as Host(`example.com`)")
 			continue
@@ -265,6 +268,9 @@ func (b *builder) buildTCPRouters() map[string][]routers.TCPRoute {
 			fail("entryPoints", "no valid entryPoint for this router")
 			continue
 		}
+		if r.TLS != nil && r.TLS.CertResolver != "" {
+			b.warnCertResolver(name, r.TLS.CertResolver, &ri.Err)
+		}
 		rule, err := routers.ParseTCP(r.Rule, b.ruleSyntax(r.RuleSyntax))
 		if err != nil {
 			fail("rule", "rule "+err.Error())
@@ -396,4 +402,14 @@ type guardedRoute struct {
 	router, options string
 	rule            *routers.Rule
 	guard           *tlsGuard
+}
+
+// warnCertResolver flags a router that asks for a certificate resolver:
+// there is no ACME yet, so it is served with the certificates of
+// tls.certificates (or the default one). A warning, not an error, so a
+// Traefik file keeps serving.
+func (b *builder) warnCertResolver(name, resolver string, errs *[]string) {
+	msg := fmt.Sprintf("tls.certResolver %q: certificate resolvers (ACME) are not supported yet; the router is served with the certificates of tls.certificates or the default certificate", resolver)
+	*errs = append(*errs, msg)
+	b.log.Warn("router "+name+": "+msg)
 }

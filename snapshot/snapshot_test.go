@@ -361,3 +361,34 @@ func TestRouterFailingOnOneEntryPointServesOnNone(t *testing.T) {
 		}
 	}
 }
+
+// A router asking for a certificate resolver still serves, with a warning
+// saying there is no ACME yet.
+func TestCertResolverWarns(t *testing.T) {
+	s := build(t, `
+[http.routers.acme]
+  rule = "Host(`+"`a.test`"+`)"
+  service = "noop@internal"
+  [http.routers.acme.tls]
+    certResolver = "letsencrypt"
+[tcp.routers.db]
+  rule = "HostSNI(`+"`db.test`"+`)"
+  service = "db"
+  [tcp.routers.db.tls]
+    certResolver = "letsencrypt"
+[[tcp.services.db.loadBalancer.servers]]
+  address = "127.0.0.1:5432"
+`, nil)
+	st := s.Status()
+	for name, r := range map[string]struct {
+		status string
+		errs   []string
+	}{
+		"acme@file": {st.Routers["acme@file"].Status, st.Routers["acme@file"].Err},
+		"db@file":   {st.TCPRouters["db@file"].Status, st.TCPRouters["db@file"].Err},
+	} {
+		if r.status != status.Warning || len(r.errs) != 1 || !strings.Contains(r.errs[0], "not supported yet") {
+			t.Errorf("%s: status %s, errors %v", name, r.status, r.errs)
+		}
+	}
+}
