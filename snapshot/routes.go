@@ -411,5 +411,5 @@ type guardedRoute struct {
 func (b *builder) warnCertResolver(name, resolver string, errs *[]string) {
 	msg := fmt.Sprintf("tls.certResolver %q: certificate resolvers (ACME) are not supported yet; the router is served with the certificates of tls.certificates or the default certificate", resolver)
 	*errs = append(*errs, msg)
-	b.log.Warn("router "+name+": "+msg)
+	b.log.Warn("router " + name + ": " + msg)
 }
