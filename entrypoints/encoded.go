@@ -61,28 +61,30 @@ func hasMayEncode(p string) bool {
 }
 
 // find returns the first encoded character of u's escaped path that d
-// rejects, or "" when there is none. Like Traefik, it reads the escaped
-// path as net/url gives it (URL.EscapedPath), so a raw '#' or '\' that
-// net/url escapes counts as %23 or %5C, and a '%' that does not start
-// three bytes is rejected. A path with no mayEncode byte in Path and no
-// '%' in RawPath, as nearly all are, costs one scan and no allocation.
-func (d encodedChars) find(u *url.URL) string {
+// rejects, or "" when there is none, and the escaped path when it had to
+// compute it ("" otherwise), for the checks that follow to reuse. Like
+// Traefik, it reads the escaped path as net/url gives it
+// (URL.EscapedPath), so a raw '#' or '\' that net/url escapes counts as
+// %23 or %5C, and a '%' that does not start three bytes is rejected. A
+// path with no mayEncode byte in Path and no '%' in RawPath, as nearly all
+// are, costs one scan and no allocation.
+func (d encodedChars) find(u *url.URL) (c, esc string) {
 	if d == 0 || strings.IndexByte(u.RawPath, '%') < 0 && !hasMayEncode(u.Path) {
-		return ""
+		return "", ""
 	}
-	esc := u.EscapedPath()
-	for {
-		i := strings.IndexByte(esc, '%')
+	esc = u.EscapedPath()
+	for rest := esc; ; {
+		i := strings.IndexByte(rest, '%')
 		if i < 0 {
-			return ""
+			return "", esc
 		}
-		if i+2 >= len(esc) {
-			return esc[i:] // net/url rejects these: never seen from the server
+		if i+2 >= len(rest) {
+			return rest[i:], esc // net/url rejects these: never seen from the server
 		}
-		if d&encodingOf(esc[i+1], esc[i+2]) != 0 {
-			return esc[i : i+3]
+		if d&encodingOf(rest[i+1], rest[i+2]) != 0 {
+			return rest[i : i+3], esc
 		}
-		esc = esc[i+3:]
+		rest = rest[i+3:]
 	}
 }
 

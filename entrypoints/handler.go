@@ -58,16 +58,19 @@ func (h *entryHandler) serve(w http.ResponseWriter, r *http.Request) {
 		// http.encodeQuerySemicolons: they reach the server as data.
 		r.URL.RawQuery = strings.ReplaceAll(r.URL.RawQuery, ";", "%3B")
 	}
-	if c := h.denied.find(r.URL); c != "" {
+	// esc is the escaped path when find computed it: the traversal check
+	// reuses it rather than escaping the path again.
+	c, esc := h.denied.find(r.URL)
+	if c != "" {
 		// As in Traefik: before routing, with an empty body.
 		if h.log != nil {
-			h.log.Debug("rejecting request: encoded character in the path", "character", c, "path", r.URL.EscapedPath())
+			h.log.Debug("rejecting request: encoded character in the path", "character", c, "path", esc)
 		}
 		w.WriteHeader(http.StatusBadRequest)
 		return
 	}
 	if h.sanitize {
-		if urlpath.HasEncodedTraversal(r.URL) {
+		if urlpath.HasEncodedTraversal(r.URL, esc) {
 			// "..%2F": a dot segment behind an encoded separator, which
 			// cannot be cleaned here but which decoding servers resolve.
 			if h.log != nil {

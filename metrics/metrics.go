@@ -523,18 +523,6 @@ func (m *Metrics) ServerState(service, url string, up bool) {
 	m.serversMu.Unlock()
 }
 
-// ServerRemoved drops the server-up series of a server that is no longer
-// configured, so dashboards do not show it as down forever.
-func (m *Metrics) ServerRemoved(service, url string) {
-	if !m.Enabled() {
-		return
-	}
-	m.serversMu.Lock()
-	delete(m.servers, [2]string{service, url})
-	m.serverUp.DeleteLabelValues(service, url)
-	m.serversMu.Unlock()
-}
-
 // Live names the objects of the configuration in force, by qualified name.
 type Live struct {
 	Routers  map[string]bool
@@ -553,13 +541,10 @@ func (m *Metrics) Prune(live Live) {
 	if !m.Enabled() {
 		return
 	}
-	router := func(name string) bool { return live.Routers[name] }
-	service := func(name string) bool { return live.Services[name] }
-
 	m.resolveMu.Lock()
 	m.routerCache.Range(func(k, _ any) bool {
 		rk := k.(routerKey)
-		if !router(rk.router) || !service(rk.service) {
+		if !live.Routers[rk.router] || !live.Services[rk.service] {
 			m.routers.delete(codeLabel(rk.code), rk.method, rk.proto, rk.router, rk.service)
 			m.routerCache.Delete(k)
 		}
@@ -567,14 +552,14 @@ func (m *Metrics) Prune(live Live) {
 	})
 	m.svcCache.Range(func(k, _ any) bool {
 		sk := k.(svcKey)
-		if !service(sk.service) {
+		if !live.Services[sk.service] {
 			m.services.delete(codeLabel(sk.code), sk.method, sk.proto, sk.service)
 			m.svcCache.Delete(k)
 		}
 		return true
 	})
 	m.retryCache.Range(func(k, _ any) bool {
-		if svc := k.(string); !service(svc) {
+		if svc := k.(string); !live.Services[svc] {
 			m.retries.DeleteLabelValues(svc)
 			m.retryCache.Delete(k)
 		}
@@ -584,9 +569,9 @@ func (m *Metrics) Prune(live Live) {
 		tk := k.(tlsKey)
 		version, cipher := reqinfo.TLSVersion(tk.version), cryptotls.CipherSuiteName(tk.cipher)
 		switch {
-		case tk.level == 'r' && (!router(tk.a) || !service(tk.b)):
+		case tk.level == 'r' && (!live.Routers[tk.a] || !live.Services[tk.b]):
 			m.routers.tlsReqs.DeleteLabelValues(version, cipher, tk.a, tk.b)
-		case tk.level == 's' && !service(tk.a):
+		case tk.level == 's' && !live.Services[tk.a]:
 			m.services.tlsReqs.DeleteLabelValues(version, cipher, tk.a)
 		default:
 			return true

@@ -151,22 +151,30 @@ func TestTLSRequests(t *testing.T) {
 	}
 }
 
+// routed is a handler whose request was routed by router to service and
+// retried retries times.
+func routed(router, service string, retries int) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		info := reqinfo.From(r.Context())
+		info.Router, info.Service, info.RetryAttempts = router, service, retries
+		io.WriteString(w, "ok")
+	})
+}
+
+// tlsRequest is a GET received over TLS 1.3.
+func tlsRequest() *http.Request {
+	r := httptest.NewRequest("GET", "https://example.com/", nil)
+	r.TLS = &cryptotls.ConnectionState{Version: cryptotls.VersionTLS13, CipherSuite: cryptotls.TLS_AES_128_GCM_SHA256}
+	return r
+}
+
 // Requests routed by *@internal routers are counted only with
 // metrics.addInternals; a user router to an internal service always is.
 func TestInternalRouters(t *testing.T) {
-	routed := func(router, service string) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			info := reqinfo.From(r.Context())
-			info.Router, info.Service = router, service
-			io.WriteString(w, "ok")
-		})
-	}
 	for _, add := range []bool{false, true} {
 		m := FromStatic(&static.Metrics{AddInternals: add, Prometheus: &static.Prometheus{AddRoutersLabels: true}})
 		for _, rs := range [][2]string{{"ping@internal", "ping@internal"}, {"web-to-websecure@internal", ""}, {"demo@file", "demo@internal"}} {
-			r := httptest.NewRequest("GET", "https://example.com/", nil)
-			r.TLS = &cryptotls.ConnectionState{Version: cryptotls.VersionTLS13, CipherSuite: cryptotls.TLS_AES_128_GCM_SHA256}
-			m.Wrap("web", routed(rs[0], rs[1])).ServeHTTP(httptest.NewRecorder(), r)
+			m.Wrap("web", routed(rs[0], rs[1], 0)).ServeHTTP(httptest.NewRecorder(), tlsRequest())
 		}
 		got := scrape(t, m)
 		wantEP := "1"
@@ -254,7 +262,10 @@ func TestGauges(t *testing.T) {
 	m.ServerState("api@file", "http://127.0.0.1:9001", true)
 	m.ServerState("api@file", "http://127.0.0.1:9002", false)
 	m.ServerState("api@file", "http://127.0.0.1:9003", true)
-	m.ServerRemoved("api@file", "http://127.0.0.1:9003")
+	m.Prune(Live{Servers: map[[2]string]bool{ // 9003 removed
+		{"api@file", "http://127.0.0.1:9001"}: true,
+		{"api@file", "http://127.0.0.1:9002"}: true,
+	}})
 	got := scrape(t, m)
 	want := map[string]string{
 		`guan_open_connections{entrypoint="web",protocol="TCP"}`:                 "2",
@@ -403,18 +414,12 @@ func (d discardWriter) WriteHeader(int)             {}
 // comes back is counted afresh.
 func TestPrune(t *testing.T) {
 	m := New(&static.Prometheus{AddRoutersLabels: true})
-	routed := func(router, service string) http.Handler {
-		return m.Wrap("web", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			info := reqinfo.From(r.Context())
-			info.Router, info.Service, info.RetryAttempts = router, service, 1
-		}))
-	}
 	serve := func(router, service string, tls bool) {
 		r := httptest.NewRequest("GET", "https://example.com/", nil)
 		if tls {
-			r.TLS = &cryptotls.ConnectionState{Version: cryptotls.VersionTLS13, CipherSuite: cryptotls.TLS_AES_128_GCM_SHA256}
+			r = tlsRequest()
 		}
-		routed(router, service).ServeHTTP(httptest.NewRecorder(), r)
+		m.Wrap("web", routed(router, service, 1)).ServeHTTP(httptest.NewRecorder(), r)
 	}
 	serve("keep@file", "keep-svc@file", true)
 	serve("gone@file", "gone-svc@file", true)

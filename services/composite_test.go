@@ -12,13 +12,10 @@ import (
 
 func TestWeightedHealthPropagation(t *testing.T) {
 	a, b := newBackend(t, "a"), newBackend(t, "b")
-	lb := func(url string) *dynamic.Service {
-		return &dynamic.Service{LoadBalancer: &dynamic.ServersLoadBalancer{Servers: servers(url), HealthCheck: fastHC()}}
-	}
 	children := []dynamic.WRRService{{Name: "a"}, {Name: "b"}}
 	s := New(Options{Services: map[string]*dynamic.Service{
-		"a@file":           lb(a.URL),
-		"b@file":           lb(b.URL),
+		"a@file":           checkedLB(a.URL),
+		"b@file":           checkedLB(b.URL),
 		"propagating@file": {Weighted: &dynamic.WeightedRoundRobin{Services: children, HealthCheck: &dynamic.HealthCheck{}}},
 		"plain@file":       {Weighted: &dynamic.WeightedRoundRobin{Services: children}},
 	}})

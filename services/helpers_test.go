@@ -75,6 +75,26 @@ func fastHC() *dynamic.ServerHealthCheck {
 	return &dynamic.ServerHealthCheck{Path: "/health", Interval: dur(50 * time.Millisecond), Timeout: dur(2 * time.Second)}
 }
 
+// checkedLB is a load balancer over url with a fast active health check.
+func checkedLB(url string) *dynamic.Service {
+	return &dynamic.Service{LoadBalancer: &dynamic.ServersLoadBalancer{Servers: servers(url), HealthCheck: fastHC()}}
+}
+
+// countBodies sends n requests through h, each of which must get a 200,
+// and counts the response bodies.
+func countBodies(t *testing.T, h http.Handler, n int) map[string]int {
+	t.Helper()
+	counts := map[string]int{}
+	for range n {
+		res, body := get(t, h)
+		if res.StatusCode != 200 {
+			t.Fatalf("status %d", res.StatusCode)
+		}
+		counts[body]++
+	}
+	return counts
+}
+
 // get sends a request through h and returns status and body.
 func get(t *testing.T, h http.Handler, cookies ...*http.Cookie) (*http.Response, string) {
 	t.Helper()

@@ -16,13 +16,10 @@ import (
 // and unhealthy children are skipped with healthCheck.
 func TestHighestRandomWeightBuild(t *testing.T) {
 	a, b := newBackend(t, "a"), newBackend(t, "b")
-	lb := func(url string) *dynamic.Service {
-		return &dynamic.Service{LoadBalancer: &dynamic.ServersLoadBalancer{Servers: servers(url), HealthCheck: fastHC()}}
-	}
 	children := []dynamic.HRWService{{Name: "a"}, {Name: "b@file", Weight: intp(2)}}
 	s := New(Options{Services: map[string]*dynamic.Service{
-		"a@file":   lb(a.URL),
-		"b@file":   lb(b.URL),
+		"a@file":   checkedLB(a.URL),
+		"b@file":   checkedLB(b.URL),
 		"hrw@file": {HighestRandomWeight: &dynamic.HighestRandomWeight{Services: children, HealthCheck: &dynamic.HealthCheck{}}},
 	}})
 	h := mustHandler(t, s, "hrw@file")
@@ -66,7 +63,7 @@ func TestHighestRandomWeightBuild(t *testing.T) {
 		{&dynamic.HighestRandomWeight{Services: []dynamic.HRWService{{Name: "a", Weight: intp(-1)}}}, "weight -1 must not be negative"},
 		{&dynamic.HighestRandomWeight{Services: []dynamic.HRWService{{Name: "missing"}}}, `service "missing@file": unknown service`},
 	} {
-		s := New(Options{Services: map[string]*dynamic.Service{"a@file": lb(a.URL), "x@file": {HighestRandomWeight: tt.cfg}}})
+		s := New(Options{Services: map[string]*dynamic.Service{"a@file": checkedLB(a.URL), "x@file": {HighestRandomWeight: tt.cfg}}})
 		if _, err := s.Handler("x@file"); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%+v: error %v, want %q", tt.cfg, err, tt.want)
 		}

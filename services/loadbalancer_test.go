@@ -18,14 +18,7 @@ func TestWRRRatioExact(t *testing.T) {
 		}}},
 	}})
 	h := mustHandler(t, s, "svc@file")
-	counts := map[string]int{}
-	for range 40 {
-		res, body := get(t, h)
-		if res.StatusCode != 200 {
-			t.Fatalf("status %d", res.StatusCode)
-		}
-		counts[body]++
-	}
+	counts := countBodies(t, h, 40)
 	if counts["a"] != 30 || counts["b"] != 10 || counts["c"] != 0 {
 		t.Fatalf("counts = %v, want a:30 b:10 c:0", counts)
 	}

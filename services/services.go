@@ -406,9 +406,6 @@ func (s *Set) buildWeighted(name, provider string, w *dynamic.WeightedRoundRobin
 }
 
 func (s *Set) buildHRW(provider string, c *dynamic.HighestRandomWeight) *built {
-	if len(c.Services) == 0 {
-		return &built{err: errors.New("no services: add at least one highestRandomWeight.services entry")}
-	}
 	children := make([]hrw.Child, len(c.Services))
 	for i, svc := range c.Services {
 		if svc.Name == "" {

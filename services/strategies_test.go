@@ -22,14 +22,7 @@ func TestLeastTimeAvoidsSlowServer(t *testing.T) {
 		"svc@file": {LoadBalancer: &dynamic.ServersLoadBalancer{Strategy: "leasttime", Servers: servers(slow.URL, fast.URL)}},
 	}})
 	h := mustHandler(t, s, "svc@file")
-	counts := map[string]int{}
-	for range 20 {
-		res, body := get(t, h)
-		if res.StatusCode != 200 {
-			t.Fatalf("status %d", res.StatusCode)
-		}
-		counts[body]++
-	}
+	counts := countBodies(t, h, 20)
 	if counts["slow"] != 1 || counts["fast"] != 19 {
 		t.Fatalf("counts = %v, want slow:1 (its cold-start turn) fast:19", counts)
 	}

@@ -75,7 +75,6 @@ func TestTCPServersTransportErrors(t *testing.T) {
 // serversTransport, as in Traefik. The default transport is the static
 // tcpServersTransport (default@internal) when one is set.
 func TestTCPLoadBalancerTerminationDelay(t *testing.T) {
-	ms := func(n int) *int { return &n }
 	s := tcpTransportSet(map[string]*dynamic.TCPServersTransport{
 		"named@file":       {TerminationDelay: dur(2 * time.Second)},
 		"default@internal": {DialTimeout: dur(5 * time.Second), TerminationDelay: dur(time.Second)},
@@ -86,9 +85,9 @@ func TestTCPLoadBalancerTerminationDelay(t *testing.T) {
 		want  tcpproxy.Transport
 	}{
 		{"", nil, tcpproxy.Transport{DialTimeout: 5 * time.Second, DialKeepAlive: 15 * time.Second, TerminationDelay: time.Second}},
-		{"", ms(250), tcpproxy.Transport{DialTimeout: 5 * time.Second, DialKeepAlive: 15 * time.Second, TerminationDelay: 250 * time.Millisecond}},
-		{"", ms(-1), tcpproxy.Transport{DialTimeout: 5 * time.Second, DialKeepAlive: 15 * time.Second, TerminationDelay: -time.Millisecond}},
-		{"named@file", ms(250), tcpproxy.Transport{DialTimeout: 30 * time.Second, DialKeepAlive: 15 * time.Second, TerminationDelay: 2 * time.Second}},
+		{"", intp(250), tcpproxy.Transport{DialTimeout: 5 * time.Second, DialKeepAlive: 15 * time.Second, TerminationDelay: 250 * time.Millisecond}},
+		{"", intp(-1), tcpproxy.Transport{DialTimeout: 5 * time.Second, DialKeepAlive: 15 * time.Second, TerminationDelay: -time.Millisecond}},
+		{"named@file", intp(250), tcpproxy.Transport{DialTimeout: 30 * time.Second, DialKeepAlive: 15 * time.Second, TerminationDelay: 2 * time.Second}},
 	} {
 		tr, _, err := s.tcpLBTransport("db@file", tt.tname, tt.delay)
 		if err != nil || tr != tt.want {

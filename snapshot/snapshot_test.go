@@ -23,25 +23,36 @@ import (
 // compiles it with entrypoints web, websecure and traefik.
 func build(t *testing.T, toml string, eps map[string]*static.EntryPoint) *Snapshot {
 	t.Helper()
+	if eps == nil {
+		eps = map[string]*static.EntryPoint{"web": {Address: ":80"}, "websecure": {Address: ":443"}, "traefik": {Address: ":8080"}}
+	}
+	return buildInput(t, toml, Input{
+		EntryPoints:       eps,
+		DefaultRuleSyntax: "v3",
+		Internal:          map[string]http.Handler{"noop@internal": http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})},
+	})
+}
+
+// buildInput compiles toml, the configuration of the file provider, with
+// the rest of in; a fresh store build and a silent logger stand in for
+// those in leaves unset.
+func buildInput(t *testing.T, toml string, in Input) *Snapshot {
+	t.Helper()
 	var cfg dynamic.Configuration
 	meta, err := decode.Bytes("dyn.toml", []byte(toml), &cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if eps == nil {
-		eps = map[string]*static.EntryPoint{"web": {Address: ":80"}, "websecure": {Address: ":443"}, "traefik": {Address: ":8080"}}
+	in.Providers = map[string]providers.Message{"file": {Provider: "file", Config: &cfg, Meta: meta}}
+	if in.Store == nil {
+		b := statestore.New().Begin()
+		t.Cleanup(b.Abort)
+		in.Store = b
 	}
-	store := statestore.New()
-	b := store.Begin()
-	t.Cleanup(b.Abort)
-	snap, err := Build(Input{
-		EntryPoints:       eps,
-		DefaultRuleSyntax: "v3",
-		Providers:         map[string]providers.Message{"file": {Provider: "file", Config: &cfg, Meta: meta}},
-		Internal:          map[string]http.Handler{"noop@internal": http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})},
-		Store:             b,
-		Logger:            slog.New(slog.DiscardHandler),
-	})
+	if in.Logger == nil {
+		in.Logger = slog.New(slog.DiscardHandler)
+	}
+	snap, err := Build(in)
 	if err != nil {
 		t.Fatal(err)
 	}

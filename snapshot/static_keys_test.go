@@ -1,7 +1,6 @@
 package snapshot
 
 import (
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -10,12 +9,9 @@ import (
 	"time"
 
 	"github.com/guan-gateway/guan/config"
-	"github.com/guan-gateway/guan/config/decode"
 	"github.com/guan-gateway/guan/config/dynamic"
 	"github.com/guan-gateway/guan/config/static"
 	"github.com/guan-gateway/guan/entrypoints"
-	"github.com/guan-gateway/guan/providers"
-	"github.com/guan-gateway/guan/statestore"
 )
 
 func TestDefaultEntryPoints(t *testing.T) {
@@ -87,30 +83,6 @@ func TestAsDefaultEntryPoints(t *testing.T) {
 	}
 }
 
-// buildWithTransport compiles toml with the static serversTransport.
-func buildWithTransport(t *testing.T, toml string, st *dynamic.ServersTransport) *Snapshot {
-	t.Helper()
-	var cfg dynamic.Configuration
-	meta, err := decode.Bytes("dyn.toml", []byte(toml), &cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := statestore.New().Begin()
-	t.Cleanup(b.Abort)
-	snap, err := Build(Input{
-		EntryPoints:       map[string]*static.EntryPoint{"web": {Address: ":80"}},
-		DefaultRuleSyntax: "v3",
-		Providers:         map[string]providers.Message{"file": {Provider: "file", Config: &cfg, Meta: meta}},
-		Store:             b,
-		Logger:            slog.New(slog.DiscardHandler),
-		DefaultTransport:  st,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return snap
-}
-
 // The static serversTransport is default@internal: services naming no
 // transport use it, a service naming its own is unaffected.
 func TestStaticServersTransportIsTheDefault(t *testing.T) {
@@ -121,7 +93,7 @@ func TestStaticServersTransportIsTheDefault(t *testing.T) {
 	defer slow.Close()
 	d := config.Duration(50 * time.Millisecond)
 	st := &dynamic.ServersTransport{ForwardingTimeouts: &dynamic.ForwardingTimeouts{ResponseHeaderTimeout: &d}}
-	s := buildWithTransport(t, `
+	s := buildInput(t, `
 [http.routers.dflt]
   rule = "Host(`+"`default.test`"+`)"
   service = "dflt"
@@ -135,7 +107,7 @@ func TestStaticServersTransportIsTheDefault(t *testing.T) {
   [[http.services.own.loadBalancer.servers]]
     url = "`+slow.URL+`"
 [http.serversTransports.patient]
-`, st)
+`, Input{EntryPoints: map[string]*static.EntryPoint{"web": {Address: ":80"}}, DefaultRuleSyntax: "v3", DefaultTransport: st})
 	if p := s.Problems(); len(p) > 0 {
 		t.Fatal(p)
 	}
@@ -155,25 +127,12 @@ func TestStaticServersTransportIsTheDefault(t *testing.T) {
 // and a bad one disables the services that use it, naming default@internal.
 func TestStaticServersTransportErrors(t *testing.T) {
 	st := &dynamic.ServersTransport{RootCAs: []string{"missing-ca.pem"}}
-	var cfg dynamic.Configuration
-	meta, err := decode.Bytes("dyn.toml", []byte("[[http.services.s.loadBalancer.servers]]\n  url = \"https://127.0.0.1:9\"\n"), &cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := statestore.New().Begin()
-	t.Cleanup(b.Abort)
-	snap, err := Build(Input{
+	snap := buildInput(t, "[[http.services.s.loadBalancer.servers]]\n  url = \"https://127.0.0.1:9\"\n", Input{
 		EntryPoints:         map[string]*static.EntryPoint{"web": {Address: ":80"}},
-		Providers:           map[string]providers.Message{"file": {Provider: "file", Config: &cfg, Meta: meta}},
-		Store:               b,
-		Logger:              slog.New(slog.DiscardHandler),
 		ValidateUnused:      true,
 		DefaultTransport:    st,
 		DefaultTransportDir: "/nonexistent/static",
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	p := snap.Problems()
 	if len(p) != 1 || !strings.Contains(p[0].Error(), `serversTransport "default@internal": rootCAs[0]`) ||
 		!strings.Contains(p[0].Error(), "/nonexistent/static/missing-ca.pem") {

@@ -1,22 +1,16 @@
 package snapshot
 
 import (
-	"log/slog"
 	"strings"
 	"testing"
 
-	"github.com/guan-gateway/guan/config/decode"
-	"github.com/guan-gateway/guan/config/dynamic"
 	"github.com/guan-gateway/guan/config/static"
-	"github.com/guan-gateway/guan/providers"
-	"github.com/guan-gateway/guan/statestore"
 )
 
 // tcp.serversTransports are qualified by provider like every other name,
 // references to them too, and they show in rawdata.
 func TestTCPServersTransportsMerge(t *testing.T) {
-	var cfg dynamic.Configuration
-	meta, err := decode.Bytes("dyn.toml", []byte(`
+	snap := buildInput(t, `
 [tcp.serversTransports.slow]
   terminationDelay = "-1s"
 [tcp.services.ok.loadBalancer]
@@ -27,22 +21,10 @@ func TestTCPServersTransportsMerge(t *testing.T) {
   serversTransport = "slow@elsewhere"
   [[tcp.services.other.loadBalancer.servers]]
     address = "127.0.0.1:9"
-`), &cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := statestore.New().Begin()
-	t.Cleanup(b.Abort)
-	snap, err := Build(Input{
+`, Input{
 		EntryPoints:    map[string]*static.EntryPoint{"web": {Address: ":80"}},
-		Providers:      map[string]providers.Message{"file": {Provider: "file", Config: &cfg, Meta: meta}},
-		Store:          b,
-		Logger:         slog.New(slog.DiscardHandler),
 		ValidateUnused: true,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	p := snap.Problems()
 	if len(p) != 1 || !strings.Contains(p[0].Error(), `tcp service "other@file": unknown serversTransport "slow@elsewhere"`) {
 		t.Fatalf("problems = %v", p)

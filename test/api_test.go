@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -58,7 +57,7 @@ func TestAPIMetricsAndAccessLog(t *testing.T) {
   keyFile = """` + keyPEM + `"""
 `
 	g := startGateway(t, map[string]string{"main.toml": strings.Replace(cfg, `service = "svc"`, "service = \"svc\"\n  middlewares = [\"tag\"]", 1)},
-		gatewayOpts{extraStatic: fmt.Sprintf("[accessLog]\n  filePath = %q\n  format = \"json\"\n", logPath)})
+		gatewayOpts{extraStatic: jsonAccessLog(logPath)})
 	for i := 0; i < 3; i++ {
 		if code, _, _ := get(t, nil, g.url("/api-test"), nil); code != 200 {
 			t.Fatalf("status %d", code)
@@ -110,7 +109,7 @@ func TestAPIMetricsAndAccessLog(t *testing.T) {
 	})
 
 	t.Run("metrics", func(t *testing.T) {
-		_, body, _ := get(t, nil, g.apiURL("/metrics"), nil)
+		body := g.metrics(t)
 		// Names and labels are Traefik v3's with the guan_ prefix.
 		for _, want := range []string{
 			`guan_entrypoint_requests_total{code="200",entrypoint="web",method="GET",protocol="http"}`,
@@ -140,21 +139,9 @@ func TestAPIMetricsAndAccessLog(t *testing.T) {
 
 	t.Run("access-log-json", func(t *testing.T) {
 		var entry map[string]any
-		eventually(t, 5*time.Second, func() error {
-			f, err := os.Open(logPath)
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			sc := bufio.NewScanner(f)
-			for sc.Scan() {
-				var e map[string]any
-				if json.Unmarshal(sc.Bytes(), &e) == nil && e["RequestPath"] == "/api-test" {
-					entry = e
-					return nil
-				}
-			}
-			return fmt.Errorf("no access log line for /api-test yet")
+		eventually(t, 5*time.Second, func() (err error) {
+			entry, err = accessLogLine(logPath, "/api-test")
+			return err
 		})
 		for k, want := range map[string]any{"RouterName": "main@file", "ServiceName": "svc@file", "DownstreamStatus": 200.0,
 			"OriginStatus": 200.0, "RequestMethod": "GET", "entryPointName": "web", "ServiceURL": a} {

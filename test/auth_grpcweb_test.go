@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os/exec"
 	"regexp"
@@ -19,7 +18,6 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 )
 
@@ -188,16 +186,7 @@ func grpcWebCall(t *testing.T, url, contentType string, msg []byte) (*http.Respo
 }
 
 func TestGRPCWebThroughGateway(t *testing.T) {
-	gl, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	gs := grpc.NewServer()
-	hs := health.NewServer()
-	hs.SetServingStatus("guan.test", healthpb.HealthCheckResponse_SERVING)
-	healthpb.RegisterHealthServer(gs, hs)
-	go gs.Serve(gl)
-	t.Cleanup(gs.Stop)
+	grpcAddr, _ := grpcHealthBackend(t)
 
 	cfg := fmt.Sprintf(`
 http:
@@ -212,7 +201,7 @@ http:
         allowOrigins: ["https://app.example.com"]
   services:
     grpc: {loadBalancer: {servers: [{url: "h2c://%s"}]}}
-`, gl.Addr())
+`, grpcAddr)
 	g := startGateway(t, map[string]string{"g.yaml": cfg}, gatewayOpts{})
 	check := g.url("/grpc.health.v1.Health/Check")
 	// HealthCheckRequest{service: "guan.test"} and {service: "nope"}, and

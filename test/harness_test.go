@@ -91,6 +91,12 @@ type gatewayOpts struct {
 	env          []string
 	extraFiles   []*os.File
 	noWebAddress bool // the web entrypoint comes from an inherited fd
+	// webLifeCycle replaces the web entrypoint's lifeCycle keys (by
+	// default graceTimeOut = "10s"); apiLifeCycle, when set, gives the
+	// traefik entrypoint a lifeCycle section; ping holds keys for [ping].
+	webLifeCycle string
+	apiLifeCycle string
+	ping         string
 }
 
 // startGateway writes a static configuration with a "web" and a "traefik"
@@ -113,21 +119,41 @@ func startGateway(t testing.TB, files map[string]string, o gatewayOpts) *gateway
 	}
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "[entryPoints.web]\n  address = \"127.0.0.1:%d\"\n", g.web)
-	fmt.Fprintf(&sb, "[entryPoints.web.transport.lifeCycle]\n  graceTimeOut = \"10s\"\n")
+	webLifeCycle := o.webLifeCycle
+	if webLifeCycle == "" {
+		webLifeCycle = "  graceTimeOut = \"10s\""
+	}
+	fmt.Fprintf(&sb, "[entryPoints.web.transport.lifeCycle]\n%s\n", webLifeCycle)
 	fmt.Fprintf(&sb, "[entryPoints.traefik]\n  address = \"127.0.0.1:%d\"\n", g.api)
+	if o.apiLifeCycle != "" {
+		fmt.Fprintf(&sb, "[entryPoints.traefik.transport.lifeCycle]\n%s\n", o.apiLifeCycle)
+	}
 	for name, port := range o.extraEPs {
 		fmt.Fprintf(&sb, "[entryPoints.%s]\n  address = \"127.0.0.1:%d\"\n", name, port)
 	}
 	fmt.Fprintf(&sb, "[providers]\n  providersThrottleDuration = %q\n[providers.file]\n  directory = %q\n  watch = true\n", throttle, dyn)
-	sb.WriteString("[api]\n  insecure = true\n[ping]\n[metrics.prometheus]\n  addRoutersLabels = true\n[log]\n  level = \"DEBUG\"\n")
+	sb.WriteString("[api]\n  insecure = true\n[ping]\n")
+	if o.ping != "" {
+		sb.WriteString(o.ping + "\n")
+	}
+	sb.WriteString("[metrics.prometheus]\n  addRoutersLabels = true\n[log]\n  level = \"DEBUG\"\n")
 	sb.WriteString(o.extraStatic)
 	writeFile(t, filepath.Join(dir, "static.toml"), sb.String())
+	g.launch([]string{"--configFile=" + filepath.Join(dir, "static.toml")}, append(os.Environ(), o.env...), o.extraFiles)
+	return g
+}
 
-	g.cmd = exec.Command(gatewayBin, "--configFile="+filepath.Join(dir, "static.toml"))
-	g.cmd.Dir = dir
+// launch starts the binary with args and env in g.dir, stops it when the
+// test ends (logging its output if the test failed), and waits until /ping
+// answers on g.api.
+func (g *gateway) launch(args, env []string, extraFiles []*os.File) {
+	t := g.t
+	t.Helper()
+	g.cmd = exec.Command(gatewayBin, args...)
+	g.cmd.Dir = g.dir
 	g.cmd.Stdout, g.cmd.Stderr = g.out, g.out
-	g.cmd.Env = append(os.Environ(), o.env...)
-	g.cmd.ExtraFiles = o.extraFiles
+	g.cmd.Env = env
+	g.cmd.ExtraFiles = extraFiles
 	if err := g.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +165,6 @@ func startGateway(t testing.TB, files map[string]string, o gatewayOpts) *gateway
 		}
 	})
 	g.waitReady()
-	return g
 }
 
 func (g *gateway) stop() {
@@ -267,4 +292,11 @@ func mustMkdir(t testing.TB, dir string) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// metrics returns the gateway's Prometheus exposition from /metrics.
+func (g *gateway) metrics(t testing.TB) string {
+	t.Helper()
+	_, body, _ := get(t, nil, g.apiURL("/metrics"), nil)
+	return body
 }

@@ -3,7 +3,6 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -16,21 +15,15 @@ import (
 func sickBackend(t *testing.T) (url string, hits *atomic.Int64) {
 	t.Helper()
 	hits = &atomic.Int64{}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	addr := serveOn(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/health" {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			return
 		}
 		hits.Add(1)
 		w.Header().Set("X-Backend", "sick")
-	})}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
-	return "http://" + l.Addr().String(), hits
+	}))
+	return "http://" + addr, hits
 }
 
 // A server found DOWN by its health check stays DOWN when a reload adds a
@@ -90,7 +83,7 @@ func TestHealthStateSurvivesAddedServer(t *testing.T) {
 	if n := sickHits.Load() - before; n != 0 || goodHits() != 20 {
 		t.Fatalf("after the reload the DOWN server took %d requests, good %d", n, goodHits())
 	}
-	_, metrics, _ := get(t, nil, g.apiURL("/metrics"), nil)
+	metrics := g.metrics(t)
 	if want := fmt.Sprintf("guan_service_server_up{service=%q,url=%q} 0", "svc@file", sick); !strings.Contains(metrics, want) {
 		t.Fatalf("/metrics lacks %s", want)
 	}

@@ -1,25 +1,11 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"testing"
 	"time"
 )
-
-// fromIP is a client whose connections leave from the given loopback
-// address, so the gateway sees that client IP.
-func fromIP(ip string) *http.Client {
-	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
-	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			return d.DialContext(ctx, network, addr)
-		},
-		DisableKeepAlives: true, // a new source port each time: only the IP may count
-	}}
-}
 
 // strategy hrw: each client IP always reaches the same server; when that
 // server fails its health check only its clients move, and they return once
@@ -107,19 +93,12 @@ func TestLBStrategyHRW(t *testing.T) {
 // requests once it has been measured.
 func TestLBStrategyLeastTime(t *testing.T) {
 	fast, hitsFast := backend(t, "fast")
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	slowHits := make(chan struct{}, 100)
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	slow := "http://" + serveOn(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		slowHits <- struct{}{}
 		time.Sleep(30 * time.Millisecond)
 		w.Header().Set("X-Backend", "slow")
-	})}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
-	slow := "http://" + l.Addr().String()
+	}))
 
 	cfg := fmt.Sprintf(`
 [http.routers.r]

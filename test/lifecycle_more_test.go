@@ -5,62 +5,11 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 )
-
-// startGatewayWithLifeCycle is startGateway with lifeCycle settings for the
-// web and traefik entrypoints and extra [ping] keys, which the shared static
-// configuration fixes.
-func startGatewayWithLifeCycle(t *testing.T, files map[string]string, webLifeCycle, apiLifeCycle, ping string) *gateway {
-	t.Helper()
-	dir := t.TempDir()
-	dyn := filepath.Join(dir, "dynamic")
-	mustMkdir(t, dyn)
-	for name, body := range files {
-		writeFile(t, filepath.Join(dyn, name), body)
-	}
-	g := &gateway{t: t, dir: dir, web: freePort(t), api: freePort(t), out: &syncBuffer{}, exited: make(chan struct{})}
-	static := fmt.Sprintf(`[entryPoints.web]
-  address = "127.0.0.1:%d"
-[entryPoints.web.transport.lifeCycle]
-%s
-[entryPoints.traefik]
-  address = "127.0.0.1:%d"
-[entryPoints.traefik.transport.lifeCycle]
-%s
-[providers.file]
-  directory = %q
-[api]
-  insecure = true
-[ping]
-%s
-[log]
-  level = "DEBUG"
-`, g.web, webLifeCycle, g.api, apiLifeCycle, dyn, ping)
-	writeFile(t, filepath.Join(dir, "static.toml"), static)
-	g.cmd = exec.Command(gatewayBin, "--configFile="+filepath.Join(dir, "static.toml"))
-	g.cmd.Dir = dir
-	g.cmd.Stdout, g.cmd.Stderr = g.out, g.out
-	g.cmd.Env = os.Environ()
-	if err := g.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { g.waitErr = g.cmd.Wait(); close(g.exited) }()
-	t.Cleanup(func() {
-		g.stop()
-		if t.Failed() {
-			t.Logf("gateway output:\n%s", g.out.String())
-		}
-	})
-	g.waitReady()
-	return g
-}
 
 // waitExit waits for the gateway to exit and returns how long that took
 // from since.
@@ -83,10 +32,11 @@ func (g *gateway) waitExit(t *testing.T, since time.Time, limit time.Duration) t
 // balancer in front stops sending traffic; then it stops accepting and exits 0.
 func TestRequestAcceptGraceWithTerminatingPing(t *testing.T) {
 	a, hits := backend(t, "a")
-	g := startGatewayWithLifeCycle(t, map[string]string{"main.toml": routeTo("a", a)},
-		"  requestAcceptGraceTimeout = \"2s\"\n  graceTimeOut = \"2s\"",
-		"  requestAcceptGraceTimeout = \"2s\"",
-		"  terminatingStatusCode = 418")
+	g := startGateway(t, map[string]string{"main.toml": routeTo("a", a)}, gatewayOpts{
+		webLifeCycle: "  requestAcceptGraceTimeout = \"2s\"\n  graceTimeOut = \"2s\"",
+		apiLifeCycle: "  requestAcceptGraceTimeout = \"2s\"",
+		ping:         "  terminatingStatusCode = 418",
+	})
 	fresh := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 3 * time.Second}
 	if code, _, _ := get(t, fresh, g.apiURL("/ping"), nil); code != 200 {
 		t.Fatalf("/ping before the stop: %d", code)
@@ -143,8 +93,8 @@ func TestGraceTimeoutCutsLongRequest(t *testing.T) {
 		case <-r.Context().Done():
 		}
 	}))
-	g := startGatewayWithLifeCycle(t, map[string]string{"main.toml": routeTo("slow", "http://"+addr)},
-		"  graceTimeOut = \"500ms\"", "", "")
+	g := startGateway(t, map[string]string{"main.toml": routeTo("slow", "http://"+addr)},
+		gatewayOpts{webLifeCycle: "  graceTimeOut = \"500ms\""})
 	result := make(chan string, 1)
 	go func() {
 		resp, err := http.Get(g.url("/forever"))

@@ -51,7 +51,7 @@ func TestMetricsOfRemovedObjectsArePruned(t *testing.T) {
 		`service="svc2@file"`,
 		fmt.Sprintf(`url=%q`, b),
 	}
-	_, metrics, _ := get(t, nil, g.apiURL("/metrics"), nil)
+	metrics := g.metrics(t)
 	if err := present(metrics, append(kept, removed...)...); err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func TestMetricsOfRemovedObjectsArePruned(t *testing.T) {
   url = %q
 `, a))
 	eventually(t, 10*time.Second, func() error {
-		_, metrics, _ := get(t, nil, g.apiURL("/metrics"), nil)
+		metrics := g.metrics(t)
 		for _, s := range removed {
 			if strings.Contains(metrics, s) {
 				return fmt.Errorf("/metrics still has %s", s)

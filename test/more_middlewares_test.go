@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -22,17 +21,10 @@ import (
 // as JSON.
 func headerEcho(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return "http://" + serveOn(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(r.Header)
-	})}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
-	return "http://" + l.Addr().String()
+	}))
 }
 
 // A client presenting a certificate over mutual TLS: the service gets it in
@@ -120,10 +112,7 @@ func TestMoreMiddlewaresPassTLSClientCert(t *testing.T) {
 		return h
 	}
 	tlsClient := func(sni string, cert *tls.Certificate) *http.Client {
-		tc := &tls.Config{ServerName: sni, RootCAs: gwCA.pool}
-		if cert != nil {
-			tc.Certificates = []tls.Certificate{*cert}
-		}
+		tc := clientTLS(sni, gwCA.pool, cert)
 		return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: tc, ForceAttemptHTTP2: true}}
 	}
 	https := fmt.Sprintf("https://127.0.0.1:%d/", port)
@@ -170,20 +159,13 @@ func TestMoreMiddlewaresHighestRandomWeight(t *testing.T) {
 	redUp.Store(true)
 	urls := map[string]string{}
 	for _, n := range names {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		urls[n] = "http://" + serveOn(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Path == "/healthz" && n == "red" && !redUp.Load() {
 				w.WriteHeader(http.StatusServiceUnavailable)
 				return
 			}
 			io.WriteString(w, n)
-		})}
-		go srv.Serve(l)
-		t.Cleanup(func() { srv.Close() })
-		urls[n] = "http://" + l.Addr().String()
+		}))
 	}
 	cfg := ticked(fmt.Sprintf(`
 [http.routers.app]
@@ -214,12 +196,6 @@ func TestMoreMiddlewaresHighestRandomWeight(t *testing.T) {
 `, weights[0], weights[1], weights[2], urls["blue"], urls["green"], urls["red"]))
 	g := startGateway(t, map[string]string{"hrw.toml": cfg}, gatewayOpts{})
 
-	// from returns a client whose connections come from ip (any address
-	// of 127.0.0.0/8 is local); each request opens a new connection.
-	from := func(ip string) *http.Client {
-		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
-		return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: d.DialContext, DisableKeepAlives: true}}
-	}
 	// pick is the child hashing picks for ip, without skip.
 	pick := func(ip string, skip string) string {
 		var children []hrw.Child
@@ -241,11 +217,30 @@ func TestMoreMiddlewaresHighestRandomWeight(t *testing.T) {
 		return nil
 	})
 
-	clients := map[string]string{} // ip -> child
-	reached := map[string]bool{}
+	// 24 client addresses, plus, when hashing sends none of them to red,
+	// the first further loopback address it does send there: some client
+	// must be on red to see that only its clients move.
+	var ips []string
+	onRed := false
 	for i := 2; i < 26; i++ {
 		ip := fmt.Sprintf("127.0.0.%d", i)
-		c := from(ip)
+		ips = append(ips, ip)
+		onRed = onRed || pick(ip, "") == "red"
+	}
+	for i := 26; !onRed && i < 255; i++ {
+		if ip := fmt.Sprintf("127.0.0.%d", i); pick(ip, "") == "red" {
+			ips = append(ips, ip)
+			onRed = true
+		}
+	}
+	if !onRed {
+		t.Fatal("no address of 127.0.0.2-254 hashes to red")
+	}
+
+	clients := map[string]string{} // ip -> child
+	reached := map[string]bool{}
+	for _, ip := range ips {
+		c := fromIP(ip)
 		for range 3 {
 			code, body, _ := get(t, c, g.url("/"), nil)
 			if code != 200 {
@@ -262,10 +257,10 @@ func TestMoreMiddlewaresHighestRandomWeight(t *testing.T) {
 		reached[clients[ip]] = true
 	}
 	if len(reached) < 2 {
-		t.Fatalf("24 clients all went to %v", reached)
+		t.Fatalf("%d clients all went to %v", len(ips), reached)
 	}
 	if !reached["red"] {
-		t.Skip("no client on red: cannot check that only its clients move")
+		t.Fatal("no client on red: cannot check that only its clients move")
 	}
 
 	// red fails its health check: its clients move, the others stay.
@@ -275,14 +270,14 @@ func TestMoreMiddlewaresHighestRandomWeight(t *testing.T) {
 			if child != "red" {
 				continue
 			}
-			if _, body, _ := get(t, from(ip), g.url("/"), nil); body == "red" {
+			if _, body, _ := get(t, fromIP(ip), g.url("/"), nil); body == "red" {
 				return fmt.Errorf("client %s still on red", ip)
 			}
 		}
 		return nil
 	})
 	for ip, child := range clients {
-		_, body, _ := get(t, from(ip), g.url("/"), nil)
+		_, body, _ := get(t, fromIP(ip), g.url("/"), nil)
 		want := child
 		if child == "red" {
 			want = pick(ip, "red")
@@ -296,16 +291,10 @@ func TestMoreMiddlewaresHighestRandomWeight(t *testing.T) {
 // An upstream response without Content-Type is sent without one, unless the
 // router has a contentType middleware, which restores detection.
 func TestMoreMiddlewaresContentType(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	untyped := serveOn(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header()["Content-Type"] = nil // no type, and no sniffing here either
 		io.WriteString(w, "<html><body>untyped</body></html>")
-	})}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
+	}))
 	cfg := ticked(fmt.Sprintf(`
 [http.routers.plain]
   rule = "Path(´/plain´)"
@@ -317,7 +306,7 @@ func TestMoreMiddlewaresContentType(t *testing.T) {
 [http.middlewares.autodetect.contentType]
 [[http.services.untyped.loadBalancer.servers]]
   url = "http://%s"
-`, l.Addr()))
+`, untyped))
 	g := startGateway(t, map[string]string{"ct.toml": cfg}, gatewayOpts{})
 	eventually(t, 10*time.Second, func() error {
 		if code, _, _ := get(t, nil, g.url("/detect"), nil); code != 200 {

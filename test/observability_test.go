@@ -1,10 +1,7 @@
 package e2e
 
 import (
-	"bufio"
-	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -44,8 +41,7 @@ http:
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			logPath := filepath.Join(t.TempDir(), "access.json")
-			g := startGateway(t, map[string]string{"r.yaml": dyn}, gatewayOpts{extraStatic: tc.epSettings +
-				fmt.Sprintf("[accessLog]\n  filePath = %q\n  format = \"json\"\n", logPath)})
+			g := startGateway(t, map[string]string{"r.yaml": dyn}, gatewayOpts{extraStatic: tc.epSettings + jsonAccessLog(logPath)})
 			for _, p := range []string{"/quiet", "/plain", "/loud", "/loud"} {
 				if code, _, _ := get(t, nil, g.url(p), nil); code != 200 {
 					t.Fatalf("%s: %d", p, code)
@@ -55,20 +51,13 @@ http:
 			// last request's line, then read the whole file.
 			seen := map[string]bool{}
 			eventually(t, 10*time.Second, func() error {
-				f, err := os.Open(logPath)
+				entries, err := accessLogEntries(logPath)
 				if err != nil {
 					return err
 				}
-				defer f.Close()
 				clear(seen)
-				n := 0
-				sc := bufio.NewScanner(f)
-				for sc.Scan() {
-					var e map[string]any
-					if json.Unmarshal(sc.Bytes(), &e) == nil {
-						seen[fmt.Sprint(e["RequestPath"])] = true
-						n++
-					}
+				for _, e := range entries {
+					seen[fmt.Sprint(e["RequestPath"])] = true
 				}
 				if !seen["/loud"] {
 					return fmt.Errorf("no line for /loud yet")
@@ -76,7 +65,7 @@ http:
 				return nil
 			})
 			time.Sleep(100 * time.Millisecond) // a stray line would land now
-			_, metrics, _ := get(t, nil, g.apiURL("/metrics"), nil)
+			metrics := g.metrics(t)
 			for path, want := range tc.logged {
 				if seen[path] != want {
 					t.Errorf("%s in the access log: %v, want %v", path, seen[path], want)

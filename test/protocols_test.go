@@ -19,22 +19,9 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	grpcstatus "google.golang.org/grpc/status"
 )
-
-func serveOn(t *testing.T, h http.Handler) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: h}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
-	return l.Addr().String()
-}
 
 func TestProtocols(t *testing.T) {
 	// Backends: WebSocket echo, SSE stream, plain, and a gRPC server (h2c).
@@ -68,16 +55,7 @@ func TestProtocols(t *testing.T) {
 	plainAddr := serveOn(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "proto=%s xff=%s xfproto=%s", r.Proto, r.Header.Get("X-Forwarded-For"), r.Header.Get("X-Forwarded-Proto"))
 	}))
-	gl, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	gs := grpc.NewServer()
-	hs := health.NewServer()
-	hs.SetServingStatus("guan.test", healthpb.HealthCheckResponse_SERVING)
-	healthpb.RegisterHealthServer(gs, hs)
-	go gs.Serve(gl)
-	t.Cleanup(gs.Stop)
+	grpcAddr, hs := grpcHealthBackend(t)
 
 	cfg := fmt.Sprintf(`
 http:
@@ -92,7 +70,7 @@ http:
     sse: {loadBalancer: {servers: [{url: "http://%s"}]}}
     grpc: {loadBalancer: {servers: [{url: "h2c://%s"}]}}
     plain: {loadBalancer: {servers: [{url: "http://%s"}]}}
-`, wsAddr, sseAddr, gl.Addr(), plainAddr)
+`, wsAddr, sseAddr, grpcAddr, plainAddr)
 	g := startGateway(t, map[string]string{"p.yaml": cfg}, gatewayOpts{})
 	host := fmt.Sprintf("127.0.0.1:%d", g.web)
 
@@ -202,7 +180,7 @@ http:
 	})
 
 	t.Run("tls-metrics", func(t *testing.T) {
-		_, body, _ := get(t, nil, g.apiURL("/metrics"), nil)
+		body := g.metrics(t)
 		for _, re := range []string{
 			`guan_entrypoint_requests_tls_total\{entrypoint="web",tls_cipher="TLS_[A-Z0-9_]+",tls_version="1\.3"\} [1-9]`,
 			`guan_router_requests_tls_total\{router="secure@file",service="plain@file",tls_cipher="TLS_[A-Z0-9_]+",tls_version="1\.3"\} [1-9]`,

@@ -47,21 +47,7 @@ func cleanEnv() []string {
 func startWith(t *testing.T, dir string, web, api int, args, env []string) *gateway {
 	t.Helper()
 	g := &gateway{t: t, dir: dir, web: web, api: api, out: &syncBuffer{}, exited: make(chan struct{})}
-	g.cmd = exec.Command(gatewayBin, args...)
-	g.cmd.Dir = dir
-	g.cmd.Env = env
-	g.cmd.Stdout, g.cmd.Stderr = g.out, g.out
-	if err := g.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { g.waitErr = g.cmd.Wait(); close(g.exited) }()
-	t.Cleanup(func() {
-		g.stop()
-		if t.Failed() {
-			t.Logf("gateway output:\n%s", g.out.String())
-		}
-	})
-	g.waitReady()
+	g.launch(args, env, nil)
 	return g
 }
 

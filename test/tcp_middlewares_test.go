@@ -19,13 +19,11 @@ import (
 // reads the answer; the connection stays open for the caller.
 func openTCP(t *testing.T, addr, local string) (net.Conn, string, error) {
 	t.Helper()
-	d := net.Dialer{Timeout: 3 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}}
-	c, err := d.Dial("tcp", addr)
+	c, err := dialFrom(addr, local)
 	if err != nil {
 		return nil, "", err
 	}
 	t.Cleanup(func() { c.Close() })
-	c.SetDeadline(time.Now().Add(5 * time.Second))
 	defer c.SetDeadline(time.Time{})
 	if _, err := io.WriteString(c, "hello\n"); err != nil {
 		return c, "", err

@@ -64,12 +64,9 @@ func TestTLSOptionsNeedExactHosts(t *testing.T) {
 	// request makes one request on a new connection with the given SNI
 	// ("" sends none) and client certificate.
 	request := func(sni, host, path string, cert *tls.Certificate) (int, error) {
-		tc := &tls.Config{ServerName: sni, RootCAs: gwCA.pool}
+		tc := clientTLS(sni, gwCA.pool, cert)
 		if sni == "" {
 			tc.InsecureSkipVerify = true // an IP address: no SNI is sent
-		}
-		if cert != nil {
-			tc.Certificates = []tls.Certificate{*cert}
 		}
 		c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: tc, DisableKeepAlives: true}}
 		req, err := http.NewRequest("GET", addr+path, nil)

@@ -64,14 +64,14 @@ func buildOptions(o *dynamic.Options, dir string) (*cryptotls.Config, error) {
 	if o.MinVersion != "" {
 		v, ok := versions[o.MinVersion]
 		if !ok {
-			return nil, fmt.Errorf("unknown minVersion %q: use one of %s", o.MinVersion, versionNames())
+			return nil, fmt.Errorf("unknown minVersion %q: use one of %s", o.MinVersion, VersionNames())
 		}
 		c.MinVersion = v
 	}
 	if o.MaxVersion != "" {
 		v, ok := versions[o.MaxVersion]
 		if !ok {
-			return nil, fmt.Errorf("unknown maxVersion %q: use one of %s", o.MaxVersion, versionNames())
+			return nil, fmt.Errorf("unknown maxVersion %q: use one of %s", o.MaxVersion, VersionNames())
 		}
 		c.MaxVersion = v
 		if v < c.MinVersion {
@@ -159,7 +159,8 @@ func applyClientAuth(c *cryptotls.Config, ca *dynamic.ClientAuth, dir string) er
 	return nil
 }
 
-func versionNames() string {
+// VersionNames lists the accepted TLS version names, sorted.
+func VersionNames() string {
 	names := make([]string, 0, len(versions))
 	for n := range versions {
 		names = append(names, n)
@@ -181,6 +182,3 @@ func ParseCipherSuite(name string) (uint16, bool) {
 	id, ok := cipherSuites[name]
 	return id, ok
 }
-
-// VersionNames lists the accepted TLS version names, sorted.
-func VersionNames() string { return versionNames() }

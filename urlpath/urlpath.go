@@ -156,12 +156,15 @@ func dots(s string) int {
 // Such a path cannot be cleaned without deciding what %2F means, and a
 // server that decodes before it normalises (nginx, IIS for %5C, many
 // frameworks) resolves it above the prefix a router matched. Paths with
-// no '%' or '\' (nearly all) cost one scan and no allocation.
-func HasEncodedTraversal(u *url.URL) bool {
+// no '%' or '\' (nearly all) cost one scan and no allocation. esc is
+// u.EscapedPath() when the caller already computed it, else "".
+func HasEncodedTraversal(u *url.URL, esc string) bool {
 	if strings.IndexByte(u.RawPath, '%') < 0 && strings.IndexByte(u.Path, '\\') < 0 {
 		return false // no encoded separator can be in the escaped path
 	}
-	esc := u.EscapedPath()
+	if esc == "" {
+		esc = u.EscapedPath()
+	}
 	for seg := range strings.SplitSeq(esc, "/") {
 		if !hasEncodedSeparator(seg) {
 			continue

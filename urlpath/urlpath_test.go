@@ -116,7 +116,7 @@ func TestHasEncodedTraversal(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", raw, err)
 		}
-		if got := HasEncodedTraversal(u); got != want {
+		if got := HasEncodedTraversal(u, ""); got != want {
 			t.Errorf("%s: %v, want %v", raw, got, want)
 		}
 	}
@@ -126,6 +126,6 @@ func BenchmarkHasEncodedTraversalCleanPath(b *testing.B) {
 	u, _ := url.ParseRequestURI("/api/v1/users/42?x=1")
 	b.ReportAllocs()
 	for b.Loop() {
-		HasEncodedTraversal(u)
+		HasEncodedTraversal(u, "")
 	}
 }

@@ -3,14 +3,12 @@ package registry
 import (
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
-	"github.com/guan-gateway/guan/config/decode"
 	"github.com/guan-gateway/guan/config/dynamic"
 	"github.com/guan-gateway/guan/middlewares"
+	"github.com/guan-gateway/guan/middlewares/internal/mwtest"
 	"github.com/guan-gateway/guan/statestore"
 )
 
@@ -24,57 +22,38 @@ func TestReferenceExamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, err := os.ReadDir(baseDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(files) == 0 {
-		t.Fatalf("no examples in %s", baseDir)
-	}
 	trivial := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok") })
-	for _, f := range files {
-		if f.IsDir() {
-			continue
+	mwtest.ReferenceExamples(t, baseDir, func(t *testing.T, wantKind string, cfg *dynamic.Configuration, build *statestore.Build) {
+		if cfg.HTTP == nil || len(cfg.HTTP.Middlewares) == 0 {
+			t.Fatal("example defines no middleware")
 		}
-		t.Run(f.Name(), func(t *testing.T) {
-			var cfg dynamic.Configuration
-			if _, err := decode.File(filepath.Join(baseDir, f.Name()), &cfg); err != nil {
-				t.Fatal(err)
-			}
-			if cfg.HTTP == nil || len(cfg.HTTP.Middlewares) == 0 {
-				t.Fatal("example defines no middleware")
-			}
-			build := statestore.New().Begin()
-			t.Cleanup(build.Abort)
-			wantKind := strings.TrimSuffix(f.Name(), filepath.Ext(f.Name()))
-			for name, m := range cfg.HTTP.Middlewares {
-				got := Kind(m)
-				if wantKind == "chain" {
-					// The chain example defines its members too; the chain
-					// itself is assembled by the configuration builder.
-					if got == "chain" {
-						if _, ok := cfg.HTTP.Middlewares[m.Chain.Middlewares[0]]; !ok {
-							t.Fatalf("chain %q names %q, which the example does not define", name, m.Chain.Middlewares[0])
-						}
-						continue
+		for name, m := range cfg.HTTP.Middlewares {
+			got := Kind(m)
+			if wantKind == "chain" {
+				// The chain example defines its members too; the chain
+				// itself is assembled by the configuration builder.
+				if got == "chain" {
+					if _, ok := cfg.HTTP.Middlewares[m.Chain.Middlewares[0]]; !ok {
+						t.Fatalf("chain %q names %q, which the example does not define", name, m.Chain.Middlewares[0])
 					}
-				} else if got != wantKind {
-					t.Fatalf("middleware %q is a %q middleware, the file documents %q", name, got, wantKind)
+					continue
 				}
-				env := middlewares.Env{
-					Name:    name + "@file",
-					Store:   build,
-					Service: func(string) (http.Handler, error) { return trivial, nil },
-					BaseDir: baseDir,
-				}
-				ctor, err := New(env, m)
-				if err != nil {
-					t.Fatalf("middleware %q: %v", name, err)
-				}
-				if _, err := ctor(trivial); err != nil {
-					t.Fatalf("middleware %q: wrapping a handler: %v", name, err)
-				}
+			} else if got != wantKind {
+				t.Fatalf("middleware %q is a %q middleware, the file documents %q", name, got, wantKind)
 			}
-		})
-	}
+			env := middlewares.Env{
+				Name:    name + "@file",
+				Store:   build,
+				Service: func(string) (http.Handler, error) { return trivial, nil },
+				BaseDir: baseDir,
+			}
+			ctor, err := New(env, m)
+			if err != nil {
+				t.Fatalf("middleware %q: %v", name, err)
+			}
+			if _, err := ctor(trivial); err != nil {
+				t.Fatalf("middleware %q: wrapping a handler: %v", name, err)
+			}
+		}
+	})
 }

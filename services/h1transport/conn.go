@@ -494,8 +494,7 @@ func (pc *conn) readResponse(req *http.Request, closeReq bool) (*http.Response, 
 		pc.hdrWaiting = false
 		pc.nc.SetReadDeadline(time.Time{})
 		pc.dlMu.Unlock()
-		var ne net.Error
-		if err != nil && !pc.canceled.Load() && errors.As(err, &ne) && ne.Timeout() {
+		if err != nil && !pc.canceled.Load() && isTimeout(err) {
 			err = errResponseHeaderTimeout
 		}
 		if err == nil && pc.canceled.Load() {

@@ -44,7 +44,6 @@ type Options struct {
 // HRW is the handler of a highestRandomWeight service.
 type HRW struct {
 	children  []Child
-	weights   []float64
 	reporters []health.Reporter // nil entries never turn unhealthy
 	propagate bool
 }
@@ -56,12 +55,10 @@ func New(o Options) (*HRW, error) {
 	}
 	h := &HRW{
 		children:  o.Children,
-		weights:   make([]float64, len(o.Children)),
 		reporters: make([]health.Reporter, len(o.Children)),
 		propagate: o.Propagate,
 	}
 	for i, c := range o.Children {
-		h.weights[i] = float64(c.Weight)
 		h.reporters[i], _ = c.Handler.(health.Reporter)
 	}
 	return h, nil
@@ -99,7 +96,7 @@ func (h *HRW) Len() int { return len(h.children) }
 func (h *HRW) Key(i int) string { return h.children[i].Name }
 
 // Weight is child i's weight.
-func (h *HRW) Weight(i int) float64 { return h.weights[i] }
+func (h *HRW) Weight(i int) float64 { return float64(h.children[i].Weight) }
 
 // Pick returns the child a client at ip is sent to, or -1 when no child may
 // take requests.

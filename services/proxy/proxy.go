@@ -229,8 +229,7 @@ func clientFault(err error, body *bodyTracker) int {
 		return 0
 	}
 	if berr := body.err.Load(); berr != nil {
-		var ne net.Error
-		if errors.As(*berr, &ne) && ne.Timeout() {
+		if isTimeout(*berr) {
 			return http.StatusRequestTimeout
 		}
 		return http.StatusBadRequest
@@ -240,14 +239,15 @@ func clientFault(err error, body *bodyTracker) int {
 
 // StatusFor maps a transport error to the status the client gets.
 func StatusFor(err error) int {
-	if errors.Is(err, context.DeadlineExceeded) {
-		return http.StatusGatewayTimeout
-	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
+	if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
 		return http.StatusGatewayTimeout
 	}
 	return http.StatusBadGateway
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // WriteError writes a plain status-text error body, never an internal error.

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -641,7 +642,7 @@ func TestClientFaultsAreNotUpstreamFailures(t *testing.T) {
 			r.Method, r.Body, r.ContentLength = "POST", &stallingBody{cancel: cancel}, -1
 		}, 408},
 		"body cut short": {func(r *http.Request) {
-			r.Method, r.Body, r.ContentLength = "POST", io.NopCloser(io.MultiReader(strings.NewReader("abc"), iotestErrReader{})), 10
+			r.Method, r.Body, r.ContentLength = "POST", io.NopCloser(io.MultiReader(strings.NewReader("abc"), iotest.ErrReader(io.ErrUnexpectedEOF))), 10
 		}, 400},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -658,10 +659,6 @@ func TestClientFaultsAreNotUpstreamFailures(t *testing.T) {
 		t.Fatalf("%d client faults counted as upstream failures", n)
 	}
 }
-
-type iotestErrReader struct{}
-
-func (iotestErrReader) Read([]byte) (int, error) { return 0, io.ErrUnexpectedEOF }
 
 // TestUnrequestedSwitchingProtocols: an upstream answering 101 to a request
 // that asked for no upgrade must not get the client's connection as a raw

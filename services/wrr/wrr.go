@@ -61,17 +61,10 @@ func (s *Schedule) Len() int { return len(s.seq) }
 // choices' slots pass to the following ones and the available choices keep
 // their relative ratio.
 func (s *Schedule) Next(a Availability) int {
-	n := uint64(len(s.seq))
-	if n == 0 {
-		return -1
+	if a == nil {
+		return s.NextFunc(func(int) bool { return true })
 	}
-	for range n {
-		i := int(s.seq[(s.cursor.Add(1)-1)%n])
-		if a == nil || a.Up(i) {
-			return i
-		}
-	}
-	return -1
+	return s.NextFunc(a.Up)
 }
 
 // NextFunc is Next with availability given by up, which may be a closure:

@@ -1,12 +1,9 @@
 package registry
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/guan-gateway/guan/config/decode"
 	"github.com/guan-gateway/guan/config/dynamic"
 	"github.com/guan-gateway/guan/middlewares"
 	"github.com/guan-gateway/guan/middlewares/internal/mwtest"
@@ -19,45 +16,26 @@ const examplesDir = "../../../examples/reference/tcp-middlewares"
 // example the way a configuration build does. Each file is named after the
 // kind it documents (ipallowlist.yaml defines ipAllowList middlewares).
 func TestReferenceExamples(t *testing.T) {
-	files, err := os.ReadDir(examplesDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(files) == 0 {
-		t.Fatalf("no examples in %s", examplesDir)
-	}
-	for _, f := range files {
-		if f.IsDir() {
-			continue
+	mwtest.ReferenceExamples(t, examplesDir, func(t *testing.T, wantKind string, cfg *dynamic.Configuration, build *statestore.Build) {
+		if cfg.TCP == nil || len(cfg.TCP.Middlewares) == 0 {
+			t.Fatal("example defines no TCP middleware")
 		}
-		t.Run(f.Name(), func(t *testing.T) {
-			var cfg dynamic.Configuration
-			if _, err := decode.File(filepath.Join(examplesDir, f.Name()), &cfg); err != nil {
-				t.Fatal(err)
+		for name, m := range cfg.TCP.Middlewares {
+			if got := Kind(m); got != wantKind {
+				t.Fatalf("middleware %q is a %q middleware, the file documents %q", name, got, wantKind)
 			}
-			if cfg.TCP == nil || len(cfg.TCP.Middlewares) == 0 {
-				t.Fatal("example defines no TCP middleware")
+			if d := Deprecation(m); d != "" {
+				t.Fatalf("middleware %q: %s", name, d)
 			}
-			build := statestore.New().Begin()
-			t.Cleanup(build.Abort)
-			wantKind := strings.TrimSuffix(f.Name(), filepath.Ext(f.Name()))
-			for name, m := range cfg.TCP.Middlewares {
-				if got := Kind(m); got != wantKind {
-					t.Fatalf("middleware %q is a %q middleware, the file documents %q", name, got, wantKind)
-				}
-				if d := Deprecation(m); d != "" {
-					t.Fatalf("middleware %q: %s", name, d)
-				}
-				ctor, err := New(middlewares.Env{Name: name + "@file", Store: build}, m)
-				if err != nil {
-					t.Fatalf("middleware %q: %v", name, err)
-				}
-				if _, err := ctor(mwtest.NewEcho()); err != nil {
-					t.Fatalf("middleware %q: wrapping a handler: %v", name, err)
-				}
+			ctor, err := New(middlewares.Env{Name: name + "@file", Store: build}, m)
+			if err != nil {
+				t.Fatalf("middleware %q: %v", name, err)
 			}
-		})
-	}
+			if _, err := ctor(mwtest.NewEcho()); err != nil {
+				t.Fatalf("middleware %q: wrapping a handler: %v", name, err)
+			}
+		}
+	})
 }
 
 func TestKinds(t *testing.T) {
