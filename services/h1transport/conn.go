@@ -68,6 +68,7 @@ type conn struct {
 	stopCtx     func() bool
 	cancelFn    func()
 	canceled    atomic.Bool
+	interim     Interim // nil: the request context's httptrace hook
 
 	// Response body: see body.go.
 	state     atomic.Uint64 // gen<<2 | body state
@@ -82,6 +83,11 @@ type conn struct {
 	idle      bool
 	idleAt    time.Time
 	idleTimer *time.Timer
+	// timerArmed: idleTimer will run. It is not re-armed each time the
+	// connection is pooled (a timer reset per request costs more than the
+	// request's own parsing); when it runs early, expire arms it again for
+	// what is left. Guarded by hp.mu.
+	timerArmed bool
 
 	closed atomic.Bool
 
@@ -157,8 +163,14 @@ func (pc *conn) close() {
 func (pc *conn) expire() {
 	hp := pc.hp
 	hp.mu.Lock()
-	if !pc.idle || time.Since(pc.idleAt) < hp.t.idleTimeout {
-		hp.mu.Unlock() // taken, or pooled again and the timer reset
+	if !pc.idle {
+		pc.timerArmed = false // taken: the next put arms it
+		hp.mu.Unlock()
+		return
+	}
+	if left := hp.t.idleTimeout - time.Since(pc.idleAt); left > 0 {
+		pc.idleTimer.Reset(left) // pooled again since the timer was set
+		hp.mu.Unlock()
 		return
 	}
 	hp.mu.Unlock()
@@ -178,6 +190,7 @@ func (pc *conn) finish(reuse bool) {
 	}
 	pc.ctx = nil
 	pc.res = nil
+	pc.interim = nil
 	if pc.canceled.Load() || pc.closeAfter || pc.br.Buffered() > 0 {
 		reuse = false // Buffered: the server sent more than one response
 	}
@@ -544,18 +557,25 @@ func (pc *conn) setHeaderDeadline() {
 }
 
 // gotInterim hands an interim response (103 Early Hints, 102 Processing…)
-// to the request's httptrace Got1xxResponse hook, as net/http does, so a
-// proxy can pass it on. Its header fields are in pc.hdr.
+// to the exchange's Interim hook or else to the request's httptrace
+// Got1xxResponse hook, as net/http does, so a proxy can pass it on. Its
+// header fields are in pc.hdr.
 func (pc *conn) gotInterim(req *http.Request, code, lines int) error {
-	trace := httptrace.ContextClientTrace(req.Context())
-	if trace == nil || trace.Got1xxResponse == nil {
-		return nil
+	hook := pc.interim
+	var trace *httptrace.ClientTrace
+	if hook == nil {
+		if trace = httptrace.ContextClientTrace(req.Context()); trace == nil || trace.Got1xxResponse == nil {
+			return nil
+		}
 	}
 	h := make(http.Header, lines)
 	if lines > 0 {
 		if err := parseFields(string(pc.hdr), lines, h); err != nil {
 			return err
 		}
+	}
+	if hook != nil {
+		return hook.Interim(code, h)
 	}
 	return trace.Got1xxResponse(code, textproto.MIMEHeader(h))
 }

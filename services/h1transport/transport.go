@@ -19,6 +19,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -112,9 +114,27 @@ func (t *Transport) Handles(req *http.Request) bool {
 	return !httpguts.HeaderValuesContainsToken(h["Connection"], "upgrade")
 }
 
-// RoundTrip implements http.RoundTripper.
+// Interim receives the interim responses (102, 103…) of one exchange.
+type Interim interface {
+	Interim(code int, h http.Header) error
+}
+
+// RoundTrip implements http.RoundTripper. Interim responses go to the
+// request context's httptrace Got1xxResponse hook, as with net/http.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	return t.RoundTripInterim(req, nil)
+}
+
+// RoundTripInterim is RoundTrip with interim responses handed to hook
+// (when not nil) rather than to an httptrace hook, which costs a proxy
+// three allocations per request to install.
+func (t *Transport) RoundTripInterim(req *http.Request, hook Interim) (*http.Response, error) {
 	if !t.Handles(req) {
+		if hook != nil {
+			req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+				Got1xxResponse: func(code int, h textproto.MIMEHeader) error { return hook.Interim(code, http.Header(h)) },
+			}))
+		}
 		return t.fallback.RoundTrip(req)
 	}
 	body := req.Body
@@ -137,6 +157,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			closeBody(body)
 			return nil, err
 		}
+		pc.interim = hook
 		res, streamed, err := pc.roundTrip(ctx, req, body)
 		if streamed {
 			return res, err // the upload goroutine owns and closes the body
@@ -369,10 +390,13 @@ func (hp *hostPool) put(pc *conn) {
 	pc.idle = true
 	pc.idleAt = time.Now()
 	hp.idle = append(hp.idle, pc)
-	if pc.idleTimer == nil {
+	switch {
+	case pc.idleTimer == nil:
 		pc.idleTimer = time.AfterFunc(t.idleTimeout, pc.expire)
-	} else {
+		pc.timerArmed = true
+	case !pc.timerArmed:
 		pc.idleTimer.Reset(t.idleTimeout)
+		pc.timerArmed = true
 	}
 	hp.mu.Unlock()
 }

@@ -115,9 +115,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		info.ServiceAddr = p.host
 	}
 
-	// A shallow copy (r stays untouched for retries) whose context carries
-	// the hook that passes interim responses on.
-	out := r.WithContext(forwardInterim(ctx, w))
+	// A shallow copy (r stays untouched for retries), allocated with the
+	// hook that passes interim responses on.
+	ob := &outbound{req: *r, w: w}
+	out := &ob.req
 	u := *r.URL
 	out.URL = &u
 	u.Scheme, u.Host = p.scheme, p.host
@@ -155,7 +156,15 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer body.Close()
 	}
 
-	res, err := p.rt.RoundTrip(out)
+	var res *http.Response
+	var err error
+	if it, ok := p.rt.(interimRoundTripper); ok {
+		res, err = it.RoundTripInterim(out, ob)
+	} else {
+		res, err = p.rt.RoundTrip(out.WithContext(httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+			Got1xxResponse: func(code int, h textproto.MIMEHeader) error { return ob.Interim(code, http.Header(h)) },
+		})))
+	}
 	if err != nil {
 		p.fail(w, r, err, body, info, start)
 		return
@@ -530,23 +539,22 @@ func (lf *latencyFlusher) stop() {
 	lf.mu.Unlock()
 }
 
-// interim passes the upstream's informational responses (103 Early Hints,
-// 102 Processing) to the client ahead of the final one, as Traefik does.
-type interim struct {
-	w     http.ResponseWriter
-	trace httptrace.ClientTrace
+// outbound is the request sent upstream and the writer that receives the
+// upstream's informational responses (103 Early Hints, 102 Processing),
+// passed on to the client ahead of the final one, as Traefik does.
+type outbound struct {
+	req http.Request
+	w   http.ResponseWriter
 }
 
-// forwardInterim returns ctx with an httptrace hook writing 1xx responses
-// to w. Three small allocations per request: the transports report 1xx
-// only through this hook.
-func forwardInterim(ctx context.Context, w http.ResponseWriter) context.Context {
-	f := &interim{w: w}
-	f.trace.Got1xxResponse = f.forward
-	return httptrace.WithClientTrace(ctx, &f.trace)
+// interimRoundTripper is a transport that reports 1xx responses to a hook
+// given with the request (h1transport) rather than through httptrace.
+type interimRoundTripper interface {
+	RoundTripInterim(*http.Request, h1transport.Interim) (*http.Response, error)
 }
 
-func (f *interim) forward(code int, hint textproto.MIMEHeader) error {
+// Interim implements h1transport.Interim.
+func (f *outbound) Interim(code int, hint http.Header) error {
 	if code == http.StatusContinue {
 		return nil // net/http sends its own 100 Continue when the body is read
 	}
