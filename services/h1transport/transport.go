@@ -151,8 +151,13 @@ func (t *Transport) RoundTripInterim(req *http.Request, hook Interim) (*http.Res
 		return nil, err
 	}
 	hp := t.pool(req.URL.Host)
+	// A request that can be sent again on a fresh connection whatever
+	// happened to it may skip the liveness peek: if the pooled connection
+	// turns out closed, the retry below costs what the peek would have
+	// cost on every request.
+	resendable := body == nil && retryable(req, 1, false)
 	for try := 0; ; try++ {
-		pc, err := t.getConn(ctx, hp, try > 0)
+		pc, err := t.getConn(ctx, hp, try > 0, resendable)
 		if err != nil {
 			closeBody(body)
 			return nil, err
@@ -326,14 +331,16 @@ func dialAddr(host string) string {
 }
 
 // getConn returns a live pooled connection or dials one.
-func (t *Transport) getConn(ctx context.Context, hp *hostPool, fresh bool) (*conn, error) {
+func (t *Transport) getConn(ctx context.Context, hp *hostPool, fresh, resendable bool) (*conn, error) {
 	if !fresh {
 		for {
-			pc := hp.take()
+			pc, idleFor := hp.take()
 			if pc == nil {
 				break
 			}
-			if pc.alive() {
+			// A connection idle for long is peeked at all the same: it is
+			// the one a server's idle timeout may have closed.
+			if (resendable && idleFor < recentlyIdle) || pc.alive() {
 				pc.reused = true
 				return pc, nil
 			}
@@ -350,8 +357,13 @@ func (t *Transport) getConn(ctx context.Context, hp *hostPool, fresh bool) (*con
 	return newConn(hp, nc), nil
 }
 
-// take pops the most recently used idle connection that has not expired.
-func (hp *hostPool) take() *conn {
+// recentlyIdle bounds the idle time of a connection handed out without a
+// liveness peek (see resendable in RoundTripInterim).
+const recentlyIdle = time.Second
+
+// take pops the most recently used idle connection that has not expired,
+// with how long it was idle.
+func (hp *hostPool) take() (*conn, time.Duration) {
 	now := time.Now()
 	hp.mu.Lock()
 	for n := len(hp.idle); n > 0; n = len(hp.idle) {
@@ -359,9 +371,9 @@ func (hp *hostPool) take() *conn {
 		hp.idle[n-1] = nil
 		hp.idle = hp.idle[:n-1]
 		pc.idle = false
-		if now.Sub(pc.idleAt) < hp.t.idleTimeout {
+		if idleFor := now.Sub(pc.idleAt); idleFor < hp.t.idleTimeout {
 			hp.mu.Unlock()
-			return pc
+			return pc, idleFor
 		}
 		// Expired but its timer has not run yet.
 		hp.mu.Unlock()
@@ -369,7 +381,7 @@ func (hp *hostPool) take() *conn {
 		hp.mu.Lock()
 	}
 	hp.mu.Unlock()
-	return nil
+	return nil, 0
 }
 
 // put pools pc for reuse, or closes it when the pool is full or closed.
