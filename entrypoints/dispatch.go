@@ -62,7 +62,7 @@ func (e *EntryPoint) route(c *conn, rt Routing) {
 			return
 		}
 		c.setProto(protoHTTP)
-		e.httpLn.hand(c)
+		e.h1.ServeConn(c, nil)
 		return
 	}
 
@@ -121,9 +121,7 @@ func (e *EntryPoint) route(c *conn, rt Routing) {
 		return
 	}
 	c.setProto(protoHTTPS)
-	// The HTTP server runs the handshake (bounded by its read/write
-	// timeouts) and picks HTTP/2 or HTTP/1.1 from ALPN.
-	e.httpLn.hand(cryptotls.Server(c, cfg))
+	e.serveHTTPS(cryptotls.Server(c, cfg))
 }
 
 // serveTCP gives c to a TCP route and closes it when the route is done.

@@ -6,6 +6,7 @@ package entrypoints
 
 import (
 	"context"
+	cryptotls "crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/guan-gateway/guan/config/static"
 	"github.com/guan-gateway/guan/entrypoints/forwarded"
+	"github.com/guan-gateway/guan/entrypoints/http1"
 )
 
 // Options configure an entrypoint.
@@ -46,7 +48,8 @@ type EntryPoint struct {
 	log     *slog.Logger
 	routing func() Routing
 	onConn  func(string, int)
-	srv     *http.Server
+	srv     *http.Server  // HTTP/2, h2c and what h1 hands over
+	h1      *http1.Server // HTTP/1.x
 	httpLn  *handoff
 
 	started    atomic.Bool
@@ -117,7 +120,51 @@ func New(o Options) (*EntryPoint, error) {
 		noAccessLog:      set.noAccessLog, noMetrics: set.noMetrics,
 	}
 	e.srv = e.newServer(eh)
+	e.h1 = &http1.Server{
+		Handler:        eh,
+		ReadTimeout:    set.readTimeout,
+		WriteTimeout:   set.writeTimeout,
+		IdleTimeout:    set.idleTimeout,
+		MaxHeaderBytes: set.maxHeaderBytes,
+		ConnContext:    e.srv.ConnContext,
+		Fallback:       e.fallback,
+		Log:            logger,
+	}
 	return e, nil
+}
+
+// fallback takes a connection over from the HTTP/1.x server for net/http's
+// (see package http1): the bytes it read are replayed, and for a TLS
+// connection its state travels in the connection (net/http only knows a
+// *tls.Conn's) for tlsHandler to restore on each request.
+func (e *EntryPoint) fallback(c net.Conn, pending []byte, state *cryptotls.ConnectionState) {
+	e.httpLn.hand(&replayConn{Conn: c, pending: pending, state: state})
+}
+
+// serveHTTPS completes the TLS handshake of an HTTPS connection, then serves
+// it: HTTP/2 with net/http, HTTP/1.x with the entrypoint's own server.
+func (e *EntryPoint) serveHTTPS(tc *cryptotls.Conn) {
+	if d := e.set.readTimeout; d > 0 {
+		tc.SetReadDeadline(time.Now().Add(d))
+	} else {
+		tc.SetReadDeadline(time.Now().Add(e.set.peekTimeout()))
+	}
+	if d := e.set.writeTimeout; d > 0 {
+		tc.SetWriteDeadline(time.Now().Add(d))
+	}
+	if err := tc.Handshake(); err != nil {
+		e.log.Debug("TLS handshake failed", "remote", tc.RemoteAddr().String(), "error", err)
+		tc.Close()
+		return
+	}
+	tc.SetWriteDeadline(time.Time{})
+	state := tc.ConnectionState()
+	if state.NegotiatedProtocol == "h2" {
+		tc.SetReadDeadline(time.Time{})
+		e.httpLn.hand(tc)
+		return
+	}
+	e.h1.ServeConn(tc, &state)
 }
 
 func (e *EntryPoint) newServer(h *entryHandler) *http.Server {
@@ -126,7 +173,7 @@ func (e *EntryPoint) newServer(h *entryHandler) *http.Server {
 	protos.SetHTTP2(true)
 	protos.SetUnencryptedHTTP2(true) // h2c with prior knowledge
 	srv := &http.Server{
-		Handler:        h,
+		Handler:        tlsHandler{h},
 		ReadTimeout:    e.set.readTimeout,
 		WriteTimeout:   e.set.writeTimeout,
 		IdleTimeout:    e.set.idleTimeout,
@@ -135,15 +182,36 @@ func (e *EntryPoint) newServer(h *entryHandler) *http.Server {
 		HTTP2:          &http.HTTP2Config{MaxConcurrentStreams: e.set.maxConcurrentStreams},
 		ErrorLog:       slog.NewLogLogger(e.log.Handler(), slog.LevelDebug),
 	}
-	if h.limitsKA {
-		srv.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
-			if bc := baseConn(c); bc != nil {
-				return context.WithValue(ctx, connKey{}, bc)
-			}
-			return ctx
+	limitsKA := h.limitsKA
+	srv.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
+		if rc, ok := c.(*replayConn); ok && rc.state != nil {
+			ctx = context.WithValue(ctx, tlsStateKey{}, rc.state)
 		}
+		if limitsKA {
+			if bc := baseConn(c); bc != nil {
+				ctx = context.WithValue(ctx, connKey{}, bc)
+			}
+		}
+		return ctx
 	}
 	return srv
+}
+
+// tlsStateKey carries the TLS state of a connection the HTTP/1.x server
+// handed over.
+type tlsStateKey struct{}
+
+// tlsHandler gives requests on handed-over TLS connections their TLS state,
+// which net/http cannot see through the replaying wrapper.
+type tlsHandler struct{ next http.Handler }
+
+func (h tlsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.TLS == nil {
+		if st, ok := r.Context().Value(tlsStateKey{}).(*cryptotls.ConnectionState); ok {
+			r.TLS = st
+		}
+	}
+	h.next.ServeHTTP(w, r)
 }
 
 // baseConn finds the entrypoint's conn under a TLS conn.
@@ -207,7 +275,7 @@ func (e *EntryPoint) acceptLoop() {
 		}
 		if rt == nil || !rt.PeekNeeded() {
 			c.setProto(protoHTTP)
-			e.httpLn.hand(c)
+			go e.h1.ServeConn(c, nil)
 			continue
 		}
 		go e.route(c, rt)
@@ -279,7 +347,8 @@ func (e *EntryPoint) Shutdown(ctx context.Context) error {
 		c.Close()
 	}
 
-	srvErr := e.srv.Shutdown(ctx) // returns once HTTP conns are closed, or at ctx end
+	e.h1.Shutdown()               // idle HTTP/1.x connections close now, busy ones after their response
+	srvErr := e.srv.Shutdown(ctx) // returns once net/http's conns are closed, or at ctx end
 	e.httpLn.Close()
 	select {
 	case <-drained:

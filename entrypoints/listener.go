@@ -1,6 +1,7 @@
 package entrypoints
 
 import (
+	cryptotls "crypto/tls"
 	"net"
 	"sync"
 )
@@ -42,3 +43,24 @@ func (l *handoff) Close() error {
 }
 
 func (l *handoff) Addr() net.Addr { return l.addr }
+
+// replayConn is a connection the HTTP/1.x server hands to net/http's: the
+// bytes it already read come first. state is the TLS state of a TLS
+// connection (see tlsHandler).
+type replayConn struct {
+	net.Conn
+	pending []byte
+	state   *cryptotls.ConnectionState
+}
+
+func (c *replayConn) Read(p []byte) (int, error) {
+	if len(c.pending) > 0 {
+		n := copy(p, c.pending)
+		c.pending = c.pending[n:]
+		return n, nil
+	}
+	return c.Conn.Read(p)
+}
+
+// NetConn lets baseConn find the entrypoint's conn underneath.
+func (c *replayConn) NetConn() net.Conn { return c.Conn }

@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/guan-gateway/guan/h1wire"
 	"golang.org/x/net/http/httpguts"
 )
 
@@ -707,14 +708,14 @@ func (pc *conn) announcedTrailers(res *http.Response) error {
 		for v != "" {
 			var name string
 			name, v, _ = cutByte(v, ',')
-			name = trimOWS(name)
+			name = h1wire.TrimOWS(name)
 			if name == "" {
 				continue
 			}
-			if !validToken(name) {
+			if !h1wire.ValidToken(name) {
 				return fmt.Errorf("h1transport: invalid name %q in upstream Trailer header", truncate(name))
 			}
-			name = canonicalKey(name)
+			name = h1wire.CanonicalKey(name)
 			switch name {
 			case "Transfer-Encoding", "Trailer", "Content-Length":
 				return fmt.Errorf("h1transport: upstream announces trailer %q, which is not allowed", name)
@@ -779,7 +780,7 @@ func parseStatusLine(line []byte, res *http.Response) error {
 	if len(line) > 12 && line[12] != ' ' {
 		return fmt.Errorf("h1transport: malformed upstream status line %q", truncate(string(line)))
 	}
-	if !validValue(string(line[12:])) { // no allocation: converted for the call only
+	if !h1wire.ValidValue(string(line[12:])) { // no allocation: converted for the call only
 		return fmt.Errorf("h1transport: control byte in upstream status line %q", truncate(string(line)))
 	}
 	code := int(d[0]-'0')*100 + int(d[1]-'0')*10 + int(d[2]-'0')
@@ -801,9 +802,9 @@ func parseStatusLine(line []byte, res *http.Response) error {
 
 // parseContentLength accepts one value, or repeated identical values.
 func parseContentLength(vv []string) (int64, error) {
-	first := trimOWS(vv[0])
+	first := h1wire.TrimOWS(vv[0])
 	for _, v := range vv[1:] {
-		if trimOWS(v) != first {
+		if h1wire.TrimOWS(v) != first {
 			return 0, fmt.Errorf("h1transport: upstream sent conflicting Content-Length values %q", vv)
 		}
 	}

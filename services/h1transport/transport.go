@@ -26,6 +26,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/guan-gateway/guan/h1wire"
 	"golang.org/x/net/http/httpguts"
 )
 
@@ -255,7 +256,7 @@ func invalid(format string, args ...any) error {
 // cannot go on an HTTP/1.1 request line: a method or query with spaces, a
 // Host with a path. It does not allocate for a valid request.
 func ValidateTarget(req *http.Request) error {
-	if req.Method != "" && !validToken(req.Method) {
+	if req.Method != "" && !h1wire.ValidToken(req.Method) {
 		return invalid("invalid method %q", req.Method)
 	}
 	if u := req.URL; !validURIPart(u.RawQuery) || !validURIPart(u.Opaque) {

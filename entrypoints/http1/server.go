@@ -1,0 +1,359 @@
+// Package http1 serves HTTP/1.x connections for the entrypoints.
+//
+// net/http's server costs a proxy more than the proxying itself: for every
+// request it starts a goroutine that reads ahead to notice a client that
+// went away (a failed read, a deadline reset and a wake-up each time),
+// clones the response header, and allocates a dozen objects while parsing.
+// This server keeps one goroutine per connection, parses the request head
+// into one string, writes the response header straight from the handler's
+// map, and watches for a vanished client only when a request has been in
+// the handler for a while (see watch.go).
+//
+// It serves the common requests: bodiless or with a Content-Length body.
+// A connection whose request needs more — a chunked body, Expect:
+// 100-continue, a protocol upgrade, CONNECT, "*" or HTTP/2 with prior
+// knowledge — is handed over, with the bytes already read, to Fallback
+// (net/http's server) for the rest of its life.
+package http1
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Server serves HTTP/1.x connections given to ServeConn.
+type Server struct {
+	Handler http.Handler
+	// ReadTimeout bounds reading a whole request from its first byte (and
+	// the wait for the first request of a connection); 0: none.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds writing a response, from the end of the
+	// request's header; 0: none.
+	WriteTimeout time.Duration
+	// IdleTimeout bounds the wait for the next request; 0: ReadTimeout.
+	IdleTimeout time.Duration
+	// MaxHeaderBytes bounds the request line and header fields (431).
+	MaxHeaderBytes int
+	// ConnContext derives the base context of a connection's requests.
+	ConnContext func(context.Context, net.Conn) context.Context
+	// Fallback takes over a connection this server does not serve
+	// further; pending are the bytes already read from it, to be read
+	// first, and tlsState its TLS state (nil for plain connections).
+	Fallback func(c net.Conn, pending []byte, tlsState *tls.ConnectionState)
+	// Log receives panics and protocol errors (debug level).
+	Log *slog.Logger
+
+	mu       sync.Mutex
+	conns    map[*serverConn]struct{}
+	draining atomic.Bool
+}
+
+// Connection states, for Shutdown: only idle connections are closed.
+const (
+	stateActive int32 = iota
+	stateIdle
+	stateClosed
+)
+
+// DefaultMaxHeaderBytes applies when MaxHeaderBytes is 0.
+const DefaultMaxHeaderBytes = 1 << 20
+
+// maxDiscard is how much of an unread request body is read and dropped to
+// keep the connection; more and the connection is closed (as net/http).
+const maxDiscard = 256 << 10
+
+var (
+	readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
+	writerPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 4096) }}
+)
+
+// ServeConn serves c until it closes, fails, is handed to Fallback, or
+// Shutdown closes it while idle. tlsState is c's TLS state (handshake
+// done), nil for a plain connection. It returns when it is done with c;
+// c is then closed or belongs to Fallback.
+func (s *Server) ServeConn(c net.Conn, tlsState *tls.ConnectionState) {
+	sc := &serverConn{srv: s, rwc: c, tls: tlsState, remoteAddr: c.RemoteAddr().String()}
+	sc.src.conn = c
+	sc.br = readerPool.Get().(*bufio.Reader)
+	sc.br.Reset(&sc.src)
+	sc.resp.c = sc
+	sc.resp.header = make(http.Header)
+	sc.body.c = sc
+	sc.state.Store(stateIdle)
+	ctx := context.Background()
+	if s.ConnContext != nil {
+		ctx = s.ConnContext(ctx, c)
+	}
+	sc.baseCtx = ctx
+	if !s.track(sc, true) {
+		c.Close()
+		return
+	}
+	handedOff := sc.serve()
+	s.track(sc, false)
+	sc.stopWatch()
+	if sc.watchTimer != nil {
+		sc.watchTimer.Stop()
+	}
+	if !handedOff {
+		sc.state.Store(stateClosed)
+		c.Close()
+	}
+	sc.br.Reset(nil)
+	readerPool.Put(sc.br)
+	sc.br = nil
+}
+
+func (s *Server) track(sc *serverConn, add bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !add {
+		delete(s.conns, sc)
+		return true
+	}
+	if s.draining.Load() {
+		return false
+	}
+	if s.conns == nil {
+		s.conns = make(map[*serverConn]struct{})
+	}
+	s.conns[sc] = struct{}{}
+	return true
+}
+
+// Shutdown stops serving new requests: idle connections are closed now,
+// the others after the response in flight (with Connection: close). It
+// does not wait; the entrypoint tracks the connections until they close.
+func (s *Server) Shutdown() {
+	s.draining.Store(true)
+	s.mu.Lock()
+	var idle []*serverConn
+	for sc := range s.conns {
+		if sc.state.CompareAndSwap(stateIdle, stateClosed) {
+			idle = append(idle, sc)
+		}
+	}
+	s.mu.Unlock()
+	for _, sc := range idle {
+		sc.rwc.Close()
+	}
+}
+
+func (s *Server) maxHeaderBytes() int {
+	if s.MaxHeaderBytes > 0 {
+		return s.MaxHeaderBytes
+	}
+	return DefaultMaxHeaderBytes
+}
+
+// serverConn is one connection's state; the request, response and body
+// objects are reused from one request to the next.
+type serverConn struct {
+	srv        *Server
+	rwc        net.Conn
+	src        source
+	br         *bufio.Reader
+	bw         *bufio.Writer // held while a response is written
+	tls        *tls.ConnectionState
+	remoteAddr string
+	baseCtx    context.Context
+	state      atomic.Int32
+
+	raw  []byte // the current request head as read
+	norm []byte // its lines without CR, '\n'-separated
+
+	resp response
+	body body
+
+	watchMu    sync.Mutex
+	watchTimer *time.Timer
+	watchArmed bool
+	watching   bool
+	watchDone  chan struct{}
+	cancel     context.CancelFunc // the current request's context
+	aborted    bool               // the watch was stopped by us
+	gone       bool               // the watch saw the client leave
+}
+
+// source is what the buffered reader reads: the connection, after a byte
+// the disconnect watch read ahead (which belongs to the next request).
+type source struct {
+	conn    net.Conn
+	ahead   [1]byte
+	hasByte bool
+}
+
+func (s *source) Read(p []byte) (int, error) {
+	if s.hasByte && len(p) > 0 {
+		p[0] = s.ahead[0]
+		s.hasByte = false
+		return 1, nil
+	}
+	return s.conn.Read(p)
+}
+
+// serve runs the request loop; true when the connection went to Fallback.
+func (c *serverConn) serve() (handedOff bool) {
+	s := c.srv
+	first := true
+	for {
+		// Wait for the next request (bounded by the idle timeout), then
+		// give it ReadTimeout from its first byte.
+		wait := s.IdleTimeout
+		if first || wait == 0 {
+			wait = s.ReadTimeout
+		}
+		c.setReadDeadline(wait)
+		if _, err := c.br.Peek(1); err != nil {
+			return false // closed, timed out or reset while idle
+		}
+		if !c.state.CompareAndSwap(stateIdle, stateActive) {
+			return false // Shutdown closed it
+		}
+		c.setReadDeadline(s.ReadTimeout)
+		req, fallback, perr := c.readRequest()
+		if perr != nil {
+			c.reject(perr)
+			return false
+		}
+		if fallback {
+			return c.handOff()
+		}
+		first = false
+		if s.WriteTimeout > 0 {
+			c.rwc.SetWriteDeadline(time.Now().Add(s.WriteTimeout))
+		}
+		keep := c.serveRequest(req)
+		if !keep || s.draining.Load() {
+			return false
+		}
+		c.state.Store(stateIdle)
+		if s.draining.Load() && c.state.CompareAndSwap(stateIdle, stateClosed) {
+			return false
+		}
+	}
+}
+
+func (c *serverConn) setReadDeadline(d time.Duration) {
+	if d > 0 {
+		c.rwc.SetReadDeadline(time.Now().Add(d))
+	} else {
+		c.rwc.SetReadDeadline(time.Time{})
+	}
+}
+
+// serveRequest runs the handler for req and completes the response; it
+// reports whether the connection can carry another request.
+func (c *serverConn) serveRequest(req *http.Request) (keep bool) {
+	w := &c.resp
+	w.reset(req)
+	c.bw = writerPool.Get().(*bufio.Writer)
+	c.bw.Reset(c.rwc)
+	if req.ContentLength == 0 {
+		c.armWatch()
+	}
+	panicked := c.runHandler(w, req)
+	c.stopWatch()
+	c.cancel()
+	if !panicked {
+		w.finish()
+		if err := c.bw.Flush(); err != nil && w.err == nil {
+			w.err = err
+		}
+	}
+	c.bw.Reset(nil)
+	writerPool.Put(c.bw)
+	c.bw = nil
+	if panicked || w.err != nil || w.closeAfter || c.gone {
+		return false
+	}
+	// What the handler left of the body is read and dropped, within
+	// reason, so that the next request starts where it should.
+	if c.body.remaining > 0 {
+		if c.body.remaining > maxDiscard {
+			return false
+		}
+		c.setReadDeadline(c.srv.ReadTimeout)
+		if _, err := c.br.Discard(int(c.body.remaining)); err != nil {
+			return false
+		}
+		c.body.remaining = 0
+	}
+	return true
+}
+
+func (c *serverConn) runHandler(w *response, req *http.Request) (panicked bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			panicked = true
+			if p == http.ErrAbortHandler {
+				return
+			}
+			if c.srv.Log != nil {
+				buf := make([]byte, 64<<10)
+				buf = buf[:runtime.Stack(buf, false)]
+				c.srv.Log.Error("panic serving request", "remote", c.remoteAddr, "panic", fmt.Sprint(p), "stack", string(buf))
+			}
+		}
+	}()
+	c.srv.Handler.ServeHTTP(w, req)
+	return false
+}
+
+// reject answers a request that cannot be parsed and closes.
+func (c *serverConn) reject(err error) {
+	var pe *protocolError
+	if !errors.As(err, &pe) {
+		return // a read error: nobody to answer
+	}
+	if c.srv.Log != nil {
+		c.srv.Log.Debug("rejecting HTTP/1.x request", "remote", c.remoteAddr, "status", pe.status, "error", pe.msg)
+	}
+	c.rwc.SetWriteDeadline(time.Now().Add(time.Second))
+	text := http.StatusText(pe.status)
+	fmt.Fprintf(c.rwc, "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n%d %s", pe.status, text, pe.status, text)
+}
+
+// handOff gives the connection to Fallback with the current request's
+// bytes and whatever followed them.
+func (c *serverConn) handOff() bool {
+	if c.srv.Fallback == nil {
+		c.reject(&protocolError{status: http.StatusNotImplemented, msg: "request needs a server feature this entrypoint lacks"})
+		return false
+	}
+	pending := append([]byte(nil), c.raw...)
+	if n := c.br.Buffered(); n > 0 {
+		b, _ := c.br.Peek(n)
+		pending = append(pending, b...)
+	}
+	c.rwc.SetReadDeadline(time.Time{})
+	c.srv.Fallback(c.rwc, pending, c.tls)
+	return true
+}
+
+// protocolError is a malformed request: answered with status, then the
+// connection is closed.
+type protocolError struct {
+	status int
+	msg    string
+}
+
+func (e *protocolError) Error() string { return e.msg }
+
+func badRequest(format string, args ...any) error {
+	return &protocolError{status: http.StatusBadRequest, msg: fmt.Sprintf(format, args...)}
+}
+
+// isTimeout reports a deadline error.
+func isTimeout(err error) bool { return errors.Is(err, os.ErrDeadlineExceeded) }
