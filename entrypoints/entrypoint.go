@@ -127,6 +127,7 @@ func New(o Options) (*EntryPoint, error) {
 		IdleTimeout:    set.idleTimeout,
 		MaxHeaderBytes: set.maxHeaderBytes,
 		ConnContext:    e.srv.ConnContext,
+		RequestContext: newRequestContext,
 		Fallback:       e.fallback,
 		Log:            logger,
 	}

@@ -1,6 +1,7 @@
 package entrypoints
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"net/textproto"
@@ -82,11 +83,25 @@ func (h *entryHandler) serve(w http.ResponseWriter, r *http.Request) {
 		sanitizePath(r.URL)
 	}
 	h.fwd.Rewrite(r)
-	ctx, info := reqinfo.NewContext(r.Context())
+	// The HTTP/1.x server attaches a blank Info when it builds the
+	// request (see newRequestContext); net/http's requests get one here,
+	// at the cost of a copy of the request.
+	info, fresh := reqinfo.Lookup(r.Context())
+	if !fresh || info.EntryPoint != "" {
+		var ctx context.Context
+		ctx, info = reqinfo.NewContext(r.Context())
+		r = r.WithContext(ctx)
+	}
 	info.EntryPoint = h.name
 	info.Start = start
 	info.NoAccessLog, info.NoMetrics = h.noAccessLog, h.noMetrics
-	h.next.ServeHTTP(w, r.WithContext(ctx))
+	h.next.ServeHTTP(w, r)
+}
+
+// newRequestContext gives an HTTP/1.x request its blank Info.
+func newRequestContext(ctx context.Context) context.Context {
+	ctx, _ = reqinfo.NewContext(ctx)
+	return ctx
 }
 
 // limitKeepAlive asks the client to close the connection once it served

@@ -29,12 +29,11 @@ func FuzzReadRequest(f *testing.F) {
 		c := &serverConn{srv: &Server{MaxHeaderBytes: 8192}, remoteAddr: "192.0.2.1:1234"}
 		c.br = bufio.NewReader(bytes.NewReader(in))
 		c.body.c = c
-		c.baseCtx = t.Context()
+		c.ctx = t.Context()
 		req, fallback, err := c.readRequest()
 		if err != nil || fallback {
 			return
 		}
-		c.cancel()
 		// Empty lines before the request line are skipped here (RFC 9112
 		// §2.2), not by net/http's parser.
 		ref, rerr := http.ReadRequest(bufio.NewReader(bytes.NewReader(bytes.TrimLeft(in, "\r\n"))))

@@ -2,7 +2,6 @@ package http1
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -132,8 +131,10 @@ func (c *serverConn) readRequest() (req *http.Request, fallback bool, err error)
 	closeAfter := httpguts.HeaderValuesContainsToken(conn, "close") ||
 		minor == 0 && !httpguts.HeaderValuesContainsToken(conn, "keep-alive")
 
-	ctx, cancel := context.WithCancel(c.baseCtx)
-	c.cancel = cancel
+	ctx := c.ctx
+	if c.srv.RequestContext != nil {
+		ctx = c.srv.RequestContext(ctx)
+	}
 	var body io.ReadCloser = http.NoBody
 	c.body.remaining, c.body.err, c.body.closed = length, nil, false
 	if length > 0 {

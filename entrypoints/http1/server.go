@@ -9,6 +9,10 @@
 // map, and watches for a vanished client only when a request has been in
 // the handler for a while (see watch.go).
 //
+// A request's context is its connection's: it is canceled when the client
+// leaves or the connection ends, not when the handler returns (see
+// serverConn.ctx).
+//
 // It serves the common requests: bodiless or with a Content-Length body.
 // A connection whose request needs more — a chunked body, Expect:
 // 100-continue, a protocol upgrade, CONNECT, "*" or HTTP/2 with prior
@@ -47,6 +51,10 @@ type Server struct {
 	MaxHeaderBytes int
 	// ConnContext derives the base context of a connection's requests.
 	ConnContext func(context.Context, net.Conn) context.Context
+	// RequestContext, when set, derives each request's context from the
+	// connection's (to attach per-request state in the same allocation as
+	// the request).
+	RequestContext func(context.Context) context.Context
 	// Fallback takes over a connection this server does not serve
 	// further; pending are the bytes already read from it, to be read
 	// first, and tlsState its TLS state (nil for plain connections).
@@ -95,7 +103,8 @@ func (s *Server) ServeConn(c net.Conn, tlsState *tls.ConnectionState) {
 	if s.ConnContext != nil {
 		ctx = s.ConnContext(ctx, c)
 	}
-	sc.baseCtx = ctx
+	sc.ctx, sc.cancel = context.WithCancel(ctx)
+	defer sc.cancel()
 	if !s.track(sc, true) {
 		c.Close()
 		return
@@ -167,8 +176,14 @@ type serverConn struct {
 	bw         *bufio.Writer // held while a response is written
 	tls        *tls.ConnectionState
 	remoteAddr string
-	baseCtx    context.Context
-	state      atomic.Int32
+	// ctx is every request's context: it is canceled when the client
+	// leaves (seen by the watch) or the connection ends — not when a
+	// handler returns, which saves a context, its channel and its
+	// children map per request. Handlers wait for what they start, and
+	// what outlives a request detaches (context.WithoutCancel).
+	ctx    context.Context
+	cancel context.CancelFunc
+	state  atomic.Int32
 
 	raw  []byte // the current request head as read
 	norm []byte // its lines without CR, '\n'-separated
@@ -181,9 +196,8 @@ type serverConn struct {
 	watchArmed bool
 	watching   bool
 	watchDone  chan struct{}
-	cancel     context.CancelFunc // the current request's context
-	aborted    bool               // the watch was stopped by us
-	gone       bool               // the watch saw the client leave
+	aborted    bool // the watch was stopped by us
+	gone       bool // the watch saw the client leave
 }
 
 // source is what the buffered reader reads: the connection, after a byte
@@ -265,7 +279,6 @@ func (c *serverConn) serveRequest(req *http.Request) (keep bool) {
 	}
 	panicked := c.runHandler(w, req)
 	c.stopWatch()
-	c.cancel()
 	if !panicked {
 		w.finish()
 		if err := c.bw.Flush(); err != nil && w.err == nil {
