@@ -28,7 +28,6 @@ func FuzzReadRequest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in []byte) {
 		c := &serverConn{srv: &Server{MaxHeaderBytes: 8192}, remoteAddr: "192.0.2.1:1234"}
 		c.br = bufio.NewReader(bytes.NewReader(in))
-		c.body.c = c
 		c.ctx = t.Context()
 		req, fallback, err := c.readRequest()
 		if err != nil || fallback {

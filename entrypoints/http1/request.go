@@ -135,10 +135,11 @@ func (c *serverConn) readRequest() (req *http.Request, fallback bool, err error)
 	if c.srv.RequestContext != nil {
 		ctx = c.srv.RequestContext(ctx)
 	}
-	var body io.ReadCloser = http.NoBody
-	c.body.remaining, c.body.err, c.body.closed = length, nil, false
+	var reqBody io.ReadCloser = http.NoBody
+	c.body = nil
 	if length > 0 {
-		body = &c.body
+		c.body = &body{c: c, remaining: length}
+		reqBody = c.body
 	}
 	// The literal stays on the stack: WithContext copies it.
 	return (&http.Request{
@@ -148,7 +149,7 @@ func (c *serverConn) readRequest() (req *http.Request, fallback bool, err error)
 		ProtoMajor:    major,
 		ProtoMinor:    minor,
 		Header:        h,
-		Body:          body,
+		Body:          reqBody,
 		ContentLength: length,
 		Close:         closeAfter,
 		Host:          host,

@@ -18,6 +18,9 @@ import (
 // sent chunked (net/http's figure).
 const bufferBeforeChunking = 2048
 
+// sniffLen is what http.DetectContentType looks at.
+const sniffLen = 512
+
 // response implements http.ResponseWriter, http.Flusher and the
 // http.ResponseController methods. One per connection, reused.
 //
@@ -96,9 +99,9 @@ func (w *response) WriteHeader(code int) {
 		}
 	}
 	_, hasType := h["Content-Type"]
-	w.sniff = !hasType && w.bodyOK && len(h["Content-Encoding"]) == 0
+	w.sniff = !hasType && bodyAllowed(code) && len(h["Content-Encoding"]) == 0
 	_, w.hasDate = h["Date"]
-	w.fields = appendFields(w.fields, h, true)
+	w.fields = appendFields(w.fields, h)
 	if !bodyAllowed(code) || w.length >= 0 && !w.sniff {
 		w.commit(false, nil) // the framing is known now
 	}
@@ -111,7 +114,7 @@ func (w *response) writeInterim(code int) {
 	}
 	bw := w.c.bw
 	bw.WriteString(statusLine(code))
-	bw.Write(appendFields(nil, w.header, false))
+	bw.Write(appendFields(nil, w.header)) // without framing fields: a 1xx has no body
 	bw.WriteString("\r\n")
 	if err := bw.Flush(); err != nil && w.err == nil {
 		w.err = err
@@ -124,8 +127,13 @@ func (w *response) Write(p []byte) (int, error) {
 	}
 	if !w.bodyOK {
 		if w.isHead {
+			// Counted for a Content-Length and kept for a sniffed
+			// Content-Type, not sent.
 			w.written += int64(len(p))
-			return len(p), nil // counted for a Content-Length, not sent
+			if !w.committed && len(w.buf) < sniffLen {
+				w.buf = append(w.buf, p[:min(len(p), sniffLen-len(w.buf))]...)
+			}
+			return len(p), nil
 		}
 		return 0, http.ErrBodyNotAllowed
 	}
@@ -192,7 +200,7 @@ func (w *response) commit(final bool, first []byte) {
 	bw.WriteString(statusLine(w.status))
 	switch {
 	case w.length >= 0:
-		if w.bodyOK || w.isHead || w.status == http.StatusNotModified {
+		if w.bodyOK || w.isHead && bodyAllowed(w.status) || w.status == http.StatusNotModified {
 			writeField(bw, "Content-Length", strconv.FormatInt(w.length, 10))
 		}
 	case !w.bodyOK:
@@ -231,10 +239,10 @@ func (w *response) commit(final bool, first []byte) {
 	}
 	bw.Write(w.fields)
 	bw.WriteString("\r\n")
-	if len(w.buf) > 0 {
+	if len(w.buf) > 0 && w.bodyOK {
 		w.writeBody(w.buf)
-		w.buf = w.buf[:0]
 	}
+	w.buf = w.buf[:0]
 }
 
 // finish completes the response after the handler returned.
@@ -258,12 +266,15 @@ func (w *response) finish() {
 // http.TrailerPrefix.
 func (w *response) writeTrailers(bw *bufio.Writer) {
 	for _, k := range w.trailers {
+		if !trailerAllowed(k) {
+			continue
+		}
 		for _, v := range w.header[k] {
 			writeField(bw, k, v)
 		}
 	}
 	for k, vv := range w.header {
-		if name, ok := strings.CutPrefix(k, http.TrailerPrefix); ok {
+		if name, ok := strings.CutPrefix(k, http.TrailerPrefix); ok && trailerAllowed(name) {
 			for _, v := range vv {
 				writeField(bw, http.CanonicalHeaderKey(name), v)
 			}
@@ -307,21 +318,17 @@ var errNoHijack = errors.New("http1: connection cannot be hijacked on this path"
 // by net/http.
 func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) { return nil, nil, errNoHijack }
 
-// appendFields serializes h, without the fields the framing decides when
-// final, skipping invalid names and turning CR and LF in values into
-// spaces (a response splitting guard, as net/http).
-func appendFields(dst []byte, h http.Header, final bool) []byte {
+// appendFields serializes h without the fields the framing decides
+// (Content-Length, Transfer-Encoding, Connection) and trailers, skipping
+// invalid names and turning CR and LF in values into spaces (a response
+// splitting guard, as net/http).
+func appendFields(dst []byte, h http.Header) []byte {
 	for k, vv := range h {
-		if final {
-			switch k {
-			case "Content-Length", "Transfer-Encoding", "Connection":
-				continue
-			}
-			if strings.HasPrefix(k, http.TrailerPrefix) {
-				continue
-			}
+		switch k {
+		case "Content-Length", "Transfer-Encoding", "Connection":
+			continue
 		}
-		if !httpguts.ValidHeaderFieldName(k) {
+		if strings.HasPrefix(k, http.TrailerPrefix) || !httpguts.ValidHeaderFieldName(k) {
 			continue
 		}
 		for _, v := range vv {
@@ -364,6 +371,18 @@ func writeField(bw *bufio.Writer, k, v string) {
 	}
 	bw.WriteString(v)
 	bw.WriteString("\r\n")
+}
+
+// trailerAllowed: a valid field name that is not about framing.
+func trailerAllowed(name string) bool {
+	if !httpguts.ValidHeaderFieldName(name) {
+		return false
+	}
+	switch http.CanonicalHeaderKey(name) {
+	case "Content-Length", "Transfer-Encoding", "Trailer":
+		return false
+	}
+	return true
 }
 
 func bodyAllowed(code int) bool {

@@ -97,7 +97,6 @@ func (s *Server) ServeConn(c net.Conn, tlsState *tls.ConnectionState) {
 	sc.br.Reset(&sc.src)
 	sc.resp.c = sc
 	sc.resp.header = make(http.Header)
-	sc.body.c = sc
 	sc.state.Store(stateIdle)
 	ctx := context.Background()
 	if s.ConnContext != nil {
@@ -189,7 +188,7 @@ type serverConn struct {
 	norm []byte // its lines without CR, '\n'-separated
 
 	resp response
-	body body
+	body *body // the current request's, nil without one
 
 	watchMu    sync.Mutex
 	watchTimer *time.Timer
@@ -278,6 +277,14 @@ func (c *serverConn) serveRequest(req *http.Request) (keep bool) {
 		c.armWatch()
 	}
 	panicked := c.runHandler(w, req)
+	// The body first: a reader the handler left behind gets an error from
+	// now on, and cannot arm the watch while the next request is read.
+	var unread int64
+	bodyFailed := false
+	if c.body != nil {
+		unread, bodyFailed = c.body.finish()
+		c.body = nil
+	}
 	c.stopWatch()
 	if !panicked {
 		w.finish()
@@ -288,20 +295,16 @@ func (c *serverConn) serveRequest(req *http.Request) (keep bool) {
 	c.bw.Reset(nil)
 	writerPool.Put(c.bw)
 	c.bw = nil
-	if panicked || w.err != nil || w.closeAfter || c.gone {
+	if panicked || w.err != nil || w.closeAfter || c.gone || bodyFailed || unread > maxDiscard {
 		return false
 	}
 	// What the handler left of the body is read and dropped, within
 	// reason, so that the next request starts where it should.
-	if c.body.remaining > 0 {
-		if c.body.remaining > maxDiscard {
-			return false
-		}
+	if unread > 0 {
 		c.setReadDeadline(c.srv.ReadTimeout)
-		if _, err := c.br.Discard(int(c.body.remaining)); err != nil {
+		if _, err := c.br.Discard(int(unread)); err != nil {
 			return false
 		}
-		c.body.remaining = 0
 	}
 	return true
 }

@@ -50,6 +50,10 @@ func (c *serverConn) startWatch() {
 
 	go func() {
 		defer close(done)
+		// No deadline: the request's read deadline bounded reading the
+		// request, not how long the handler may take (stopWatch ends the
+		// read with one in the past).
+		c.src.conn.SetReadDeadline(time.Time{})
 		n, err := c.src.conn.Read(c.src.ahead[:])
 		if n == 1 {
 			c.src.hasByte = true
