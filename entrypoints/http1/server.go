@@ -77,6 +77,10 @@ const (
 // DefaultMaxHeaderBytes applies when MaxHeaderBytes is 0.
 const DefaultMaxHeaderBytes = 1 << 20
 
+// maxKeptHead: request-head buffers larger than this are dropped after
+// the request rather than kept for the connection's next one.
+const maxKeptHead = 8 << 10
+
 // maxDiscard is how much of an unread request body is read and dropped to
 // keep the connection; more and the connection is closed (as net/http).
 const maxDiscard = 256 << 10
@@ -250,6 +254,11 @@ func (c *serverConn) serve() (handedOff bool) {
 		keep := c.serveRequest(req)
 		if !keep || s.draining.Load() {
 			return false
+		}
+		if cap(c.raw) > maxKeptHead {
+			// One large request must not make an idle connection hold
+			// its buffers for good (a gateway may hold many idle ones).
+			c.raw, c.norm = nil, nil
 		}
 		c.state.Store(stateIdle)
 		if s.draining.Load() && c.state.CompareAndSwap(stateIdle, stateClosed) {
