@@ -143,3 +143,33 @@ func TestResponseFieldsGuarded(t *testing.T) {
 		}
 	}
 }
+
+// A connection quiet for longer than idleHold gives its read buffer back
+// and still serves its next request, whole.
+func TestLongIdleConnectionServesNextRequest(t *testing.T) {
+	s := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		io.WriteString(w, r.URL.Path+" "+string(b))
+	}), nil)
+	c, err := net.Dial("tcp", s.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(c)
+	for i, path := range []string{"/first", "/after-idle"} {
+		if i == 1 {
+			time.Sleep(idleHold + 300*time.Millisecond)
+		}
+		io.WriteString(c, "POST "+path+" HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nbody")
+		res, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		if string(b) != path+" body" {
+			t.Fatalf("%s: %q", path, b)
+		}
+	}
+}

@@ -231,8 +231,7 @@ func (c *serverConn) serve() (handedOff bool) {
 		if first || wait == 0 {
 			wait = s.ReadTimeout
 		}
-		c.setReadDeadline(wait)
-		if _, err := c.br.Peek(1); err != nil {
+		if !c.awaitRequest(wait) {
 			return false // closed, timed out or reset while idle
 		}
 		if !c.state.CompareAndSwap(stateIdle, stateActive) {
@@ -265,6 +264,50 @@ func (c *serverConn) serve() (handedOff bool) {
 			return false
 		}
 	}
+}
+
+// idleHold is how long a quiet connection keeps its read buffer; after
+// that it waits for its next request with a one-byte read and no buffer
+// (a mobile gateway holds many connections that are idle for minutes).
+const idleHold = 2 * time.Second
+
+// awaitRequest waits up to wait (0: no limit) for the first byte of the
+// next request; false when the connection closed, failed or timed out.
+func (c *serverConn) awaitRequest(wait time.Duration) bool {
+	if c.br.Buffered() > 0 || c.src.hasByte {
+		return true // pipelined
+	}
+	start := time.Now()
+	hold := idleHold
+	if wait > 0 && wait < hold {
+		hold = wait
+	}
+	c.rwc.SetReadDeadline(start.Add(hold))
+	_, err := c.br.Peek(1)
+	if err == nil {
+		return true
+	}
+	if !isTimeout(err) || hold == wait {
+		return false
+	}
+	// Quiet for a while: the buffer goes back to the pool until the client
+	// speaks again, at the cost of one more read then.
+	c.br.Reset(nil)
+	readerPool.Put(c.br)
+	c.br = nil
+	if wait > 0 {
+		c.rwc.SetReadDeadline(start.Add(wait))
+	} else {
+		c.rwc.SetReadDeadline(time.Time{})
+	}
+	n, _ := c.src.conn.Read(c.src.ahead[:])
+	c.br = readerPool.Get().(*bufio.Reader)
+	c.br.Reset(&c.src)
+	if n == 1 {
+		c.src.hasByte = true
+		return true
+	}
+	return false
 }
 
 func (c *serverConn) setReadDeadline(d time.Duration) {
