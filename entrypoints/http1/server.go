@@ -1,9 +1,10 @@
 // Package http1 serves HTTP/1.x connections for the entrypoints.
 //
-// net/http's server costs a proxy more than the proxying itself: for every
-// request it starts a goroutine that reads ahead to notice a client that
-// went away (a failed read, a deadline reset and a wake-up each time),
-// clones the response header, and allocates a dozen objects while parsing.
+// net/http's server is a large share of a proxy's cost per request: for
+// every request it starts a goroutine that reads ahead to notice a client
+// that went away (a failed read, a deadline reset and a wake-up each time),
+// clones the response header, and allocates about twenty objects
+// (BenchmarkServeGET: 19 allocations against 7 here).
 // This server keeps one goroutine per connection, parses the request head
 // into one string, writes the response header straight from the handler's
 // map, and watches for a vanished client only when a request has been in
