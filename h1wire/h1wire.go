@@ -147,6 +147,33 @@ func ParseFields(block string, lines int, h http.Header) error {
 	return nil
 }
 
+// ContentLength parses the values of a Content-Length field: digits only,
+// and repeats only when equal (differing ones are how a message is made to
+// end in two places, request smuggling). No value is 0.
+func ContentLength(vv []string) (int64, error) {
+	if len(vv) == 0 {
+		return 0, nil
+	}
+	first := TrimOWS(vv[0])
+	for _, v := range vv[1:] {
+		if TrimOWS(v) != first {
+			return 0, fmt.Errorf("conflicting Content-Length values %q", vv)
+		}
+	}
+	if first == "" || len(first) > 18 {
+		return 0, fmt.Errorf("invalid Content-Length %q", Truncate(first))
+	}
+	var n int64
+	for i := 0; i < len(first); i++ {
+		c := first[i]
+		if c < '0' || c > '9' {
+			return 0, fmt.Errorf("invalid Content-Length %q", Truncate(first))
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, nil
+}
+
 // Truncate shortens s for an error message.
 func Truncate(s string) string {
 	if len(s) > 64 {

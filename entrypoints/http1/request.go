@@ -119,9 +119,9 @@ func (c *serverConn) readRequest() (req *http.Request, fallback bool, err error)
 	delete(h, "Host")
 
 	cl := h["Content-Length"]
-	length, err := contentLength(cl)
+	length, err := h1wire.ContentLength(cl)
 	if err != nil {
-		return nil, false, err
+		return nil, false, badRequest("%v", err)
 	}
 	if len(cl) > 1 {
 		h["Content-Length"] = cl[:1] // equal repeats collapse, as net/http
@@ -185,30 +185,4 @@ func (c *serverConn) readLine(budget *int) ([]byte, error) {
 		line = line[:n-1]
 	}
 	return line, nil
-}
-
-// contentLength parses the Content-Length field: digits only, and equal
-// values when repeated (a request smuggling vector otherwise).
-func contentLength(vv []string) (int64, error) {
-	if len(vv) == 0 {
-		return 0, nil
-	}
-	first := vv[0]
-	for _, v := range vv[1:] {
-		if v != first {
-			return 0, badRequest("conflicting Content-Length values")
-		}
-	}
-	if first == "" || len(first) > 18 {
-		return 0, badRequest("invalid Content-Length %q", h1wire.Truncate(first))
-	}
-	var n int64
-	for i := 0; i < len(first); i++ {
-		d := first[i]
-		if d < '0' || d > '9' {
-			return 0, badRequest("invalid Content-Length %q", h1wire.Truncate(first))
-		}
-		n = n*10 + int64(d-'0')
-	}
-	return n, nil
 }

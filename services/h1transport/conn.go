@@ -657,8 +657,8 @@ func (pc *conn) readHeader(req *http.Request, res *http.Response) (mode int8, le
 	}
 	length = -1
 	if cl, ok := h["Content-Length"]; ok {
-		if length, err = parseContentLength(cl); err != nil {
-			return 0, 0, err
+		if length, err = h1wire.ContentLength(cl); err != nil {
+			return 0, 0, fmt.Errorf("h1transport: upstream response: %w", err)
 		}
 		h["Content-Length"] = cl[:1:1] // repeated identical values count once
 	}
@@ -798,28 +798,6 @@ func parseStatusLine(line []byte, res *http.Response) error {
 		res.Proto, res.ProtoMinor = "HTTP/1.0", 0
 	}
 	return nil
-}
-
-// parseContentLength accepts one value, or repeated identical values.
-func parseContentLength(vv []string) (int64, error) {
-	first := h1wire.TrimOWS(vv[0])
-	for _, v := range vv[1:] {
-		if h1wire.TrimOWS(v) != first {
-			return 0, fmt.Errorf("h1transport: upstream sent conflicting Content-Length values %q", vv)
-		}
-	}
-	if first == "" || len(first) > 18 {
-		return 0, fmt.Errorf("h1transport: invalid upstream Content-Length %q", truncate(first))
-	}
-	var n int64
-	for i := 0; i < len(first); i++ {
-		c := first[i]
-		if c < '0' || c > '9' {
-			return 0, fmt.Errorf("h1transport: invalid upstream Content-Length %q", truncate(first))
-		}
-		n = n*10 + int64(c-'0')
-	}
-	return n, nil
 }
 
 // readLine appends the next line, without its CR LF, to pc.hdr and returns

@@ -63,6 +63,7 @@ type Options struct {
 // Proxy is an http.Handler forwarding to one server.
 type Proxy struct {
 	rt            http.RoundTripper
+	interimRT     interimRoundTripper // rt, when it takes the 1xx hook directly
 	scheme, host  string
 	targetURL     string
 	targetPath    string
@@ -91,6 +92,7 @@ func New(o Options) *Proxy {
 		onResponse:    o.OnResponse,
 		log:           o.Logger,
 	}
+	p.interimRT, _ = o.Transport.(interimRoundTripper)
 	if p.scheme == "h2c" {
 		p.scheme = "http"
 	}
@@ -158,8 +160,8 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	var res *http.Response
 	var err error
-	if it, ok := p.rt.(interimRoundTripper); ok {
-		res, err = it.RoundTripInterim(out, ob)
+	if p.interimRT != nil {
+		res, err = p.interimRT.RoundTripInterim(out, ob)
 	} else {
 		res, err = p.rt.RoundTrip(out.WithContext(httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
 			Got1xxResponse: func(code int, h textproto.MIMEHeader) error { return ob.Interim(code, http.Header(h)) },
