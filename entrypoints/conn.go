@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/guan-gateway/guan/sockio"
 )
 
 // Protocols reported to Options.OnConn.
@@ -36,9 +38,10 @@ var peekPool = sync.Pool{New: func() any { b := make([]byte, peekBufSize); retur
 
 // conn is an accepted connection: it replays the bytes read while peeking,
 // counts itself in the entrypoint's open connections and tells the
-// entrypoint when it closes. One allocation per connection.
+// entrypoint when it closes.
 type conn struct {
 	net.Conn
+	sock     *sockio.Conn // Conn's socket read and written without the scheduler's hand-off; nil if not TCP
 	ep       *EntryPoint
 	accepted time.Time
 	requests atomic.Int64 // HTTP requests served, for keepAliveMaxRequests
@@ -58,7 +61,17 @@ func (c *conn) Read(p []byte) (int, error) {
 		}
 		return n, nil
 	}
+	if c.sock != nil {
+		return c.sock.Read(p)
+	}
 	return c.Conn.Read(p)
+}
+
+func (c *conn) Write(p []byte) (int, error) {
+	if c.sock != nil {
+		return c.sock.Write(p)
+	}
+	return c.Conn.Write(p)
 }
 
 // WriteTo lets io.Copy(dst, conn) use the socket directly (splice on Linux)

@@ -20,6 +20,7 @@ import (
 	"github.com/guan-gateway/guan/config/static"
 	"github.com/guan-gateway/guan/entrypoints/forwarded"
 	"github.com/guan-gateway/guan/entrypoints/http1"
+	"github.com/guan-gateway/guan/sockio"
 )
 
 // Options configure an entrypoint.
@@ -265,7 +266,7 @@ func (e *EntryPoint) acceptLoop() {
 			continue
 		}
 		backoff = 0
-		c := &conn{Conn: raw, ep: e, accepted: time.Now()}
+		c := &conn{Conn: raw, sock: sockio.New(raw), ep: e, accepted: time.Now()}
 		if !e.track(c) {
 			raw.Close()
 			continue

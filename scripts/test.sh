@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need (where missing) and runs every check CI runs:
-# gofmt, go vet, the race-enabled test suite (unit + end-to-end) and a short
-# run of every fuzz target.
+# gofmt, go vet, the race-enabled test suite (unit + end-to-end), the socket
+# paths again without the race detector, and a short run of every fuzz target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +27,11 @@ go vet ./...
 
 echo "== go test -race"
 go test -race -count=1 -timeout 15m ./...
+
+echo "== go test without the race detector on the socket paths"
+# Race-detector builds read and write sockets through net (see sockio);
+# this run covers the raw path the released binary takes.
+go test -count=1 -timeout 10m ./sockio ./entrypoints/... ./services/h1transport ./services/proxy ./test/...
 
 echo "== fuzz (short run per target)"
 # A count, not a duration: a duration-bound run can fail with a spurious

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/guan-gateway/guan/h1wire"
+	"github.com/guan-gateway/guan/sockio"
 	"golang.org/x/net/http/httpguts"
 )
 
@@ -38,10 +39,11 @@ var aLongTimeAgo = time.Unix(1, 0)
 // conn is one connection to a server. It is used by one exchange at a time:
 // the goroutine in RoundTrip, then whoever reads the response body.
 type conn struct {
-	hp *hostPool
-	nc net.Conn
-	br *bufio.Reader // reads through conn.Read
-	bw *bufio.Writer // writes through conn.Write
+	hp   *hostPool
+	nc   net.Conn
+	sock *sockio.Conn  // nc's socket without the scheduler's syscall hand-off; nil if not TCP
+	br   *bufio.Reader // reads through conn.Read
+	bw   *bufio.Writer // writes through conn.Write
 
 	raw     syscall.RawConn // for the liveness check of a pooled connection
 	peekFn  func(uintptr) bool
@@ -101,7 +103,7 @@ type conn struct {
 }
 
 func newConn(hp *hostPool, nc net.Conn) *conn {
-	pc := &conn{hp: hp, nc: nc}
+	pc := &conn{hp: hp, nc: nc, sock: sockio.New(nc)}
 	if v := readerPool.Get(); v != nil {
 		pc.br = v.(*bufio.Reader)
 		pc.br.Reset(pc)
@@ -122,13 +124,25 @@ func newConn(hp *hostPool, nc net.Conn) *conn {
 // Read and Write count the bytes of an exchange: a request may be retried
 // only while no response byte has arrived.
 func (pc *conn) Read(p []byte) (int, error) {
-	n, err := pc.nc.Read(p)
+	var n int
+	var err error
+	if pc.sock != nil {
+		n, err = pc.sock.Read(p)
+	} else {
+		n, err = pc.nc.Read(p)
+	}
 	pc.nread += int64(n)
 	return n, err
 }
 
 func (pc *conn) Write(p []byte) (int, error) {
-	n, err := pc.nc.Write(p)
+	var n int
+	var err error
+	if pc.sock != nil {
+		n, err = pc.sock.Write(p)
+	} else {
+		n, err = pc.nc.Write(p)
+	}
 	pc.nwritten += int64(n)
 	if err != nil && pc.werr == nil {
 		pc.werr = err

@@ -10,18 +10,17 @@ import (
 	"golang.org/x/net/http/httpguts"
 )
 
-// hopHeaders apply to one connection only and are never forwarded
-// (RFC 9110 §7.6.1, plus the obsolete ones still sent in the wild).
-var hopHeaders = map[string]bool{
-	"Connection":          true,
-	"Proxy-Connection":    true,
-	"Keep-Alive":          true,
-	"Proxy-Authenticate":  true,
-	"Proxy-Authorization": true,
-	"Te":                  true,
-	"Trailer":             true,
-	"Transfer-Encoding":   true,
-	"Upgrade":             true,
+// isHopHeader reports whether k (canonical) applies to one connection only
+// and is never forwarded (RFC 9110 §7.6.1, plus the obsolete ones still
+// sent in the wild). A switch, not a map: it runs for every header of
+// every request and response, and needs no hashing.
+func isHopHeader(k string) bool {
+	switch k {
+	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
+		"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade":
+		return true
+	}
+	return false
 }
 
 var (
@@ -42,7 +41,7 @@ func outboundHeader(r *http.Request, upType string) http.Header {
 	out := make(http.Header, len(in)+2)
 	vals := make([]string, 0, total)
 	for k, vv := range in {
-		if hopHeaders[k] || k == "X-Forwarded-For" {
+		if isHopHeader(k) || k == "X-Forwarded-For" {
 			continue
 		}
 		start := len(vals)
@@ -73,15 +72,16 @@ func outboundHeader(r *http.Request, upType string) http.Header {
 	return out
 }
 
-// removeHopByHop strips hop-by-hop headers from a response header in place.
+// removeHopByHop strips hop-by-hop headers from a response header in place,
+// in one pass over the few headers a response has. The upstream's Trailer
+// announcement goes too: it is rebuilt from res.Trailer.
 func removeHopByHop(h http.Header) {
 	conn := h["Connection"]
-	for k := range hopHeaders {
-		if k != "Trailer" { // the upstream's Trailer announcement is rebuilt from res.Trailer
+	for k := range h {
+		if isHopHeader(k) {
 			delete(h, k)
 		}
 	}
-	delete(h, "Trailer")
 	removeConnectionListed(h, conn)
 }
 

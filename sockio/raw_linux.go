@@ -1,0 +1,49 @@
+//go:build linux
+
+package sockio
+
+import (
+	"syscall"
+	"unsafe"
+)
+
+const supported = true
+
+// readOnce runs under the fd's read lock; false means "wait until
+// readable, then call again".
+func (c *Conn) readOnce(fd uintptr) bool {
+	for {
+		n, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&c.rbuf[0])), uintptr(len(c.rbuf)))
+		switch e {
+		case 0:
+			c.rn = int(n)
+			return true
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return false
+		}
+		c.rerr = e
+		return true
+	}
+}
+
+// writeOnce sends what is left of wbuf; MSG_NOSIGNAL turns a write to a
+// reset connection into EPIPE instead of a signal.
+func (c *Conn) writeOnce(fd uintptr) bool {
+	for c.wn < len(c.wbuf) {
+		rest := c.wbuf[c.wn:]
+		n, _, e := syscall.RawSyscall6(syscall.SYS_SENDTO, fd, uintptr(unsafe.Pointer(&rest[0])), uintptr(len(rest)), syscall.MSG_NOSIGNAL, 0, 0)
+		switch e {
+		case 0:
+			c.wn += int(n)
+		case syscall.EINTR:
+		case syscall.EAGAIN:
+			return false
+		default:
+			c.werr = e
+			return true
+		}
+	}
+	return true
+}

@@ -1,0 +1,8 @@
+//go:build !linux
+
+package sockio
+
+const supported = false
+
+func (c *Conn) readOnce(uintptr) bool  { panic("sockio: unsupported") }
+func (c *Conn) writeOnce(uintptr) bool { panic("sockio: unsupported") }
