@@ -21,6 +21,7 @@ const (
 	fDownstreamContentSize
 	fDownstreamStatus
 	fDuration
+	fMiddlewareDecision
 	fOriginContentSize
 	fOriginDuration
 	fOriginStatus
@@ -51,7 +52,7 @@ const (
 var fieldNames = [numFields]string{
 	"ClientAddr", "ClientHost", "ClientPort", "ClientUsername",
 	"DownstreamContentSize", "DownstreamStatus", "Duration",
-	"OriginContentSize", "OriginDuration", "OriginStatus", "Overhead",
+	"MiddlewareDecision", "OriginContentSize", "OriginDuration", "OriginStatus", "Overhead",
 	"RequestAddr", "RequestContentSize", "RequestCount", "RequestHost",
 	"RequestMethod", "RequestPath", "RequestPort", "RequestProtocol",
 	"RequestScheme", "RetryAttempts", "RouterName", "ServiceAddr",

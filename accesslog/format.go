@@ -196,6 +196,9 @@ func appendJSON(b []byte, set *settings, e *entry) []byte {
 	j.int(fDownstreamContentSize, e.size)
 	j.int(fDownstreamStatus, int64(e.status))
 	j.int(fDuration, int64(e.duration))
+	if info.Decision != "" {
+		j.str(fMiddlewareDecision, info.Decision)
+	}
 	overhead := e.duration
 	if info.OriginStatus != 0 {
 		j.int(fOriginContentSize, info.OriginSize)

@@ -46,6 +46,8 @@ type Metrics struct {
 	lastFailure    prometheus.Gauge // Guan extension
 	serverUp       *prometheus.GaugeVec
 	certsNotAfter  *prometheus.GaugeVec
+	decisions      *prometheus.CounterVec // middleware, type, result
+	mirrorDropped  *prometheus.CounterVec // service, mirror
 
 	// addInternals counts requests routed by *@internal routers too.
 	addInternals bool
@@ -63,6 +65,8 @@ type Metrics struct {
 	retryCache  sync.Map // string -> prometheus.Counter
 	connCache   sync.Map // [2]string -> prometheus.Gauge
 	tlsCache    sync.Map // tlsKey -> prometheus.Counter
+	decCache    sync.Map // [3]string -> prometheus.Counter
+	dropCache   sync.Map // [2]string -> prometheus.Counter
 
 	certsMu sync.Mutex // serializes SetCertificates
 
@@ -214,8 +218,42 @@ func New(cfg *static.Prometheus) *Metrics {
 		Name: "guan_tls_certs_not_after",
 		Help: "Expiry (NotAfter) of a loaded certificate, in Unix seconds.",
 	}, []string{"cn", "serial", "sans"})
-	m.reg.MustRegister(m.openConns, m.reloads, m.reloadFailures, m.lastSuccess, m.lastFailure, m.serverUp, m.certsNotAfter)
+	m.decisions = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "guan_middleware_decisions_total",
+		Help: "Decisions of policy middlewares (rateLimit...) by result.",
+	}, []string{"middleware", "type", "result"})
+	m.mirrorDropped = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "guan_service_mirror_dropped_total",
+		Help: "Mirror copies not sent because the mirroring service had maxInFlight copies running.",
+	}, []string{"service", "mirror"})
+	m.reg.MustRegister(m.openConns, m.reloads, m.reloadFailures, m.lastSuccess, m.lastFailure, m.serverUp, m.certsNotAfter, m.decisions, m.mirrorDropped)
 	return m
+}
+
+// MirrorDropped counts one mirror copy dropped by a mirroring service.
+func (m *Metrics) MirrorDropped(service, mirror string) {
+	if !m.Enabled() {
+		return
+	}
+	k := [2]string{service, mirror}
+	v, ok := m.dropCache.Load(k)
+	if !ok {
+		v = m.resolve(&m.dropCache, k, func() any { return m.mirrorDropped.WithLabelValues(service, mirror) })
+	}
+	v.(prometheus.Counter).Inc()
+}
+
+// Decision counts one decision of a middleware ("allowed", "limited"...).
+func (m *Metrics) Decision(middleware, kind, result string) {
+	if !m.Enabled() {
+		return
+	}
+	k := [3]string{middleware, kind, result}
+	v, ok := m.decCache.Load(k)
+	if !ok {
+		v = m.resolve(&m.decCache, k, func() any { return m.decisions.WithLabelValues(middleware, kind, result) })
+	}
+	v.(prometheus.Counter).Inc()
 }
 
 // newRequestVecs registers the request metrics of one level; own are the
@@ -525,13 +563,14 @@ func (m *Metrics) ServerState(service, url string, up bool) {
 
 // Live names the objects of the configuration in force, by qualified name.
 type Live struct {
-	Routers  map[string]bool
-	Services map[string]bool
+	Routers     map[string]bool
+	Services    map[string]bool
+	Middlewares map[string]bool
 	// Servers holds the {service, url} pairs of load-balancer servers.
 	Servers map[[2]string]bool
 }
 
-// Prune deletes the series of routers, services and servers that live does
+// Prune deletes the series of routers, services, middlewares and servers that live does
 // not name, as Traefik does after a configuration change, so removed objects
 // stop being exported (a removed server no longer shows as up or down). It is
 // meant to run after each configuration commit. A request still finishing on
@@ -562,6 +601,20 @@ func (m *Metrics) Prune(live Live) {
 		if svc := k.(string); !live.Services[svc] {
 			m.retries.DeleteLabelValues(svc)
 			m.retryCache.Delete(k)
+		}
+		return true
+	})
+	m.dropCache.Range(func(k, _ any) bool {
+		if dk := k.([2]string); !live.Services[dk[0]] {
+			m.mirrorDropped.DeleteLabelValues(dk[0], dk[1])
+			m.dropCache.Delete(k)
+		}
+		return true
+	})
+	m.decCache.Range(func(k, _ any) bool {
+		if dk := k.([3]string); !live.Middlewares[dk[0]] {
+			m.decisions.DeleteLabelValues(dk[0], dk[1], dk[2])
+			m.decCache.Delete(k)
 		}
 		return true
 	})

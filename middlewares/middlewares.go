@@ -27,6 +27,9 @@ type Env struct {
 	Service func(name string) (http.Handler, error)
 	// BaseDir resolves relative file paths (usersFile) in configuration.
 	BaseDir string
+	// Decision counts one decision of the middleware by result, for the
+	// guan_middleware_decisions_total metric; nil when nobody counts.
+	Decision func(result string)
 }
 
 // Constructor wraps next with a middleware.

@@ -27,6 +27,10 @@ type Info struct {
 	OriginDuration time.Duration
 	RetryAttempts  int
 	ClientUsername string
+	// Decision is set by a policy middleware that refused the request or
+	// decided it in a degraded way, as "middleware@provider:result"
+	// ("limit@file:limited"); the access log's MiddlewareDecision.
+	Decision string
 	// NoAccessLog and NoMetrics leave the request out of the access log
 	// and metrics: set from the entrypoint's observability settings, then
 	// the router's when it has its own.

@@ -9,11 +9,17 @@ need=()
 command -v curl >/dev/null || need+=(curl)
 command -v openssl >/dev/null || need+=(openssl)
 command -v chromium >/dev/null || need+=(chromium)
+command -v redis-server >/dev/null || need+=(redis-server)
 if ((${#need[@]})); then
 	echo "installing: ${need[*]}"
 	if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
 	$SUDO apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+	# The package starts a system Redis on port 6379; tests start their own
+	# on free ports and need none.
+	if [[ " ${need[*]} " == *" redis-server "* ]]; then
+		$SUDO systemctl stop redis-server 2>/dev/null || $SUDO service redis-server stop 2>/dev/null || true
+	fi
 fi
 
 echo "== gofmt"
@@ -30,8 +36,9 @@ go test -race -count=1 -timeout 15m ./...
 
 echo "== go test without the race detector on the socket paths"
 # Race-detector builds read and write sockets through net (see sockio);
-# this run covers the raw path the released binary takes.
-go test -count=1 -timeout 10m ./sockio ./entrypoints/... ./services/h1transport ./services/proxy ./test/...
+# this run covers the raw path the released binary takes, in the packages
+# and in a gateway binary built without -race for the end-to-end tests.
+GUAN_E2E_NORACE=1 go test -count=1 -timeout 10m ./sockio ./entrypoints/... ./services/h1transport ./services/proxy ./test/...
 
 echo "== fuzz (short run per target)"
 # A count, not a duration: a duration-bound run can fail with a spurious

@@ -50,6 +50,9 @@ type Options struct {
 	// OnServerState is told about every server health change (metrics);
 	// may be nil.
 	OnServerState func(service, url string, up bool)
+	// OnMirrorDropped is told about every mirror copy dropped because the
+	// mirroring service had maxInFlight copies running (metrics); may be nil.
+	OnMirrorDropped func(service, mirror string)
 }
 
 // TCPHandler takes ownership of a client connection (a *tls.Conn or a
@@ -158,7 +161,7 @@ func (s *Set) build(name string) *built {
 	case cfg.HighestRandomWeight != nil:
 		return s.buildHRW(provider, cfg.HighestRandomWeight)
 	case cfg.Mirroring != nil:
-		return s.buildMirroring(provider, cfg.Mirroring)
+		return s.buildMirroring(name, provider, cfg.Mirroring)
 	default:
 		return s.buildFailover(provider, cfg.Failover)
 	}
@@ -429,7 +432,7 @@ func (s *Set) buildHRW(provider string, c *dynamic.HighestRandomWeight) *built {
 	return &built{h: h}
 }
 
-func (s *Set) buildMirroring(provider string, m *dynamic.Mirroring) *built {
+func (s *Set) buildMirroring(name, provider string, m *dynamic.Mirroring) *built {
 	if m.Service == "" {
 		return &built{err: errors.New("mirroring.service is empty: name the service that answers")}
 	}
@@ -453,12 +456,21 @@ func (s *Set) buildMirroring(provider string, m *dynamic.Mirroring) *built {
 	if m.MaxBodySize != nil {
 		maxBody = *m.MaxBodySize
 	}
+	if m.MaxInFlight < 0 {
+		return &built{err: fmt.Errorf("mirroring.maxInFlight is %d; set how many copies may run at once (> 0), or leave it out for %d", m.MaxInFlight, mirror.DefaultMaxInFlight)}
+	}
+	var onDrop func(string)
+	if fn := s.o.OnMirrorDropped; fn != nil {
+		onDrop = func(mirrorName string) { fn(name, mirrorName) }
+	}
 	h, err := mirror.New(mirror.Options{
 		Main: main.h, Mirrors: targets,
 		MirrorBody:  m.MirrorBody == nil || *m.MirrorBody,
 		MaxBodySize: maxBody,
+		MaxInFlight: m.MaxInFlight,
 		Propagate:   m.HealthCheck != nil,
 		Logger:      s.log,
+		OnDrop:      onDrop,
 	})
 	if err != nil {
 		return &built{err: err}

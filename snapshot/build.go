@@ -46,6 +46,10 @@ type Input struct {
 	Store             *statestore.Build
 	Logger            *slog.Logger
 	OnServerState     func(service, url string, up bool)
+	// OnDecision counts a middleware's decision (metrics); nil: not counted.
+	OnDecision func(middleware, kind, result string)
+	// OnMirrorDropped counts mirror copies dropped (metrics); may be nil.
+	OnMirrorDropped func(service, mirror string)
 	// ValidateUnused builds services no router uses, to report their
 	// errors (gateway check); a running gateway leaves them idle.
 	ValidateUnused bool
@@ -130,7 +134,8 @@ func Build(in Input) (*Snapshot, error) {
 			_, p := splitName(name)
 			return b.m.baseDir[p]
 		},
-		OnServerState: in.OnServerState,
+		OnServerState:   in.OnServerState,
+		OnMirrorDropped: in.OnMirrorDropped,
 	})
 	b.buildTLS()
 	b.addRedirectionMiddlewares()
@@ -301,6 +306,10 @@ func (b *builder) compileMiddleware(name string, cfg *dynamic.Middleware) (func(
 		Logger:  b.log.With("middleware", name),
 		BaseDir: b.m.baseDir[prov],
 		Service: func(svc string) (http.Handler, error) { return b.service(Qualify(svc, prov)) },
+	}
+	if on := b.in.OnDecision; on != nil {
+		kind := registry.Kind(cfg)
+		env.Decision = func(result string) { on(name, kind, result) }
 	}
 	ctor, err := registry.New(env, cfg)
 	if err != nil {

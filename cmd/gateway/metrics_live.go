@@ -6,16 +6,20 @@ import (
 )
 
 // pruneMetrics deletes the metric series of the routers, services and
-// servers that the live snapshot s no longer has.
+// middlewares and servers that the live snapshot s no longer has.
 func pruneMetrics(m *metrics.Metrics, s *snapshot.Snapshot) {
 	if !m.Enabled() {
 		return
 	}
 	st := s.Status()
 	live := metrics.Live{
-		Routers:  make(map[string]bool, len(st.Routers)),
-		Services: make(map[string]bool, len(st.Services)),
-		Servers:  map[[2]string]bool{},
+		Routers:     make(map[string]bool, len(st.Routers)),
+		Services:    make(map[string]bool, len(st.Services)),
+		Middlewares: make(map[string]bool, len(st.Middlewares)),
+		Servers:     map[[2]string]bool{},
+	}
+	for name := range st.Middlewares {
+		live.Middlewares[name] = true
 	}
 	for name := range st.Routers {
 		live.Routers[name] = true

@@ -197,6 +197,8 @@ func serve(source staticSource, stderr io.Writer) int {
 		Build: func(msgs map[string]providers.Message, b *statestore.Build) (*snapshot.Snapshot, error) {
 			input := buildInput(cfg, msgs, b, in, log)
 			input.OnServerState = mets.ServerState
+			input.OnDecision = mets.Decision
+			input.OnMirrorDropped = mets.MirrorDropped
 			snap, err := snapshot.Build(input)
 			if err == nil {
 				// The pipeline swaps in every snapshot that builds.

@@ -210,7 +210,7 @@ http:
 			toml: `
 [http.routers.web]
   rul = "Path(` + "`/`" + `)"
-[http.middlewares.m.rateLimit]
+[http.middlewares.m.plugin]
   average = 100
 [htp]
 `,
@@ -221,18 +221,18 @@ http:
       rul: Path(` + "`/`" + `)
   middlewares:
     m:
-      rateLimit:
+      plugin:
         average: 100
 htp: {}
 `,
 			wantTOML: []string{
 				`f.toml:3:3: unknown key "http.routers.web.rul" (did you mean "rule"?)`,
-				`f.toml:4:21: http.middlewares.m.rateLimit: not supported yet (Traefik's rateLimit middleware)`,
+				`f.toml:4:21: http.middlewares.m.plugin: not supported yet (middleware plugins)`,
 				`f.toml:6:2: unknown key "htp" (did you mean "http"?)`,
 			},
 			wantYAML: []string{
 				`f.yaml:5:7: unknown key "http.routers.web.rul" (did you mean "rule"?)`,
-				`f.yaml:8:7: http.middlewares.m.rateLimit: not supported yet (Traefik's rateLimit middleware)`,
+				`f.yaml:8:7: http.middlewares.m.plugin: not supported yet (middleware plugins)`,
 				`f.yaml:10:1: unknown key "htp" (did you mean "http"?)`,
 			},
 		},
@@ -568,7 +568,7 @@ func TestUnsupportedTraefikSections(t *testing.T) {
 http:
   middlewares:
     limit:
-      rateLimit:
+      plugin:
         average: 10
     breaker:
       circuitBreaker:
@@ -584,7 +584,7 @@ tcp:
           version: 2
 `), &dyn)
 	want = []string{
-		`d.yaml:5:7: http.middlewares.limit.rateLimit: not supported yet (Traefik's rateLimit middleware); inFlightReq caps simultaneous requests`,
+		`d.yaml:5:7: http.middlewares.limit.plugin: not supported yet (middleware plugins)`,
 		`d.yaml:8:7: http.middlewares.breaker.circuitBreaker: not supported yet (Traefik's circuitBreaker middleware)`,
 		`d.yaml:11:1: udp: not supported yet (UDP routing)`,
 		`d.yaml:17:9: tcp.services.t.loadBalancer.proxyProtocol: not supported yet (the PROXY protocol)`,

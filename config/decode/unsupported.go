@@ -55,7 +55,6 @@ var unsupported = []struct {
 	{"http.middlewares.*.circuitBreaker", "Traefik's circuitBreaker middleware", ""},
 	{"http.middlewares.*.forwardAuth", "Traefik's forwardAuth middleware", ""},
 	{"http.middlewares.*.plugin", "middleware plugins", ""},
-	{"http.middlewares.*.rateLimit", "Traefik's rateLimit middleware", "inFlightReq caps simultaneous requests"},
 	{"http.serversTransports.*.spiffe", "SPIFFE identities", ""},
 	{"tcp.services.*.loadBalancer.proxyProtocol", "the PROXY protocol", ""},
 	{"tcp.serversTransports.*.proxyProtocol", "the PROXY protocol", ""},

@@ -172,9 +172,11 @@ type HRWService struct {
 
 // Mirroring sends a copy of requests to mirrors.
 type Mirroring struct {
-	Service     string          `json:"service,omitempty"`
-	MirrorBody  *bool           `json:"mirrorBody,omitempty"`  // default true
-	MaxBodySize *int64          `json:"maxBodySize,omitempty"` // default 1 MiB (Traefik: -1); -1 means no limit
+	Service     string `json:"service,omitempty"`
+	MirrorBody  *bool  `json:"mirrorBody,omitempty"`  // default true
+	MaxBodySize *int64 `json:"maxBodySize,omitempty"` // default 1 MiB (Traefik: -1); -1 means no limit
+	// Guan: copies in flight at once; more are dropped (default 256).
+	MaxInFlight int             `json:"maxInFlight,omitempty"`
 	Mirrors     []MirrorService `json:"mirrors,omitempty"`
 	HealthCheck *HealthCheck    `json:"healthCheck,omitempty"`
 }

@@ -20,6 +20,7 @@ type Middleware struct {
 	RedirectScheme    *RedirectScheme    `json:"redirectScheme,omitempty"`
 	BasicAuth         *BasicAuth         `json:"basicAuth,omitempty"`
 	InFlightReq       *InFlightReq       `json:"inFlightReq,omitempty"`
+	RateLimit         *RateLimit         `json:"rateLimit,omitempty"`
 	Buffering         *Buffering         `json:"buffering,omitempty"`
 	Compress          *Compress          `json:"compress,omitempty"`
 	Retry             *Retry             `json:"retry,omitempty"`
@@ -182,6 +183,48 @@ type SourceCriterion struct {
 type InFlightReq struct {
 	Amount          int64            `json:"amount,omitempty"`
 	SourceCriterion *SourceCriterion `json:"sourceCriterion,omitempty"`
+}
+
+// RateLimit admits, per source, Average requests per Period on average and
+// up to Burst at once (a token bucket of Burst tokens refilled at
+// Average/Period). With Redis the bucket is shared by every gateway that
+// uses the same Redis and middleware name.
+type RateLimit struct {
+	Average         int64            `json:"average,omitempty"` // 0: no limit
+	Period          *config.Duration `json:"period,omitempty"`  // default 1s
+	Burst           *int64           `json:"burst,omitempty"`   // default 1
+	SourceCriterion *SourceCriterion `json:"sourceCriterion,omitempty"`
+	Redis           *RateLimitRedis  `json:"redis,omitempty"`
+}
+
+// RateLimitRedis is where rateLimit keeps its buckets when they are shared.
+// One endpoint is a single Redis; several are a Redis Cluster's seed
+// nodes; MasterName (Guan) makes them Sentinels.
+type RateLimitRedis struct {
+	Endpoints      []string         `json:"endpoints,omitempty"` // default localhost:6379
+	Username       string           `json:"username,omitempty"`
+	Password       string           `json:"password,omitempty"`
+	DB             int              `json:"db,omitempty"`
+	TLS            *ClientTLS       `json:"tls,omitempty"`
+	PoolSize       int              `json:"poolSize,omitempty"`
+	MinIdleConns   int              `json:"minIdleConns,omitempty"`
+	MaxActiveConns int              `json:"maxActiveConns,omitempty"`
+	DialTimeout    *config.Duration `json:"dialTimeout,omitempty"`  // default 5s
+	ReadTimeout    *config.Duration `json:"readTimeout,omitempty"`  // default 3s
+	WriteTimeout   *config.Duration `json:"writeTimeout,omitempty"` // default 3s
+	// Guan: the Sentinel master set; Endpoints are then Sentinels.
+	MasterName string `json:"masterName,omitempty"`
+	// Guan: what happens while Redis cannot be reached: "local" (default,
+	// per-gateway buckets), "open" (admit) or "closed" (refuse with 503).
+	FailurePolicy string `json:"failurePolicy,omitempty"`
+}
+
+// ClientTLS is the TLS a middleware uses towards a server it calls.
+type ClientTLS struct {
+	CA                 string `json:"ca,omitempty"`
+	Cert               string `json:"cert,omitempty"`
+	Key                string `json:"key,omitempty"`
+	InsecureSkipVerify bool   `json:"insecureSkipVerify,omitempty"`
 }
 
 // Buffering reads whole requests/responses before passing them on.

@@ -3,7 +3,6 @@
 package inflightreq
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -31,7 +30,7 @@ func New(env middlewares.Env, cfg dynamic.InFlightReq, next http.Handler) (http.
 	if cfg.Amount <= 0 {
 		return nil, fmt.Errorf("inFlightReq: amount is %d; set it to the maximum number of simultaneous requests per source (> 0)", cfg.Amount)
 	}
-	source, err := sourceFunc(cfg.SourceCriterion)
+	source, err := ipstrategy.Source(cfg.SourceCriterion)
 	if err != nil {
 		return nil, fmt.Errorf("inFlightReq: %w", err)
 	}
@@ -54,39 +53,6 @@ func New(env middlewares.Env, cfg dynamic.InFlightReq, next http.Handler) (http.
 		logger = slog.New(slog.DiscardHandler)
 	}
 	return &inFlight{next: next, amount: cfg.Amount, source: source, counts: counts, logger: logger}, nil
-}
-
-// sourceFunc returns how requests are grouped. As in Traefik the three
-// criteria are mutually exclusive and the default is the peer IP.
-func sourceFunc(sc *dynamic.SourceCriterion) (func(*http.Request) string, error) {
-	if sc == nil {
-		sc = &dynamic.SourceCriterion{}
-	}
-	set := 0
-	if sc.IPStrategy != nil {
-		set++
-	}
-	if sc.RequestHeaderName != "" {
-		set++
-	}
-	if sc.RequestHost {
-		set++
-	}
-	if set > 1 {
-		return nil, errors.New("sourceCriterion: ipStrategy, requestHeaderName and requestHost are mutually exclusive; keep only one")
-	}
-	switch {
-	case sc.RequestHeaderName != "":
-		name := http.CanonicalHeaderKey(sc.RequestHeaderName)
-		return func(r *http.Request) string { return r.Header.Get(name) }, nil
-	case sc.RequestHost:
-		return func(r *http.Request) string { return r.Host }, nil
-	}
-	s, err := ipstrategy.New(sc.IPStrategy)
-	if err != nil {
-		return nil, fmt.Errorf("sourceCriterion.%w", err)
-	}
-	return s.ClientIP, nil
 }
 
 func (m *inFlight) ServeHTTP(w http.ResponseWriter, req *http.Request) {

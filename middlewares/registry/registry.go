@@ -21,6 +21,7 @@ import (
 	"github.com/guan-gateway/guan/middlewares/inflightreq"
 	"github.com/guan-gateway/guan/middlewares/ipallowlist"
 	"github.com/guan-gateway/guan/middlewares/passtlsclientcert"
+	"github.com/guan-gateway/guan/middlewares/ratelimit"
 	"github.com/guan-gateway/guan/middlewares/redirect"
 	"github.com/guan-gateway/guan/middlewares/replacepath"
 	"github.com/guan-gateway/guan/middlewares/replacepathregex"
@@ -63,6 +64,7 @@ var kinds = []kind{
 	of("basicauth", func(m *dynamic.Middleware) *dynamic.BasicAuth { return m.BasicAuth }, basicauth.New),
 	of("digestauth", func(m *dynamic.Middleware) *dynamic.DigestAuth { return m.DigestAuth }, digestauth.New),
 	of("inflightreq", func(m *dynamic.Middleware) *dynamic.InFlightReq { return m.InFlightReq }, inflightreq.New),
+	of("ratelimit", func(m *dynamic.Middleware) *dynamic.RateLimit { return m.RateLimit }, ratelimit.New),
 	of("buffering", func(m *dynamic.Middleware) *dynamic.Buffering { return m.Buffering }, buffering.New),
 	of("compress", func(m *dynamic.Middleware) *dynamic.Compress { return m.Compress }, compress.New),
 	of("retry", func(m *dynamic.Middleware) *dynamic.Retry { return m.Retry }, retry.New),

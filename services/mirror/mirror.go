@@ -52,6 +52,8 @@ type Options struct {
 	Propagate   bool
 	MaxInFlight int // 0: DefaultMaxInFlight
 	Logger      *slog.Logger
+	// OnDrop is told the name of the mirror whose copy was dropped (metrics).
+	OnDrop func(mirror string)
 }
 
 // Mirroring is the handler of a mirroring service.
@@ -164,6 +166,9 @@ func (m *Mirroring) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		default:
 			m.dropped.Add(1)
 			m.o.Logger.Debug("mirror copy dropped: too many in flight", "mirror", m.o.Mirrors[i].Name)
+			if m.o.OnDrop != nil {
+				m.o.OnDrop(m.o.Mirrors[i].Name)
+			}
 		}
 	}
 }
