@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 
+	"github.com/guan-gateway/guan/reqinfo"
 	"github.com/guan-gateway/guan/statestore"
 )
 
@@ -43,3 +44,18 @@ type TCPHandler interface {
 
 // TCPConstructor wraps next with a TCP middleware.
 type TCPConstructor func(next TCPHandler) (TCPHandler, error)
+
+// Decide records a policy middleware's decision: it is counted through
+// count (Env.Decision, may be nil) and, unless it is "allowed", the
+// request's access-log line names it as MiddlewareDecision
+// ("name@provider:result").
+func Decide(r *http.Request, count func(string), name, result string) {
+	if count != nil {
+		count(result)
+	}
+	if result != "allowed" {
+		if info, ok := reqinfo.Lookup(r.Context()); ok && info != nil {
+			info.Decision = name + ":" + result
+		}
+	}
+}

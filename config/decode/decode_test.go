@@ -570,10 +570,10 @@ http:
     limit:
       plugin:
         average: 10
-    breaker:
-      circuitBreaker:
-        expression: "NetworkErrorRatio() > 0.5"
     certs: {passTLSClientCert: {pem: true}}
+  serversTransports:
+    st:
+      spiffe: {}
 udp:
   routers: {}
 tcp:
@@ -585,7 +585,7 @@ tcp:
 `), &dyn)
 	want = []string{
 		`d.yaml:5:7: http.middlewares.limit.plugin: not supported yet (middleware plugins)`,
-		`d.yaml:8:7: http.middlewares.breaker.circuitBreaker: not supported yet (Traefik's circuitBreaker middleware)`,
+		`d.yaml:10:7: http.serversTransports.st.spiffe: not supported yet (SPIFFE identities)`,
 		`d.yaml:11:1: udp: not supported yet (UDP routing)`,
 		`d.yaml:17:9: tcp.services.t.loadBalancer.proxyProtocol: not supported yet (the PROXY protocol)`,
 	}

@@ -52,8 +52,6 @@ var unsupported = []struct {
 
 	// Dynamic configuration.
 	{"udp", "UDP routing", ""},
-	{"http.middlewares.*.circuitBreaker", "Traefik's circuitBreaker middleware", ""},
-	{"http.middlewares.*.forwardAuth", "Traefik's forwardAuth middleware", ""},
 	{"http.middlewares.*.plugin", "middleware plugins", ""},
 	{"http.serversTransports.*.spiffe", "SPIFFE identities", ""},
 	{"tcp.services.*.loadBalancer.proxyProtocol", "the PROXY protocol", ""},

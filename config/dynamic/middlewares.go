@@ -19,6 +19,8 @@ type Middleware struct {
 	RedirectRegex     *RedirectRegex     `json:"redirectRegex,omitempty"`
 	RedirectScheme    *RedirectScheme    `json:"redirectScheme,omitempty"`
 	BasicAuth         *BasicAuth         `json:"basicAuth,omitempty"`
+	ForwardAuth       *ForwardAuth       `json:"forwardAuth,omitempty"`
+	CircuitBreaker    *CircuitBreaker    `json:"circuitBreaker,omitempty"`
 	InFlightReq       *InFlightReq       `json:"inFlightReq,omitempty"`
 	RateLimit         *RateLimit         `json:"rateLimit,omitempty"`
 	Buffering         *Buffering         `json:"buffering,omitempty"`
@@ -217,6 +219,42 @@ type RateLimitRedis struct {
 	// Guan: what happens while Redis cannot be reached: "local" (default,
 	// per-gateway buckets), "open" (admit) or "closed" (refuse with 503).
 	FailurePolicy string `json:"failurePolicy,omitempty"`
+}
+
+// ForwardAuth asks an authentication server about every request: a 2xx
+// answer lets the request through, anything else is the client's response.
+type ForwardAuth struct {
+	Address                  string          `json:"address,omitempty"`
+	TLS                      *ForwardAuthTLS `json:"tls,omitempty"`
+	TrustForwardHeader       bool            `json:"trustForwardHeader,omitempty"`
+	AuthResponseHeaders      []string        `json:"authResponseHeaders,omitempty"`
+	AuthResponseHeadersRegex string          `json:"authResponseHeadersRegex,omitempty"`
+	AuthRequestHeaders       []string        `json:"authRequestHeaders,omitempty"`
+	AddAuthCookiesToResponse []string        `json:"addAuthCookiesToResponse,omitempty"`
+	ForwardBody              bool            `json:"forwardBody,omitempty"`
+	MaxBodySize              *int64          `json:"maxBodySize,omitempty"` // with forwardBody; default 1 MiB (Traefik: -1)
+	HeaderField              string          `json:"headerField,omitempty"`
+	PreserveLocationHeader   bool            `json:"preserveLocationHeader,omitempty"`
+	PreserveRequestMethod    bool            `json:"preserveRequestMethod,omitempty"`
+}
+
+// ForwardAuthTLS is the TLS towards the authentication server.
+type ForwardAuthTLS struct {
+	CA                 string `json:"ca,omitempty"`
+	Cert               string `json:"cert,omitempty"`
+	Key                string `json:"key,omitempty"`
+	InsecureSkipVerify bool   `json:"insecureSkipVerify,omitempty"`
+	CAOptional         bool   `json:"caOptional,omitempty"` // deprecated in Traefik; accepted, no effect on a client
+}
+
+// CircuitBreaker answers with ResponseCode instead of calling the service
+// while Expression holds over the last 10 s of responses.
+type CircuitBreaker struct {
+	Expression       string           `json:"expression,omitempty"`
+	CheckPeriod      *config.Duration `json:"checkPeriod,omitempty"`      // default 100ms
+	FallbackDuration *config.Duration `json:"fallbackDuration,omitempty"` // default 10s
+	RecoveryDuration *config.Duration `json:"recoveryDuration,omitempty"` // default 10s
+	ResponseCode     int              `json:"responseCode,omitempty"`     // default 503
 }
 
 // ClientTLS is the TLS a middleware uses towards a server it calls.

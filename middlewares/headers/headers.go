@@ -12,6 +12,7 @@ import (
 
 	"github.com/guan-gateway/guan/config/dynamic"
 	"github.com/guan-gateway/guan/middlewares"
+	"github.com/guan-gateway/guan/middlewares/headerhook"
 )
 
 type headers struct {
@@ -76,14 +77,9 @@ func (h *headers) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 		h.next.ServeHTTP(rw, req)
 		return
 	}
-	w := &responseWriter{rw: rw, h: h, req: req, tls: tls}
+	w := headerhook.New(rw, func(hdr http.Header) { h.modifyResponse(hdr, req, tls) })
 	h.next.ServeHTTP(w, req)
-	if !w.applied && !w.hijacked {
-		// The handler wrote nothing; net/http will send an implicit 200
-		// with this header map, so it must carry our headers too. Nothing
-		// is written here so that an outer retry can still try again.
-		w.apply()
-	}
+	w.Finish()
 }
 
 // modifyResponse applies every response-side option to hdr.

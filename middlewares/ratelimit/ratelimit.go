@@ -15,7 +15,6 @@ import (
 	"github.com/guan-gateway/guan/config/dynamic"
 	"github.com/guan-gateway/guan/middlewares"
 	"github.com/guan-gateway/guan/middlewares/ipstrategy"
-	"github.com/guan-gateway/guan/reqinfo"
 )
 
 // State-store kinds: an unchanged middleware keeps its buckets and its
@@ -157,14 +156,7 @@ func (l *limiter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // the client left while Redis decided: nobody to answer
 	}
-	if l.decision != nil {
-		l.decision(result)
-	}
-	if result != resultAllowed {
-		if info, ok := reqinfo.Lookup(r.Context()); ok && info != nil {
-			info.Decision = l.name + ":" + result
-		}
-	}
+	middlewares.Decide(r, l.decision, l.name, result)
 	switch result {
 	case resultOpen:
 		l.next.ServeHTTP(w, r) // no bucket was consulted: no RateLimit-* headers

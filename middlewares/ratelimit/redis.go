@@ -3,14 +3,10 @@ package ratelimit
 import (
 	"context"
 	"crypto/sha256"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,6 +15,7 @@ import (
 
 	"github.com/guan-gateway/guan/config"
 	"github.com/guan-gateway/guan/config/dynamic"
+	"github.com/guan-gateway/guan/tls/clientconf"
 )
 
 // Failure policies: what a decision is while Redis cannot be reached.
@@ -101,7 +98,8 @@ func newRedisStore(cfg *dynamic.RateLimitRedis, baseDir string, log *slog.Logger
 	// Waiting for a pooled connection counts against the same budget.
 	opts.PoolTimeout = opts.ReadTimeout
 	if cfg.TLS != nil {
-		tc, err := clientTLS(cfg.TLS, baseDir)
+		t := cfg.TLS
+		tc, err := clientconf.Load(clientconf.Files{CA: t.CA, Cert: t.Cert, Key: t.Key, InsecureSkipVerify: t.InsecureSkipVerify}, baseDir)
 		if err != nil {
 			return nil, fmt.Errorf("redis.tls: %w", err)
 		}
@@ -128,39 +126,6 @@ func durationOr(d *config.Duration, def time.Duration) time.Duration {
 		return d.Std()
 	}
 	return def
-}
-
-func clientTLS(c *dynamic.ClientTLS, baseDir string) (*tls.Config, error) {
-	tc := &tls.Config{InsecureSkipVerify: c.InsecureSkipVerify, MinVersion: tls.VersionTLS12}
-	if c.CA != "" {
-		pem, err := os.ReadFile(resolve(baseDir, c.CA))
-		if err != nil {
-			return nil, fmt.Errorf("ca: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("ca: %s holds no PEM certificate", c.CA)
-		}
-		tc.RootCAs = pool
-	}
-	if (c.Cert == "") != (c.Key == "") {
-		return nil, errors.New("cert and key go together: set both for a client certificate, or neither")
-	}
-	if c.Cert != "" {
-		pair, err := tls.LoadX509KeyPair(resolve(baseDir, c.Cert), resolve(baseDir, c.Key))
-		if err != nil {
-			return nil, fmt.Errorf("cert/key: %w", err)
-		}
-		tc.Certificates = []tls.Certificate{pair}
-	}
-	return tc, nil
-}
-
-func resolve(baseDir, p string) string {
-	if p == "" || filepath.IsAbs(p) || baseDir == "" {
-		return p
-	}
-	return filepath.Join(baseDir, p)
 }
 
 // redisKey names a source's bucket. Keys are shared by every gateway

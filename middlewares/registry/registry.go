@@ -12,10 +12,12 @@ import (
 	"github.com/guan-gateway/guan/middlewares/addprefix"
 	"github.com/guan-gateway/guan/middlewares/basicauth"
 	"github.com/guan-gateway/guan/middlewares/buffering"
+	"github.com/guan-gateway/guan/middlewares/circuitbreaker"
 	"github.com/guan-gateway/guan/middlewares/compress"
 	"github.com/guan-gateway/guan/middlewares/contenttype"
 	"github.com/guan-gateway/guan/middlewares/digestauth"
 	"github.com/guan-gateway/guan/middlewares/errorpage"
+	"github.com/guan-gateway/guan/middlewares/forwardauth"
 	"github.com/guan-gateway/guan/middlewares/grpcweb"
 	"github.com/guan-gateway/guan/middlewares/headers"
 	"github.com/guan-gateway/guan/middlewares/inflightreq"
@@ -62,6 +64,8 @@ var kinds = []kind{
 	of("redirectregex", func(m *dynamic.Middleware) *dynamic.RedirectRegex { return m.RedirectRegex }, redirect.NewRegex),
 	of("redirectscheme", func(m *dynamic.Middleware) *dynamic.RedirectScheme { return m.RedirectScheme }, redirect.NewScheme),
 	of("basicauth", func(m *dynamic.Middleware) *dynamic.BasicAuth { return m.BasicAuth }, basicauth.New),
+	of("circuitbreaker", func(m *dynamic.Middleware) *dynamic.CircuitBreaker { return m.CircuitBreaker }, circuitbreaker.New),
+	of("forwardauth", func(m *dynamic.Middleware) *dynamic.ForwardAuth { return m.ForwardAuth }, forwardauth.New),
 	of("digestauth", func(m *dynamic.Middleware) *dynamic.DigestAuth { return m.DigestAuth }, digestauth.New),
 	of("inflightreq", func(m *dynamic.Middleware) *dynamic.InFlightReq { return m.InFlightReq }, inflightreq.New),
 	of("ratelimit", func(m *dynamic.Middleware) *dynamic.RateLimit { return m.RateLimit }, ratelimit.New),
