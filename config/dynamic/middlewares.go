@@ -21,6 +21,7 @@ type Middleware struct {
 	BasicAuth         *BasicAuth         `json:"basicAuth,omitempty"`
 	ForwardAuth       *ForwardAuth       `json:"forwardAuth,omitempty"`
 	CircuitBreaker    *CircuitBreaker    `json:"circuitBreaker,omitempty"`
+	JWT               *JWT               `json:"jwt,omitempty"`
 	InFlightReq       *InFlightReq       `json:"inFlightReq,omitempty"`
 	RateLimit         *RateLimit         `json:"rateLimit,omitempty"`
 	Buffering         *Buffering         `json:"buffering,omitempty"`
@@ -255,6 +256,23 @@ type CircuitBreaker struct {
 	FallbackDuration *config.Duration `json:"fallbackDuration,omitempty"` // default 10s
 	RecoveryDuration *config.Duration `json:"recoveryDuration,omitempty"` // default 10s
 	ResponseCode     int              `json:"responseCode,omitempty"`     // default 503
+}
+
+// JWT (Guan) admits requests that carry a valid JSON Web Token.
+type JWT struct {
+	JWKSURL             string            `json:"jwksURL,omitempty"`
+	JWKSRefreshInterval *config.Duration  `json:"jwksRefreshInterval,omitempty"` // default 5m
+	PublicKeys          []string          `json:"publicKeys,omitempty"`          // PEM text or file paths
+	Secret              string            `json:"secret,omitempty"`              // HMAC
+	Issuer              string            `json:"issuer,omitempty"`
+	Audience            []string          `json:"audience,omitempty"` // the token must name one of them
+	Algorithms          []string          `json:"algorithms,omitempty"`
+	TokenHeader         string            `json:"tokenHeader,omitempty"` // default Authorization (Bearer)
+	TokenCookie         string            `json:"tokenCookie,omitempty"`
+	TokenQuery          string            `json:"tokenQuery,omitempty"`
+	ClaimsToHeaders     map[string]string `json:"claimsToHeaders,omitempty"` // claim → request header
+	ClockSkew           *config.Duration  `json:"clockSkew,omitempty"`
+	Realm               string            `json:"realm,omitempty"` // WWW-Authenticate realm; default "guan"
 }
 
 // ClientTLS is the TLS a middleware uses towards a server it calls.
