@@ -22,6 +22,7 @@ type Middleware struct {
 	ForwardAuth       *ForwardAuth       `json:"forwardAuth,omitempty"`
 	CircuitBreaker    *CircuitBreaker    `json:"circuitBreaker,omitempty"`
 	JWT               *JWT               `json:"jwt,omitempty"`
+	OPA               *OPA               `json:"opa,omitempty"`
 	InFlightReq       *InFlightReq       `json:"inFlightReq,omitempty"`
 	RateLimit         *RateLimit         `json:"rateLimit,omitempty"`
 	Buffering         *Buffering         `json:"buffering,omitempty"`
@@ -273,6 +274,13 @@ type JWT struct {
 	ClaimsToHeaders     map[string]string `json:"claimsToHeaders,omitempty"` // claim → request header
 	ClockSkew           *config.Duration  `json:"clockSkew,omitempty"`
 	Realm               string            `json:"realm,omitempty"` // WWW-Authenticate realm; default "guan"
+}
+
+// OPA (Guan) decides requests with a Rego policy evaluated in the gateway.
+type OPA struct {
+	Policy string   `json:"policy,omitempty"` // a .rego file or a directory
+	Query  string   `json:"query,omitempty"`  // default data.guan.authz.allow
+	Data   []string `json:"data,omitempty"`   // JSON or YAML files
 }
 
 // ClientTLS is the TLS a middleware uses towards a server it calls.

@@ -23,6 +23,7 @@ import (
 	"github.com/guan-gateway/guan/middlewares/inflightreq"
 	"github.com/guan-gateway/guan/middlewares/ipallowlist"
 	"github.com/guan-gateway/guan/middlewares/jwt"
+	"github.com/guan-gateway/guan/middlewares/opa"
 	"github.com/guan-gateway/guan/middlewares/passtlsclientcert"
 	"github.com/guan-gateway/guan/middlewares/ratelimit"
 	"github.com/guan-gateway/guan/middlewares/redirect"
@@ -70,6 +71,7 @@ var kinds = []kind{
 	of("digestauth", func(m *dynamic.Middleware) *dynamic.DigestAuth { return m.DigestAuth }, digestauth.New),
 	of("inflightreq", func(m *dynamic.Middleware) *dynamic.InFlightReq { return m.InFlightReq }, inflightreq.New),
 	of("jwt", func(m *dynamic.Middleware) *dynamic.JWT { return m.JWT }, jwt.New),
+	of("opa", func(m *dynamic.Middleware) *dynamic.OPA { return m.OPA }, opa.New),
 	of("ratelimit", func(m *dynamic.Middleware) *dynamic.RateLimit { return m.RateLimit }, ratelimit.New),
 	of("buffering", func(m *dynamic.Middleware) *dynamic.Buffering { return m.Buffering }, buffering.New),
 	of("compress", func(m *dynamic.Middleware) *dynamic.Compress { return m.Compress }, compress.New),
