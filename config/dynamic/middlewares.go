@@ -23,6 +23,7 @@ type Middleware struct {
 	CircuitBreaker    *CircuitBreaker    `json:"circuitBreaker,omitempty"`
 	JWT               *JWT               `json:"jwt,omitempty"`
 	OPA               *OPA               `json:"opa,omitempty"`
+	WAF               *WAF               `json:"waf,omitempty"`
 	InFlightReq       *InFlightReq       `json:"inFlightReq,omitempty"`
 	RateLimit         *RateLimit         `json:"rateLimit,omitempty"`
 	Buffering         *Buffering         `json:"buffering,omitempty"`
@@ -281,6 +282,26 @@ type OPA struct {
 	Policy string   `json:"policy,omitempty"` // a .rego file or a directory
 	Query  string   `json:"query,omitempty"`  // default data.guan.authz.allow
 	Data   []string `json:"data,omitempty"`   // JSON or YAML files
+}
+
+// WAF (Guan) inspects requests with Coraza and, by default, the OWASP CRS.
+type WAF struct {
+	CRS                *bool             `json:"crs,omitempty"`           // default true
+	ParanoiaLevel      int               `json:"paranoiaLevel,omitempty"` // 1 (default) to 4
+	AnomalyThreshold   *AnomalyThreshold `json:"anomalyThreshold,omitempty"`
+	Directives         []string          `json:"directives,omitempty"` // SecLang lines
+	DirectivesFiles    []string          `json:"directivesFiles,omitempty"`
+	Mode               string            `json:"mode,omitempty"`             // block (default) | detect
+	RequestBodyLimit   int64             `json:"requestBodyLimit,omitempty"` // bytes; default 1 MiB
+	ResponseInspection bool              `json:"responseInspection,omitempty"`
+	AuditLog           string            `json:"auditLog,omitempty"` // file path
+}
+
+// AnomalyThreshold is the CRS anomaly score at which a request (inbound)
+// or a response (outbound) is blocked.
+type AnomalyThreshold struct {
+	Inbound  int `json:"inbound,omitempty"`  // default 5
+	Outbound int `json:"outbound,omitempty"` // default 4
 }
 
 // ClientTLS is the TLS a middleware uses towards a server it calls.

@@ -32,6 +32,7 @@ import (
 	"github.com/guan-gateway/guan/middlewares/retry"
 	"github.com/guan-gateway/guan/middlewares/stripprefix"
 	"github.com/guan-gateway/guan/middlewares/stripprefixregex"
+	"github.com/guan-gateway/guan/middlewares/waf"
 )
 
 // kind pairs a configuration field with its constructor.
@@ -72,6 +73,7 @@ var kinds = []kind{
 	of("inflightreq", func(m *dynamic.Middleware) *dynamic.InFlightReq { return m.InFlightReq }, inflightreq.New),
 	of("jwt", func(m *dynamic.Middleware) *dynamic.JWT { return m.JWT }, jwt.New),
 	of("opa", func(m *dynamic.Middleware) *dynamic.OPA { return m.OPA }, opa.New),
+	of("waf", func(m *dynamic.Middleware) *dynamic.WAF { return m.WAF }, waf.New),
 	of("ratelimit", func(m *dynamic.Middleware) *dynamic.RateLimit { return m.RateLimit }, ratelimit.New),
 	of("buffering", func(m *dynamic.Middleware) *dynamic.Buffering { return m.Buffering }, buffering.New),
 	of("compress", func(m *dynamic.Middleware) *dynamic.Compress { return m.Compress }, compress.New),
