@@ -5,6 +5,7 @@
 package middlewares
 
 import (
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -58,4 +59,24 @@ func Decide(r *http.Request, count func(string), name, result string) {
 			info.Decision = name + ":" + result
 		}
 	}
+}
+
+// Lasting returns the object the state store keeps for this middleware
+// and configuration (so that it survives reloads that leave both
+// unchanged), creating it on first use; without a store it creates one.
+func Lasting[T any](env Env, kind string, cfg any, create func() (T, error)) (T, error) {
+	if env.Store == nil {
+		return create()
+	}
+	v, err := env.Store.Get(kind, env.Name, cfg, func() (any, error) { return create() })
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	t, ok := v.(T)
+	if !ok {
+		var zero T
+		return zero, fmt.Errorf("state store holds %T for %q", v, env.Name)
+	}
+	return t, nil
 }

@@ -110,16 +110,9 @@ func New(env middlewares.Env, cfg dynamic.CircuitBreaker, next http.Handler) (ht
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
-	if env.Store != nil {
-		v, err := env.Store.Get(storeKind, env.Name, cfg, func() (any, error) { return c, nil })
-		if err != nil {
-			return nil, fmt.Errorf("circuitBreaker: %w", err)
-		}
-		kept, ok := v.(*core)
-		if !ok {
-			return nil, fmt.Errorf("circuitBreaker: state store holds %T for %q", v, env.Name)
-		}
-		c = kept
+	c, err = middlewares.Lasting(env, storeKind, cfg, func() (*core, error) { return c, nil })
+	if err != nil {
+		return nil, fmt.Errorf("circuitBreaker: %w", err)
 	}
 	return &breaker{core: c, next: next, code: code, body: http.StatusText(code), decision: env.Decision}, nil
 }

@@ -34,19 +34,9 @@ func New(env middlewares.Env, cfg dynamic.InFlightReq, next http.Handler) (http.
 	if err != nil {
 		return nil, fmt.Errorf("inFlightReq: %w", err)
 	}
-	var counts *Table
-	if env.Store != nil {
-		v, err := env.Store.Get(storeKind, env.Name, cfg, func() (any, error) { return NewTable(), nil })
-		if err != nil {
-			return nil, fmt.Errorf("inFlightReq: counter table: %w", err)
-		}
-		t, ok := v.(*Table)
-		if !ok {
-			return nil, fmt.Errorf("inFlightReq: state store holds %T for %q, want *inflightreq.Table", v, env.Name)
-		}
-		counts = t
-	} else {
-		counts = NewTable()
+	counts, err := middlewares.Lasting(env, storeKind, cfg, func() (*Table, error) { return NewTable(), nil })
+	if err != nil {
+		return nil, fmt.Errorf("inFlightReq: counter table: %w", err)
 	}
 	logger := env.Logger
 	if logger == nil {

@@ -108,20 +108,15 @@ func New(env middlewares.Env, cfg dynamic.JWT, next http.Handler) (http.Handler,
 				return nil, fmt.Errorf("jwt: jwksRefreshInterval %s is too short; use 1s or more", refresh)
 			}
 		}
-		create := func() (any, error) { return newRemoteKeys(cfg.JWKSURL, refresh, m.log), nil }
-		var v any
-		if env.Store != nil {
-			v, err = env.Store.Get(storeKind, env.Name, struct {
-				URL     string
-				Refresh time.Duration
-			}{cfg.JWKSURL, refresh}, create)
-			if err != nil {
-				return nil, fmt.Errorf("jwt: %w", err)
-			}
-		} else {
-			v, _ = create()
+		key := struct {
+			URL     string
+			Refresh time.Duration
+		}{cfg.JWKSURL, refresh}
+		if m.remote, err = middlewares.Lasting(env, storeKind, key, func() (*remoteKeys, error) {
+			return newRemoteKeys(cfg.JWKSURL, refresh, m.log), nil
+		}); err != nil {
+			return nil, fmt.Errorf("jwt: %w", err)
 		}
-		m.remote = v.(*remoteKeys)
 	}
 	skew := time.Duration(0)
 	if cfg.ClockSkew != nil {

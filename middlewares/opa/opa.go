@@ -71,18 +71,11 @@ func New(env middlewares.Env, cfg dynamic.OPA, next http.Handler) (http.Handler,
 	for i, d := range cfg.Data {
 		data[i] = resolve(d)
 	}
-	create := func() (any, error) { return newPolicy(query, resolve(cfg.Policy), data, log) }
-	var v any
-	var err error
-	if env.Store != nil {
-		v, err = env.Store.Get(storeKind, env.Name, cfg, create)
-	} else {
-		v, err = create()
-	}
+	pol, err := middlewares.Lasting(env, storeKind, cfg, func() (*policy, error) { return newPolicy(query, resolve(cfg.Policy), data, log) })
 	if err != nil {
 		return nil, fmt.Errorf("opa: %w", err)
 	}
-	return &middleware{next: next, name: env.Name, policy: v.(*policy), log: log, decision: env.Decision}, nil
+	return &middleware{next: next, name: env.Name, policy: pol, log: log, decision: env.Decision}, nil
 }
 
 // verdict is what a policy answered: a boolean, or an object with allow

@@ -73,36 +73,17 @@ func New(env middlewares.Env, cfg dynamic.RateLimit, next http.Handler) (http.Ha
 		next: next, name: env.Name, rule: r, source: source, policy: policy,
 		limitHdr: strconv.FormatInt(r.burst, 10), log: log, decision: env.Decision,
 	}
-	if l.local, err = lasting(env, bucketsKind, cfg, func() (*Buckets, error) { return NewBuckets(), nil }); err != nil {
+	if l.local, err = middlewares.Lasting(env, bucketsKind, cfg, func() (*Buckets, error) { return NewBuckets(), nil }); err != nil {
 		return nil, fmt.Errorf("rateLimit: buckets: %w", err)
 	}
 	if cfg.Redis != nil {
-		if l.redis, err = lasting(env, redisKind, *cfg.Redis, func() (*redisStore, error) {
+		if l.redis, err = middlewares.Lasting(env, redisKind, *cfg.Redis, func() (*redisStore, error) {
 			return newRedisStore(cfg.Redis, env.BaseDir, log)
 		}); err != nil {
 			return nil, fmt.Errorf("rateLimit: %w", err)
 		}
 	}
 	return l, nil
-}
-
-// lasting returns the object the state store keeps for this middleware
-// and configuration, creating it on first use.
-func lasting[T any](env middlewares.Env, kind string, cfg any, create func() (T, error)) (T, error) {
-	if env.Store == nil {
-		return create()
-	}
-	v, err := env.Store.Get(kind, env.Name, cfg, func() (any, error) { return create() })
-	if err != nil {
-		var zero T
-		return zero, err
-	}
-	t, ok := v.(T)
-	if !ok {
-		var zero T
-		return zero, fmt.Errorf("state store holds %T for %q", v, env.Name)
-	}
-	return t, nil
 }
 
 // ruleOf turns average/period/burst into a bucket. Period defaults to 1s

@@ -67,18 +67,11 @@ func New(env middlewares.Env, cfg dynamic.WAF, next http.Handler) (http.Handler,
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	create := func() (any, error) { return compile(cfg, env.BaseDir, log) }
-	var v any
-	var err error
-	if env.Store != nil {
-		v, err = env.Store.Get(storeKind, env.Name, cfg, create)
-	} else {
-		v, err = create()
-	}
+	e, err := middlewares.Lasting(env, storeKind, cfg, func() (*engine, error) { return compile(cfg, env.BaseDir, log) })
 	if err != nil {
 		return nil, fmt.Errorf("waf: %w", err)
 	}
-	return &middleware{engine: v.(*engine), next: next, name: env.Name, log: log, decision: env.Decision}, nil
+	return &middleware{engine: e, next: next, name: env.Name, log: log, decision: env.Decision}, nil
 }
 
 // directives renders the configuration as SecLang.
@@ -318,12 +311,18 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // disruptive lists the rules that would have blocked the request: rules
 // with a blocking action, and the CRS's anomaly score evaluations (which
 // are what block at the end of a phase). Mode detect reports them.
-func disruptive(tx types.Transaction) string {
+func disruptive(tx types.Transaction) string { return ruleIDs(tx, true) }
+
+func matchedIDs(tx types.Transaction) string { return ruleIDs(tx, false) }
+
+func ruleIDs(tx types.Transaction, blockingOnly bool) string {
 	var ids []string
 	for _, mr := range tx.MatchedRules() {
-		if id := mr.Rule().ID(); mr.Disruptive() || id == crsInboundBlock || id == crsOutboundBlock {
-			ids = append(ids, strconv.Itoa(id))
+		id := mr.Rule().ID()
+		if id == 0 || (blockingOnly && !mr.Disruptive() && id != crsInboundBlock && id != crsOutboundBlock) {
+			continue
 		}
+		ids = append(ids, strconv.Itoa(id))
 	}
 	return strings.Join(ids, ",")
 }
@@ -333,16 +332,6 @@ const (
 	crsInboundBlock  = 949110
 	crsOutboundBlock = 959100
 )
-
-func matchedIDs(tx types.Transaction) string {
-	var ids []string
-	for _, mr := range tx.MatchedRules() {
-		if id := mr.Rule().ID(); id != 0 {
-			ids = append(ids, strconv.Itoa(id))
-		}
-	}
-	return strings.Join(ids, ",")
-}
 
 // block answers an interrupted transaction: 403 (or the rule's status)
 // with the request id, and one log line naming the rules.
