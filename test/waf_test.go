@@ -3,8 +3,10 @@ package e2e
 import (
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // waf from a dynamic file: the CRS blocks an SQL injection with 403 and a
@@ -33,9 +35,13 @@ func TestWAFMiddleware(t *testing.T) {
 	if hits() != 1 {
 		t.Fatalf("the service got %d requests; the blocked one must not reach it", hits())
 	}
-	if !strings.Contains(g.out.String(), "waf: request blocked") {
-		t.Fatal("no log line for the block")
-	}
+	eventually(t, 5*time.Second, func() error {
+		out := g.out.String()
+		if !strings.Contains(out, "waf: request blocked") || !regexp.MustCompile(`matched=\S*942100\S*949110`).MatchString(out) {
+			return fmt.Errorf("no log line naming the rules of the block")
+		}
+		return nil
+	})
 	m := g.metrics(t)
 	for _, r := range []string{"allowed", "blocked"} {
 		if !strings.Contains(m, `guan_middleware_decisions_total{middleware="shield@file",result="`+r+`",type="waf"} 1`) {

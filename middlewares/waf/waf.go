@@ -319,7 +319,9 @@ func ruleIDs(tx types.Transaction, blockingOnly bool) string {
 	var ids []string
 	for _, mr := range tx.MatchedRules() {
 		id := mr.Rule().ID()
-		if id == 0 || (blockingOnly && !mr.Disruptive() && id != crsInboundBlock && id != crsOutboundBlock) {
+		// Rules without a message are the CRS's bookkeeping (setting
+		// variables, skipping sections), not findings.
+		if id == 0 || mr.Message() == "" || (blockingOnly && !mr.Disruptive() && id != crsInboundBlock && id != crsOutboundBlock) {
 			continue
 		}
 		ids = append(ids, strconv.Itoa(id))
