@@ -294,6 +294,7 @@ func serve(source staticSource, stderr io.Writer) int {
 		}
 		log.Info("entrypoint listening", "entryPoint", name, "address", ep.Addr().String())
 	}
+	releaseStartupPages(log)
 
 	for sig := range sigs {
 		switch sig {
