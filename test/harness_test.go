@@ -101,8 +101,25 @@ type gatewayOpts struct {
 
 // startGateway writes a static configuration with a "web" and a "traefik"
 // entrypoint, a file provider on dir/dynamic with the given files, and starts
-// the binary, waiting until /ping answers.
+// the binary, waiting until /ping answers. The ports come from freePort and
+// another process may take one before the gateway binds it; the gateway is
+// then started again on new ports.
 func startGateway(t testing.TB, files map[string]string, o gatewayOpts) *gateway {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		g, err := tryStartGateway(t, files, o)
+		if err == nil {
+			return g
+		}
+		if attempt < 3 && strings.Contains(err.Error(), "address already in use") {
+			t.Logf("a port was taken before the gateway bound it; starting again: %v", err)
+			continue
+		}
+		t.Fatal(err)
+	}
+}
+
+func tryStartGateway(t testing.TB, files map[string]string, o gatewayOpts) (*gateway, error) {
 	t.Helper()
 	dir := t.TempDir()
 	dyn := filepath.Join(dir, "dynamic")
@@ -139,14 +156,25 @@ func startGateway(t testing.TB, files map[string]string, o gatewayOpts) *gateway
 	sb.WriteString("[metrics.prometheus]\n  addRoutersLabels = true\n[log]\n  level = \"DEBUG\"\n")
 	sb.WriteString(o.extraStatic)
 	writeFile(t, filepath.Join(dir, "static.toml"), sb.String())
-	g.launch([]string{"--configFile=" + filepath.Join(dir, "static.toml")}, append(os.Environ(), o.env...), o.extraFiles)
-	return g
+	if err := g.start([]string{"--configFile=" + filepath.Join(dir, "static.toml")}, append(os.Environ(), o.env...), o.extraFiles); err != nil {
+		return nil, err
+	}
+	return g, nil
 }
 
 // launch starts the binary with args and env in g.dir, stops it when the
 // test ends (logging its output if the test failed), and waits until /ping
 // answers on g.api.
 func (g *gateway) launch(args, env []string, extraFiles []*os.File) {
+	g.t.Helper()
+	if err := g.start(args, env, extraFiles); err != nil {
+		g.t.Fatal(err)
+	}
+}
+
+// start is launch reporting a gateway that exits or never answers as an
+// error.
+func (g *gateway) start(args, env []string, extraFiles []*os.File) error {
 	t := g.t
 	t.Helper()
 	g.cmd = exec.Command(gatewayBin, args...)
@@ -155,7 +183,7 @@ func (g *gateway) launch(args, env []string, extraFiles []*os.File) {
 	g.cmd.Env = env
 	g.cmd.ExtraFiles = extraFiles
 	if err := g.cmd.Start(); err != nil {
-		t.Fatal(err)
+		return err
 	}
 	go func() { g.waitErr = g.cmd.Wait(); close(g.exited) }()
 	t.Cleanup(func() {
@@ -164,7 +192,7 @@ func (g *gateway) launch(args, env []string, extraFiles []*os.File) {
 			t.Logf("gateway output:\n%s", g.out.String())
 		}
 	})
-	g.waitReady()
+	return g.ready()
 }
 
 func (g *gateway) stop() {
@@ -182,25 +210,24 @@ func (g *gateway) stop() {
 	}
 }
 
-func (g *gateway) waitReady() {
-	g.t.Helper()
+func (g *gateway) ready() error {
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
 		case <-g.exited:
-			g.t.Fatalf("gateway exited early: %v\n%s", g.waitErr, g.out.String())
+			return fmt.Errorf("gateway exited early: %v\n%s", g.waitErr, g.out.String())
 		default:
 		}
 		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/ping", g.api))
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				return
+				return nil
 			}
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	g.t.Fatalf("gateway not ready in time:\n%s", g.out.String())
+	return fmt.Errorf("gateway not ready in time:\n%s", g.out.String())
 }
 
 func (g *gateway) url(path string) string { return fmt.Sprintf("http://127.0.0.1:%d%s", g.web, path) }
