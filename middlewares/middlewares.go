@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 
 	"github.com/guan-gateway/guan/reqinfo"
 	"github.com/guan-gateway/guan/statestore"
@@ -80,3 +81,16 @@ func Lasting[T any](env Env, kind string, cfg any, create func() (T, error)) (T,
 	}
 	return t, nil
 }
+
+// ResolvePath makes a path from configuration relative to the directory
+// of the file that set it (baseDir); absolute paths, and any path when
+// baseDir is unknown, stay as they are.
+func ResolvePath(baseDir, p string) string {
+	if p == "" || filepath.IsAbs(p) || baseDir == "" {
+		return p
+	}
+	return filepath.Join(baseDir, p)
+}
+
+// Path resolves p against the middleware's BaseDir (see ResolvePath).
+func (e Env) Path(p string) string { return ResolvePath(e.BaseDir, p) }

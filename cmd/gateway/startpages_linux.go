@@ -27,12 +27,9 @@ const madvPageout = 21
 // peak PSS 49.3 → 30.9 MB. Errors (an older kernel without MADV_PAGEOUT)
 // change nothing.
 func releaseStartupPages(log *slog.Logger) {
-	exe, err := os.Executable()
-	if err != nil {
+	exe := ownBinary()
+	if exe == "" {
 		return
-	}
-	if p, err := filepath.EvalSymlinks(exe); err == nil {
-		exe = p
 	}
 	f, err := os.Open("/proc/self/maps")
 	if err != nil {
@@ -64,4 +61,17 @@ func releaseStartupPages(log *slog.Logger) {
 		released += end - start
 	}
 	log.Debug("start-up pages of the binary released", "mappedBytes", released)
+}
+
+// ownBinary is the path of the running executable as /proc/self/maps
+// names it, or "".
+func ownBinary() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	if p, err := filepath.EvalSymlinks(exe); err == nil {
+		exe = p
+	}
+	return exe
 }

@@ -6,7 +6,6 @@ import (
 	"bufio"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -16,10 +15,7 @@ import (
 // residentKB sums the Rss of this process's mappings of its own binary.
 func residentKB(t *testing.T) int {
 	t.Helper()
-	exe, _ := os.Executable()
-	if p, err := filepath.EvalSymlinks(exe); err == nil {
-		exe = p
-	}
+	exe := ownBinary()
 	f, err := os.Open("/proc/self/smaps")
 	if err != nil {
 		t.Skipf("no /proc/self/smaps: %v", err)

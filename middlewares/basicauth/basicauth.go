@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -87,18 +86,11 @@ func LoadUsers(baseDir string, users []string, usersFile string, add func(entry 
 		}
 	}
 	if usersFile != "" {
-		if err := loadUsersFile(add, resolvePath(baseDir, usersFile)); err != nil {
+		if err := loadUsersFile(add, middlewares.ResolvePath(baseDir, usersFile)); err != nil {
 			return fmt.Errorf("usersFile: %w", err)
 		}
 	}
 	return nil
-}
-
-func resolvePath(base, p string) string {
-	if filepath.IsAbs(p) || base == "" {
-		return p
-	}
-	return filepath.Join(base, p)
 }
 
 func addUser(users map[string]verifier, line string) error {

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -103,7 +104,7 @@ func New(env middlewares.Env, cfg dynamic.ForwardAuth, next http.Handler) (http.
 		ForceAttemptHTTP2:   true,
 	}
 	if t := cfg.TLS; t != nil {
-		tc, err := clientconf.Load(clientconf.Files{CA: t.CA, Cert: t.Cert, Key: t.Key, InsecureSkipVerify: t.InsecureSkipVerify}, env.BaseDir)
+		tc, err := clientconf.Load(clientconf.Files{CA: env.Path(t.CA), Cert: env.Path(t.Cert), Key: env.Path(t.Key), InsecureSkipVerify: t.InsecureSkipVerify})
 		if err != nil {
 			return nil, fmt.Errorf("forwardAuth: tls: %w", err)
 		}
@@ -298,8 +299,7 @@ func (fa *forwardAuth) copyAuthHeaders(r *http.Request, from http.Header) {
 func (fa *forwardAuth) deny(w http.ResponseWriter, resp *http.Response) {
 	h := w.Header()
 	for k, vv := range resp.Header {
-		switch k {
-		case "Connection", "Keep-Alive", "Te", "Trailer", "Transfer-Encoding", "Upgrade", "Proxy-Connection", "Content-Length":
+		if k == "Content-Length" || slices.Contains(hopHeaders, k) {
 			continue
 		}
 		h[k] = vv

@@ -8,13 +8,14 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v3/jwk"
+
+	"github.com/guan-gateway/guan/middlewares"
 )
 
 // Limits of the JWKS fetcher.
@@ -34,11 +35,7 @@ func parseStaticKeys(entries []string, baseDir string) (jwk.Set, error) {
 	for i, e := range entries {
 		data := []byte(e)
 		if !strings.Contains(e, "-----BEGIN") {
-			p := e
-			if !filepath.IsAbs(p) && baseDir != "" {
-				p = filepath.Join(baseDir, p)
-			}
-			b, err := os.ReadFile(p)
+			b, err := os.ReadFile(middlewares.ResolvePath(baseDir, e))
 			if err != nil {
 				return nil, fmt.Errorf("publicKeys[%d]: %w", i, err)
 			}

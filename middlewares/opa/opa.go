@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"path/filepath"
 	"strings"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -61,17 +60,11 @@ func New(env middlewares.Env, cfg dynamic.OPA, next http.Handler) (http.Handler,
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	resolve := func(p string) string {
-		if filepath.IsAbs(p) || env.BaseDir == "" {
-			return p
-		}
-		return filepath.Join(env.BaseDir, p)
-	}
 	data := make([]string, len(cfg.Data))
 	for i, d := range cfg.Data {
-		data[i] = resolve(d)
+		data[i] = env.Path(d)
 	}
-	pol, err := middlewares.Lasting(env, storeKind, cfg, func() (*policy, error) { return newPolicy(query, resolve(cfg.Policy), data, log) })
+	pol, err := middlewares.Lasting(env, storeKind, cfg, func() (*policy, error) { return newPolicy(query, env.Path(cfg.Policy), data, log) })
 	if err != nil {
 		return nil, fmt.Errorf("opa: %w", err)
 	}

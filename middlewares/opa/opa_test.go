@@ -1,9 +1,7 @@
 package opa
 
 import (
-	"bytes"
 	"context"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -20,6 +18,7 @@ import (
 
 	"github.com/guan-gateway/guan/config/dynamic"
 	"github.com/guan-gateway/guan/middlewares"
+	"github.com/guan-gateway/guan/middlewares/internal/mwtest"
 	jwtmw "github.com/guan-gateway/guan/middlewares/jwt"
 	"github.com/guan-gateway/guan/reqinfo"
 )
@@ -155,8 +154,8 @@ func TestHotReload(t *testing.T) {
 		}
 	}
 	write("package guan.authz\nallow if input.method == \"GET\"\n")
-	var logs syncBuffer
-	h := build(t, dynamic.OPA{Policy: dir}, middlewares.Env{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	var logs mwtest.Logs
+	h := build(t, dynamic.OPA{Policy: dir}, middlewares.Env{Logger: logs.Logger()})
 
 	var failed, done atomic.Bool
 	var wg sync.WaitGroup
@@ -200,18 +199,6 @@ func waitFor(t *testing.T, ok func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 func TestConfigErrors(t *testing.T) {
 	dir := t.TempDir()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/guan-gateway/guan/config"
 	"github.com/guan-gateway/guan/config/dynamic"
+	"github.com/guan-gateway/guan/middlewares"
 	"github.com/guan-gateway/guan/tls/clientconf"
 )
 
@@ -99,7 +100,7 @@ func newRedisStore(cfg *dynamic.RateLimitRedis, baseDir string, log *slog.Logger
 	opts.PoolTimeout = opts.ReadTimeout
 	if cfg.TLS != nil {
 		t := cfg.TLS
-		tc, err := clientconf.Load(clientconf.Files{CA: t.CA, Cert: t.Cert, Key: t.Key, InsecureSkipVerify: t.InsecureSkipVerify}, baseDir)
+		tc, err := clientconf.Load(clientconf.Files{CA: middlewares.ResolvePath(baseDir, t.CA), Cert: middlewares.ResolvePath(baseDir, t.Cert), Key: middlewares.ResolvePath(baseDir, t.Key), InsecureSkipVerify: t.InsecureSkipVerify})
 		if err != nil {
 			return nil, fmt.Errorf("redis.tls: %w", err)
 		}

@@ -129,12 +129,8 @@ func directives(cfg dynamic.WAF, baseDir string) (string, error) {
 	}
 	line("SecDataDir %s", os.TempDir())
 	if cfg.AuditLog != "" {
-		p := cfg.AuditLog
-		if !filepath.IsAbs(p) && baseDir != "" {
-			p = filepath.Join(baseDir, p)
-		}
 		line("SecAuditEngine RelevantOnly")
-		line("SecAuditLog %s", p)
+		line("SecAuditLog %s", middlewares.ResolvePath(baseDir, cfg.AuditLog))
 		line("SecAuditLogFormat JSON")
 		line("SecAuditLogParts ABFHZ")
 	} else {
@@ -169,10 +165,7 @@ func compile(cfg dynamic.WAF, baseDir string, log *slog.Logger) (*engine, error)
 				"msg", rule.Message(), "data", rule.Data(), "id", rule.TransactionID(), "uri", rule.URI(), "client", rule.ClientIPAddress())
 		})
 	for _, f := range cfg.DirectivesFiles {
-		if !filepath.IsAbs(f) && baseDir != "" {
-			f = filepath.Join(baseDir, f)
-		}
-		wc = wc.WithDirectivesFromFile(f)
+		wc = wc.WithDirectivesFromFile(middlewares.ResolvePath(baseDir, f))
 	}
 	w, err := coraza.NewWAF(wc)
 	if err != nil {

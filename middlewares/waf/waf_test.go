@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/guan-gateway/guan/config/dynamic"
 	"github.com/guan-gateway/guan/middlewares"
+	"github.com/guan-gateway/guan/middlewares/internal/mwtest"
 )
 
 // echo is the service: it reads the body and answers what it got, so a
@@ -27,29 +27,17 @@ var echo = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(w, "%s %s %d", r.Method, r.URL.Path, len(b))
 })
 
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-func (l *logBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
-
 var (
 	crsOnce sync.Once
 	crsWAF  http.Handler
-	crsLog  = &logBuffer{}
+	crsLog  = &mwtest.Logs{}
 )
 
 // defaultWAF is the CRS at paranoia level 1, compiled once for the tests
 // (compiling the CRS takes a moment).
 func defaultWAF(t testing.TB) http.Handler {
 	crsOnce.Do(func() {
-		h, err := New(middlewares.Env{Name: "waf@file", Logger: slog.New(slog.NewTextHandler(crsLog, nil))}, dynamic.WAF{}, echo)
+		h, err := New(middlewares.Env{Name: "waf@file", Logger: crsLog.Logger()}, dynamic.WAF{}, echo)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -179,9 +167,9 @@ func TestNoFalsePositivesOnOrdinaryTraffic(t *testing.T) {
 }
 
 func TestDetectModeLogsOnly(t *testing.T) {
-	var logs logBuffer
+	var logs mwtest.Logs
 	results := map[string]int{}
-	h, err := New(middlewares.Env{Name: "w@file", Logger: slog.New(slog.NewTextHandler(&logs, nil)), Decision: func(r string) { results[r]++ }},
+	h, err := New(middlewares.Env{Name: "w@file", Logger: logs.Logger(), Decision: func(r string) { results[r]++ }},
 		dynamic.WAF{Mode: "detect"}, echo)
 	if err != nil {
 		t.Fatal(err)

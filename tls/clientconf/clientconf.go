@@ -9,11 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 )
 
-// Files names the PEM files; relative paths resolve against a base
-// directory (the one of the configuration file that names them).
+// Files names the PEM files, already resolved against the directory of
+// the configuration file that names them.
 type Files struct {
 	CA                 string
 	Cert, Key          string
@@ -21,10 +20,10 @@ type Files struct {
 }
 
 // Load reads the files. Without CA the system roots are trusted.
-func Load(f Files, baseDir string) (*tls.Config, error) {
+func Load(f Files) (*tls.Config, error) {
 	tc := &tls.Config{InsecureSkipVerify: f.InsecureSkipVerify, MinVersion: tls.VersionTLS12}
 	if f.CA != "" {
-		pem, err := os.ReadFile(resolve(baseDir, f.CA))
+		pem, err := os.ReadFile(f.CA)
 		if err != nil {
 			return nil, fmt.Errorf("ca: %w", err)
 		}
@@ -38,18 +37,11 @@ func Load(f Files, baseDir string) (*tls.Config, error) {
 		return nil, errors.New("cert and key go together: set both for a client certificate, or neither")
 	}
 	if f.Cert != "" {
-		pair, err := tls.LoadX509KeyPair(resolve(baseDir, f.Cert), resolve(baseDir, f.Key))
+		pair, err := tls.LoadX509KeyPair(f.Cert, f.Key)
 		if err != nil {
 			return nil, fmt.Errorf("cert/key: %w", err)
 		}
 		tc.Certificates = []tls.Certificate{pair}
 	}
 	return tc, nil
-}
-
-func resolve(baseDir, p string) string {
-	if filepath.IsAbs(p) || baseDir == "" {
-		return p
-	}
-	return filepath.Join(baseDir, p)
 }
