@@ -3,6 +3,7 @@ package tlcp
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -37,6 +38,10 @@ type Conn struct {
 	closedSend bool
 	sentFatal  bool
 }
+
+// recoverPanics is turned off by the fuzz tests, so that a panic is found
+// rather than survived.
+var recoverPanics = true
 
 // Server returns a server-side connection.
 func Server(conn net.Conn, config *Config) *Conn { return &Conn{conn: conn, config: config} }
@@ -127,8 +132,10 @@ func (c *Conn) HandshakeContext(ctx context.Context) (err error) {
 	defer func() {
 		// A panic while handling a malformed message fails this connection
 		// alone, never the process.
-		if r := recover(); r != nil {
-			err = fail(alertInternalError, "handshake panic")
+		if recoverPanics {
+			if r := recover(); r != nil {
+				err = fail(alertInternalError, fmt.Sprintf("handshake panic: %v", r))
+			}
 		}
 		if err != nil {
 			c.sendFatal(err)

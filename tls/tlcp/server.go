@@ -43,7 +43,7 @@ func (c *Conn) serverHandshake() error {
 		return fail(alertHandshakeFailure, err.Error())
 	}
 	for _, id := range cfg.cipherSuites() {
-		if s := suiteByID(id); s != nil && slices.Contains(hello.cipherSuites, id) && (!s.ecdhe || cfg.requestsClientCert()) {
+		if s := suiteByID(id); s != nil && slices.Contains(hello.cipherSuites, id) && (!s.ecdhe || cfg.requiresClientCert()) {
 			hs.suite = s
 			break
 		}
