@@ -1,7 +1,6 @@
 package accesslog
 
 import (
-	"crypto/tls"
 	"net/http"
 	"strconv"
 	"strings"
@@ -237,7 +236,7 @@ func appendJSON(b []byte, set *settings, e *entry) []byte {
 	j.time(fStartLocal, e.start.Local())
 	j.time(fStartUTC, e.start.UTC())
 	if r.TLS != nil {
-		j.str(fTLSCipher, tls.CipherSuiteName(r.TLS.CipherSuite))
+		j.str(fTLSCipher, reqinfo.TLSCipher(r.TLS.Version, r.TLS.CipherSuite))
 		j.str(fTLSVersion, reqinfo.TLSVersion(r.TLS.Version))
 	}
 	j.str(fEntryPointName, e.entryPoint)

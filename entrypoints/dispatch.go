@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/guan-gateway/guan/entrypoints/clienthello"
+	"github.com/guan-gateway/guan/tls/tlcp"
 )
 
 // maxPeek bounds what is buffered while waiting for a fragmented ClientHello.
@@ -104,6 +105,7 @@ func (e *EntryPoint) route(c *conn, rt Routing) {
 	_ = c.SetReadDeadline(time.Time{})
 	c.replay(bufp, buf[:n])
 	info.TLS = true
+	info.TLCP = hello.TLCP
 	info.ServerName = hello.ServerName
 	info.ALPN = hello.ALPN
 
@@ -112,7 +114,13 @@ func (e *EntryPoint) route(c *conn, rt Routing) {
 			e.serveTCP(c, h, protoPassthrough)
 			return
 		}
-		e.terminateTCP(c, h, term)
+		gm, ok := e.pickTLCP(c, rt, term, info)
+		switch {
+		case gm != nil:
+			e.terminateTCP(c, h, func() (net.Conn, error) { return e.handshakeTLCP(tlcp.Server(c, gm)) })
+		case ok:
+			e.terminateTCP(c, h, func() (net.Conn, error) { return e.handshakeTLS(cryptotls.Server(c, term)) })
+		}
 		return
 	}
 	cfg := rt.HTTPS(info)
@@ -120,8 +128,41 @@ func (e *EntryPoint) route(c *conn, rt Routing) {
 		e.drop(c, "no HTTPS or TLS route", "serverName", info.ServerName)
 		return
 	}
+	gm, ok := e.pickTLCP(c, rt, cfg, info)
+	if !ok {
+		return
+	}
 	c.setProto(protoHTTPS)
+	if gm != nil {
+		e.serveTLCP(tlcp.Server(c, gm))
+		return
+	}
 	e.serveHTTPS(cryptotls.Server(c, cfg))
+}
+
+// pickTLCP returns the TLCP config for a TLCP client and nil for a TLS
+// client, with ok set when the options accept the client's protocol. A
+// client of a protocol they do not serve gets a protocol_version alert in
+// its own framing, and c is closed.
+func (e *EntryPoint) pickTLCP(c *conn, rt Routing, cfg *cryptotls.Config, info ConnInfo) (gm *tlcp.Config, ok bool) {
+	gm, only := rt.TLCP(cfg)
+	switch {
+	case info.TLCP && gm == nil:
+		e.refuseVersion(c, []byte{0x15, 0x01, 0x01, 0, 2, 2, 70}, "TLCP ClientHello; the router's TLS options have tlcp off")
+		return nil, false
+	case !info.TLCP && only:
+		e.refuseVersion(c, []byte{0x15, 0x03, 0x03, 0, 2, 2, 70}, "TLS ClientHello; the router's TLS options have tlcp = only")
+		return nil, false
+	case info.TLCP:
+		return gm, true
+	}
+	return nil, true
+}
+
+func (e *EntryPoint) refuseVersion(c *conn, alert []byte, why string) {
+	_ = c.SetWriteDeadline(time.Now().Add(time.Second))
+	_, _ = c.Conn.Write(alert)
+	e.drop(c, why, "remote", c.RemoteAddr().String())
 }
 
 // serveTCP gives c to a TCP route and closes it when the route is done.
@@ -131,20 +172,30 @@ func (e *EntryPoint) serveTCP(c *conn, h TCPHandler, proto int32) {
 	h.ServeTCP(c)
 }
 
-// terminateTCP completes the TLS handshake, then gives the decrypted
-// connection to the TCP route.
-func (e *EntryPoint) terminateTCP(c *conn, h TCPHandler, cfg *cryptotls.Config) {
+// terminateTCP completes the TLS or TLCP handshake, then gives the
+// decrypted connection to the TCP route.
+func (e *EntryPoint) terminateTCP(c *conn, h TCPHandler, handshake func() (net.Conn, error)) {
 	c.setProto(protoTLS)
-	tc := cryptotls.Server(c, cfg)
-	defer tc.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), e.set.peekTimeout())
-	err := tc.HandshakeContext(ctx)
-	cancel()
+	sc, err := handshake()
 	if err != nil {
-		e.log.Debug("TLS handshake failed", "remote", c.RemoteAddr().String(), "error", err)
+		e.log.Debug("handshake failed", "remote", c.RemoteAddr().String(), "error", err)
+		c.Close()
 		return
 	}
-	h.ServeTCP(tc)
+	defer sc.Close()
+	h.ServeTCP(sc)
+}
+
+func (e *EntryPoint) handshakeTLS(tc *cryptotls.Conn) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), e.set.peekTimeout())
+	defer cancel()
+	return tc, tc.HandshakeContext(ctx)
+}
+
+func (e *EntryPoint) handshakeTLCP(tc *tlcp.Conn) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), e.set.peekTimeout())
+	defer cancel()
+	return tc, tc.HandshakeContext(ctx)
 }
 
 func (e *EntryPoint) drop(c net.Conn, why string, attrs ...any) {

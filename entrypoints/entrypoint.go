@@ -21,6 +21,7 @@ import (
 	"github.com/guan-gateway/guan/entrypoints/forwarded"
 	"github.com/guan-gateway/guan/entrypoints/http1"
 	"github.com/guan-gateway/guan/sockio"
+	"github.com/guan-gateway/guan/tls/tlcp"
 )
 
 // Options configure an entrypoint.
@@ -166,6 +167,28 @@ func (e *EntryPoint) serveHTTPS(tc *cryptotls.Conn) {
 		e.httpLn.hand(tc)
 		return
 	}
+	e.h1.ServeConn(tc, &state)
+}
+
+// serveTLCP completes a TLCP handshake, then serves HTTP/1.x on it (TLCP
+// negotiates no ALPN, so there is no HTTP/2). Requests see the handshake as
+// Request.TLS with Version tlcp.VersionTLCP.
+func (e *EntryPoint) serveTLCP(tc *tlcp.Conn) {
+	if d := e.set.readTimeout; d > 0 {
+		tc.SetReadDeadline(time.Now().Add(d))
+	} else {
+		tc.SetReadDeadline(time.Now().Add(e.set.peekTimeout()))
+	}
+	if d := e.set.writeTimeout; d > 0 {
+		tc.SetWriteDeadline(time.Now().Add(d))
+	}
+	if err := tc.Handshake(); err != nil {
+		e.log.Debug("TLCP handshake failed", "remote", tc.RemoteAddr().String(), "error", err)
+		tc.Close()
+		return
+	}
+	tc.SetWriteDeadline(time.Time{})
+	state := tc.TLSState()
 	e.h1.ServeConn(tc, &state)
 }
 

@@ -20,6 +20,7 @@ import (
 
 	"github.com/guan-gateway/guan/config"
 	"github.com/guan-gateway/guan/config/static"
+	"github.com/guan-gateway/guan/tls/tlcp"
 )
 
 // testRouting is a fixed routing table, standing in for the router
@@ -28,6 +29,7 @@ type testRouting struct {
 	peek     bool
 	tcp      func(ConnInfo) (TCPHandler, *cryptotls.Config, bool)
 	https    func(ConnInfo) *cryptotls.Config
+	tlcp     func(*cryptotls.Config) (*tlcp.Config, bool)
 	catchAll CatchAll
 }
 
@@ -45,6 +47,12 @@ func (r *testRouting) HTTPS(i ConnInfo) *cryptotls.Config {
 	return r.https(i)
 }
 func (r *testRouting) CatchAllTCP() CatchAll { return r.catchAll }
+func (r *testRouting) TLCP(c *cryptotls.Config) (*tlcp.Config, bool) {
+	if r.tlcp == nil {
+		return nil, false
+	}
+	return r.tlcp(c)
+}
 
 type tcpFunc func(net.Conn)
 

@@ -4,6 +4,8 @@ import (
 	cryptotls "crypto/tls"
 	"net"
 	"time"
+
+	"github.com/guan-gateway/guan/tls/tlcp"
 )
 
 // ConnInfo is what routing may use to pick a route for a new connection.
@@ -12,6 +14,7 @@ type ConnInfo struct {
 	ALPN       []string // protocols the client offered; shared, do not modify
 	RemoteAddr net.Addr
 	TLS        bool // the connection starts with a TLS ClientHello
+	TLCP       bool // ... and that ClientHello asks for TLCP (GB/T 38636)
 }
 
 // TCPHandler serves a raw connection. The entrypoint closes conn when
@@ -60,4 +63,8 @@ type Routing interface {
 	HTTPS(info ConnInfo) *cryptotls.Config
 	// CatchAllTCP reports how a non-TLS catch-all TCP route is served.
 	CatchAllTCP() CatchAll
+	// TLCP returns the TLCP configuration that goes with a TLS config
+	// returned by TCP or HTTPS: nil when those options serve TLS only;
+	// only is set when they serve TLCP alone and TLS clients are refused.
+	TLCP(c *cryptotls.Config) (conf *tlcp.Config, only bool)
 }

@@ -6,7 +6,6 @@
 package metrics
 
 import (
-	cryptotls "crypto/tls"
 	"crypto/x509"
 	"maps"
 	"net/http"
@@ -464,7 +463,7 @@ func (m *Metrics) resolve(cache *sync.Map, k any, create func() any) any {
 func (m *Metrics) countTLS(v *requestVecs, k tlsKey) {
 	c, ok := m.tlsCache.Load(k)
 	if !ok {
-		labels := []string{reqinfo.TLSVersion(k.version), cryptotls.CipherSuiteName(k.cipher), k.a}
+		labels := []string{reqinfo.TLSVersion(k.version), reqinfo.TLSCipher(k.version, k.cipher), k.a}
 		if k.level == 'r' {
 			labels = append(labels, k.b)
 		}
@@ -620,7 +619,7 @@ func (m *Metrics) Prune(live Live) {
 	})
 	m.tlsCache.Range(func(k, _ any) bool {
 		tk := k.(tlsKey)
-		version, cipher := reqinfo.TLSVersion(tk.version), cryptotls.CipherSuiteName(tk.cipher)
+		version, cipher := reqinfo.TLSVersion(tk.version), reqinfo.TLSCipher(tk.version, tk.cipher)
 		switch {
 		case tk.level == 'r' && (!live.Routers[tk.a] || !live.Services[tk.b]):
 			m.routers.tlsReqs.DeleteLabelValues(version, cipher, tk.a, tk.b)

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/guan-gateway/guan/tls/tlcp"
 )
 
 // Info is filled in as the request passes through the gateway. Each field is
@@ -106,9 +108,11 @@ func Ensure(r *http.Request, entryPoint string) (*http.Request, *Info) {
 }
 
 // TLSVersion names a TLS version as Traefik's access log and metrics do:
-// "1.0" to "1.3", "unknown" otherwise.
+// "1.0" to "1.3", "TLCP" for GB/T 38636, "unknown" otherwise.
 func TLSVersion(v uint16) string {
 	switch v {
+	case tlcp.VersionTLCP:
+		return "TLCP"
 	case tls.VersionTLS10:
 		return "1.0"
 	case tls.VersionTLS11:
@@ -119,4 +123,13 @@ func TLSVersion(v uint16) string {
 		return "1.3"
 	}
 	return "unknown"
+}
+
+// TLSCipher names the cipher suite of a connection of version v: IANA names
+// for TLS, the standard's names (ECC_SM4_GCM_SM3...) for TLCP.
+func TLSCipher(v, suite uint16) string {
+	if v == tlcp.VersionTLCP {
+		return tlcp.CipherSuiteName(suite)
+	}
+	return tls.CipherSuiteName(suite)
 }

@@ -145,7 +145,7 @@ func Build(in Input) (*Snapshot, error) {
 	snap.raw = b.raw()
 	b.eps, b.guards = map[string]*epRoutes{}, map[string][]guardedRoute{}
 	for name := range in.EntryPoints {
-		b.eps[name] = &epRoutes{}
+		b.eps[name] = &epRoutes{tlsm: b.tlsm}
 	}
 	httpRoutes, httpsRoutes, tlsHosts := b.buildHTTPRouters()
 	tcpRoutes := b.buildTCPRouters()

@@ -17,6 +17,8 @@ import (
 	"github.com/guan-gateway/guan/entrypoints"
 	"github.com/guan-gateway/guan/routers"
 	"github.com/guan-gateway/guan/status"
+	guantls "github.com/guan-gateway/guan/tls"
+	"github.com/guan-gateway/guan/tls/tlcp"
 )
 
 // Snapshot is one compiled configuration. It never changes once built.
@@ -59,6 +61,7 @@ type epRoutes struct {
 	tlsExact    map[string]*cryptotls.Config
 	tlsWildcard []wildcardTLS
 	tlsDefault  *cryptotls.Config
+	tlsm        *guantls.Manager // for the TLCP side of those configurations
 }
 
 type wildcardTLS struct {
@@ -142,6 +145,15 @@ func (e *epRoutes) TCP(info entrypoints.ConnInfo) (entrypoints.TCPHandler, *cryp
 		return h.handler, nil, true
 	}
 	return h.handler, h.terminate, true
+}
+
+// TLCP returns the TLCP side of the TLS options c was built from.
+func (e *epRoutes) TLCP(c *cryptotls.Config) (*tlcp.Config, bool) {
+	if e == nil || e.tlsm == nil || c == nil {
+		return nil, false
+	}
+	o := e.tlsm.TLCP(c)
+	return o.Config, o.Mode == guantls.TLCPOnly
 }
 
 // HTTPS returns the TLS configuration for an HTTPS connection with this SNI.

@@ -105,7 +105,7 @@ func TestECHKeyErrors(t *testing.T) {
 		{"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", `unexpected PEM block "CERTIFICATE"`},
 		{string(pem.EncodeToMemory(&pem.Block{Type: "ECHCONFIG", Bytes: []byte{0, 9, 1}})), "length prefix says 9 bytes, the block holds 1"},
 	} {
-		_, err := buildOptions(&dynamic.Options{ECHKeys: []string{tt.key}}, "")
+		_, _, err := buildOptions(&dynamic.Options{ECHKeys: []string{tt.key}}, "")
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("err = %v, want %q", err, tt.want)
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/guan-gateway/guan/config"
 	"github.com/guan-gateway/guan/config/dynamic"
+	"github.com/guan-gateway/guan/tls/tlcp"
 )
 
 // DefaultOptions names the option set used when a router names none.
@@ -24,6 +25,8 @@ const DefaultStore = "default"
 // safe for concurrent use.
 type Manager struct {
 	store   *store
+	sm      *smStore
+	tlcp    map[*cryptotls.Config]TLCPOption
 	configs map[string]*cryptotls.Config
 	errs    map[string]error // options that failed to build
 	names   []string
@@ -51,6 +54,7 @@ func NewManager(cfg *dynamic.TLSConfiguration, baseDir func(i int) string) (*Man
 		sharedDir = baseDir(-1)
 	}
 	st := newStore()
+	sm := &smStore{}
 	for i, c := range cfg.Certificates {
 		if c == nil {
 			continue
@@ -59,16 +63,45 @@ func NewManager(cfg *dynamic.TLSConfiguration, baseDir func(i int) string) (*Man
 		if baseDir != nil {
 			dir = baseDir(i)
 		}
-		cert, err := loadKeyPair(c.CertFile, c.KeyFile, dir)
-		if err != nil {
-			report("tls.certificates[%d] (certFile %s): %v", i, describe(c.CertFile), err)
-			continue
-		}
 		for _, s := range c.Stores {
 			if s != DefaultStore {
 				report("tls.certificates[%d]: store %q is not supported, only %q: remove it from stores", i, s, DefaultStore)
 			}
 		}
+		key := dir + "\x00" + c.CertFile + "\x00" + c.KeyFile + "\x00" + c.EncCertFile + "\x00" + c.EncKeyFile
+		if c.EncCertFile != "" || c.EncKeyFile != "" {
+			if c.EncCertFile == "" || c.EncKeyFile == "" {
+				report("tls.certificates[%d] (certFile %s): an SM2 pair needs both encCertFile and encKeyFile", i, describe(c.CertFile))
+				continue
+			}
+			pair, err := loadSMPair(c.CertFile, c.KeyFile, c.EncCertFile, c.EncKeyFile, dir)
+			if err != nil {
+				if prev, ok := lastGood.Load(key); ok {
+					report("tls.certificates[%d]: %v; the pair loaded before keeps serving", i, err)
+					sm.all = append(sm.all, prev.(*tlcp.Certificate))
+				} else {
+					report("tls.certificates[%d]: %v", i, err)
+				}
+				continue
+			}
+			lastGood.Store(key, pair)
+			sm.all = append(sm.all, pair)
+			continue
+		}
+		cert, err := loadKeyPair(c.CertFile, c.KeyFile, dir)
+		if err != nil {
+			if pem, rerr := readFileOrContent(c.CertFile, dir); rerr == nil && isSM2PEM(pem) {
+				err = fmt.Errorf("an SM2 certificate is served over TLCP and needs its encryption pair: add encCertFile and encKeyFile")
+			}
+			if prev, ok := lastGood.Load(key); ok {
+				report("tls.certificates[%d] (certFile %s): %v; the certificate loaded before keeps serving", i, describe(c.CertFile), err)
+				st.add(prev.(*cryptotls.Certificate))
+			} else {
+				report("tls.certificates[%d] (certFile %s): %v", i, describe(c.CertFile), err)
+			}
+			continue
+		}
+		lastGood.Store(key, cert)
 		st.add(cert)
 	}
 
@@ -88,7 +121,7 @@ func NewManager(cfg *dynamic.TLSConfiguration, baseDir func(i int) string) (*Man
 		st.def = cert
 	}
 
-	m := &Manager{store: st, configs: make(map[string]*cryptotls.Config), errs: make(map[string]error)}
+	m := &Manager{store: st, sm: sm, tlcp: map[*cryptotls.Config]TLCPOption{}, configs: make(map[string]*cryptotls.Config), errs: make(map[string]error)}
 	opts := cfg.Options
 	if _, ok := opts[DefaultOptions]; !ok {
 		opts = make(map[string]*dynamic.Options, len(cfg.Options)+1)
@@ -102,13 +135,17 @@ func NewManager(cfg *dynamic.TLSConfiguration, baseDir func(i int) string) (*Man
 	// name in sorted order builds it.
 	type builtConf struct {
 		c      *cryptotls.Config
+		gm     *tlcpSettings
 		strict bool
 	}
 	var built []builtConf
 	for _, name := range slices.Sorted(maps.Keys(opts)) {
 		o := opts[name]
 		m.names = append(m.names, name)
-		c, err := buildOptions(o, sharedDir)
+		c, gm, err := buildOptions(o, sharedDir)
+		if err == nil && gm.mode != TLCPOff && len(sm.all) == 0 {
+			err = fmt.Errorf("tlcp = %q needs an SM2 pair: give a tls.certificates entry encCertFile and encKeyFile", o.TLCP)
+		}
 		if err != nil {
 			err = fmt.Errorf("tls.options.%s: %w", name, err)
 			m.errs[name] = err
@@ -116,14 +153,23 @@ func NewManager(cfg *dynamic.TLSConfiguration, baseDir func(i int) string) (*Man
 			continue
 		}
 		strict := o != nil && o.SniStrict
-		if i := slices.IndexFunc(built, func(b builtConf) bool { return b.strict == strict && equivalent(b.c, c) }); i >= 0 {
+		if i := slices.IndexFunc(built, func(b builtConf) bool { return b.strict == strict && equivalent(b.c, c) && b.gm.equal(gm) }); i >= 0 {
 			m.configs[name] = built[i].c
 			continue
 		}
 		c.GetCertificate = st.getCertificate(strict)
 		tickets.install(c)
 		m.configs[name] = c
-		built = append(built, builtConf{c, strict})
+		built = append(built, builtConf{c, gm, strict})
+		if gm.mode != TLCPOff {
+			m.tlcp[c] = TLCPOption{Mode: gm.mode, Config: &tlcp.Config{
+				GetCertificate: sm.get,
+				ClientAuth:     c.ClientAuth,
+				ClientCAs:      gm.clientCAs,
+				CipherSuites:   gm.suites,
+				SessionCache:   sessionCache(name),
+			}}
+		}
 	}
 	slices.SortFunc(errs, func(a, b *config.Error) int {
 		if a.Msg < b.Msg {
@@ -154,6 +200,10 @@ func (m *Manager) Config(options string) (*cryptotls.Config, error) {
 	return nil, fmt.Errorf("unknown TLS option %q: define it under tls.options or use %q", options, DefaultOptions)
 }
 
+// TLCP returns the TLCP side of the option set whose TLS config is c (as
+// returned by Config); its Mode is TLCPOff when the set serves TLS only.
+func (m *Manager) TLCP(c *cryptotls.Config) TLCPOption { return m.tlcp[c] }
+
 // Options lists the configured option set names, "default" included, sorted.
 func (m *Manager) Options() []string { return slices.Clone(m.names) }
 
@@ -167,6 +217,9 @@ func (m *Manager) Certificates() []*x509.Certificate {
 	}
 	if m.store.def != nil {
 		out = append(out, m.store.def.Leaf)
+	}
+	for _, p := range m.sm.all {
+		out = append(out, tlcp.X509(p.Sign.Leaf), tlcp.X509(p.Enc.Leaf))
 	}
 	return out
 }

@@ -429,7 +429,7 @@ func TestEquivalentOptionsShareAConfig(t *testing.T) {
 func TestEquivalentComparesEveryBuiltField(t *testing.T) {
 	ca := newTestCA(t)
 	echKey, _ := newECHKey(t, "public.example")
-	c, err := buildOptions(&dynamic.Options{
+	c, _, err := buildOptions(&dynamic.Options{
 		MinVersion: "VersionTLS13", MaxVersion: "VersionTLS13", SniStrict: true,
 		CipherSuites: []string{"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"}, CurvePreferences: []string{"X25519"},
 		ALPNProtocols: []string{"h2"}, DisableSessionTickets: true, PreferServerCipherSuites: true,

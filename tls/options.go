@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/guan-gateway/guan/config/dynamic"
+	"github.com/guan-gateway/guan/tls/tlcp"
 )
 
 // DefaultALPNProtocols are offered when an option sets no alpnProtocols.
@@ -56,7 +57,40 @@ var clientAuthTypes = map[string]cryptotls.ClientAuthType{
 
 // buildOptions turns one tls.options entry into a server config without
 // certificates; the caller installs GetCertificate.
-func buildOptions(o *dynamic.Options, dir string) (*cryptotls.Config, error) {
+func buildOptions(o *dynamic.Options, dir string) (*cryptotls.Config, *tlcpSettings, error) {
+	c, err := buildTLS(o, dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	if o == nil {
+		o = &dynamic.Options{}
+	}
+	gm := &tlcpSettings{}
+	if gm.mode, err = parseTLCPMode(o.TLCP); err != nil {
+		return nil, nil, err
+	}
+	for _, name := range o.TLCPCipherSuites {
+		id, err := tlcp.CipherSuiteByName(name)
+		if err != nil {
+			return nil, nil, fmt.Errorf("tlcpCipherSuites: %w", err)
+		}
+		gm.suites = append(gm.suites, id)
+	}
+	if gm.mode != TLCPOff && len(o.ClientAuth.CAFiles) > 0 {
+		var pems [][]byte
+		for _, f := range o.ClientAuth.CAFiles {
+			b, err := readFileOrContent(f, dir)
+			if err != nil {
+				return nil, nil, fmt.Errorf("clientAuth.caFiles: %w", err)
+			}
+			pems = append(pems, b)
+		}
+		gm.clientCAs = smPool(pems)
+	}
+	return c, gm, nil
+}
+
+func buildTLS(o *dynamic.Options, dir string) (*cryptotls.Config, error) {
 	c := &cryptotls.Config{MinVersion: cryptotls.VersionTLS12}
 	if o == nil {
 		o = &dynamic.Options{}
@@ -138,7 +172,9 @@ func applyClientAuth(c *cryptotls.Config, ca *dynamic.ClientAuth, dir string) er
 			if err != nil {
 				return fmt.Errorf("clientAuth.caFiles: %w", err)
 			}
-			if !pool.AppendCertsFromPEM(pem) {
+			// SM2 CAs (for TLCP clients) do not parse here: a file of
+			// those alone leaves TLS clients nothing to verify against.
+			if !pool.AppendCertsFromPEM(pem) && len(smPool([][]byte{pem}).Subjects()) == 0 {
 				return fmt.Errorf("clientAuth.caFiles %s: no PEM certificate found", describe(f))
 			}
 		}

@@ -10,7 +10,12 @@ type TLSConfiguration struct {
 // CertAndStores is a certificate and the stores it belongs to.
 type CertAndStores struct {
 	Certificate
-	Stores []string `json:"stores,omitempty"`
+	// EncCertFile and EncKeyFile make the entry an SM2 pair for TLCP:
+	// certFile/keyFile are then the signing certificate and key, these the
+	// encryption ones (GB/T 38636 needs both).
+	EncCertFile string   `json:"encCertFile,omitempty"`
+	EncKeyFile  string   `json:"encKeyFile,omitempty"`
+	Stores      []string `json:"stores,omitempty"`
 }
 
 // Options are TLS handshake settings, chosen per router by name.
@@ -30,6 +35,12 @@ type Options struct {
 	// PreferServerCipherSuites is accepted for Traefik files; Go orders
 	// cipher suites itself and ignores it, as Traefik v3 does.
 	PreferServerCipherSuites bool `json:"preferServerCipherSuites,omitempty"`
+	// TLCP serves the national TLCP protocol: "off" (default), "auto" (TLCP
+	// and TLS on the same port, told apart by the ClientHello) or "only".
+	TLCP string `json:"tlcp,omitempty"`
+	// TLCPCipherSuites in order of preference (ECDHE_SM4_GCM_SM3,
+	// ECC_SM4_GCM_SM3, ECDHE_SM4_CBC_SM3, ECC_SM4_CBC_SM3); default all.
+	TLCPCipherSuites []string `json:"tlcpCipherSuites,omitempty"`
 }
 
 // ClientAuth asks for and verifies client certificates.

@@ -35,6 +35,9 @@ var (
 type Hello struct {
 	ServerName string   // SNI host_name, as sent; "" when absent
 	ALPN       []string // offered protocols in client order; nil when absent
+	// TLCP is set when the client asks for TLCP 1.1 (GB/T 38636), whose
+	// records and ClientHello carry version 0x0101 instead of 3.x.
+	TLCP bool
 }
 
 // IsTLS reports whether a connection whose first byte is b starts with a
@@ -66,7 +69,7 @@ func handshakeMessage(data []byte) ([]byte, error) {
 			return nil, ErrIncomplete
 		}
 		h := data[off : off+recordHeaderLen]
-		if h[0] != recordTypeHandshake || h[1] != 3 {
+		if h[0] != recordTypeHandshake || (h[1] != 3 && h[1] != 1) {
 			return nil, notTLSorMalformed(off)
 		}
 		n := int(h[3])<<8 | int(h[4])
@@ -162,7 +165,8 @@ func (r *reader) vec16() []byte { return r.bytes(r.u16()) }
 
 func parseHello(body []byte) (Hello, error) {
 	r := reader{b: body}
-	r.bytes(2 + 32) // legacy_version, random
+	version := r.u16()
+	r.bytes(32) // random
 	if sid := r.vec8(); len(sid) > 32 {
 		return Hello{}, ErrMalformed
 	}
@@ -176,6 +180,13 @@ func parseHello(body []byte) (Hello, error) {
 		return Hello{}, ErrMalformed
 	}
 	var h Hello
+	switch version >> 8 {
+	case 3:
+	case 1: // TLCP: 0x0101
+		h.TLCP = true
+	default:
+		return Hello{}, ErrMalformed
+	}
 	if len(r.b) == 0 {
 		return h, nil // no extensions: a bare (old-style) ClientHello
 	}

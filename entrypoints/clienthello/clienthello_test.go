@@ -60,11 +60,11 @@ func TestParseRealClients(t *testing.T) {
 		cfg  *tls.Config
 		want Hello
 	}{
-		{"sni and alpn", &tls.Config{ServerName: "api.example.com", NextProtos: []string{"h2", "http/1.1"}}, Hello{"api.example.com", []string{"h2", "http/1.1"}}},
-		{"custom alpn", &tls.Config{ServerName: "mq.example.com", NextProtos: []string{"x-custom/7"}}, Hello{"mq.example.com", []string{"x-custom/7"}}},
+		{"sni and alpn", &tls.Config{ServerName: "api.example.com", NextProtos: []string{"h2", "http/1.1"}}, Hello{ServerName: "api.example.com", ALPN: []string{"h2", "http/1.1"}}},
+		{"custom alpn", &tls.Config{ServerName: "mq.example.com", NextProtos: []string{"x-custom/7"}}, Hello{ServerName: "mq.example.com", ALPN: []string{"x-custom/7"}}},
 		{"no sni", &tls.Config{InsecureSkipVerify: true}, Hello{}},
-		{"tls12 only", &tls.Config{ServerName: "old.example.com", MaxVersion: tls.VersionTLS12}, Hello{"old.example.com", nil}},
-		{"post-quantum key share", &tls.Config{ServerName: "pq.example.com", CurvePreferences: []tls.CurveID{tls.X25519MLKEM768}}, Hello{"pq.example.com", nil}},
+		{"tls12 only", &tls.Config{ServerName: "old.example.com", MaxVersion: tls.VersionTLS12}, Hello{ServerName: "old.example.com"}},
+		{"post-quantum key share", &tls.Config{ServerName: "pq.example.com", CurvePreferences: []tls.CurveID{tls.X25519MLKEM768}}, Hello{ServerName: "pq.example.com"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
