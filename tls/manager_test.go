@@ -449,3 +449,20 @@ func TestEquivalentComparesEveryBuiltField(t *testing.T) {
 		}
 	}
 }
+
+// The default options offer TLS 1.2 clients forward-secret AEAD suites only.
+func TestDefaultSuitesRefuseCBC(t *testing.T) {
+	m, errs := NewManager(nil, nil)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	cli := &cryptotls.Config{InsecureSkipVerify: true, ServerName: "x.test", MaxVersion: cryptotls.VersionTLS12,
+		CipherSuites: []uint16{cryptotls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, cryptotls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA}}
+	if _, err := handshake(t, mustConfig(t, m, "default"), cli); err == nil {
+		t.Fatal("a CBC-SHA1 suite was negotiated with the default options")
+	}
+	cli.CipherSuites = nil
+	if st, err := handshake(t, mustConfig(t, m, "default"), cli); err != nil || st.Version != cryptotls.VersionTLS12 {
+		t.Fatalf("TLS 1.2 client with Go's default suites: %v", err)
+	}
+}

@@ -11,6 +11,19 @@ import (
 	"github.com/guan-gateway/guan/tls/tlcp"
 )
 
+// DefaultCipherSuites are the TLS 1.2 suites offered when an option sets no
+// cipherSuites: forward-secret AEAD only. Go's own default still has the
+// CBC-SHA1 suites, which scanners (testssl.sh) report as weak. TLS 1.3
+// suites are not configurable and always on.
+var DefaultCipherSuites = []uint16{
+	cryptotls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	cryptotls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	cryptotls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	cryptotls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	cryptotls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	cryptotls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+}
+
 // DefaultALPNProtocols are offered when an option sets no alpnProtocols.
 var DefaultALPNProtocols = []string{"h2", "http/1.1", "acme-tls/1"}
 
@@ -118,6 +131,11 @@ func buildTLS(o *dynamic.Options, dir string) (*cryptotls.Config, error) {
 			return nil, fmt.Errorf("unknown cipher suite %q: use IANA names such as TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", name)
 		}
 		c.CipherSuites = append(c.CipherSuites, id)
+	}
+	if len(c.CipherSuites) == 0 && c.MinVersion >= cryptotls.VersionTLS12 {
+		// An option that lowers minVersion asks for old clients, which
+		// need the CBC suites: it keeps Go's list.
+		c.CipherSuites = slices.Clone(DefaultCipherSuites)
 	}
 	for _, name := range o.CurvePreferences {
 		id, ok := curves[strings.ToLower(name)]

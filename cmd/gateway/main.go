@@ -3,6 +3,7 @@
 //	gateway [--configFile=PATH | --KEY=VALUE...]          run the gateway
 //	gateway check [--configFile=PATH | --KEY=VALUE...]    validate static and dynamic configuration
 //	gateway version                                        print the version
+//	gateway certs sm2 --out DIR --host NAME...             write SM2 test certificates for TLCP
 //
 // The static configuration comes from one source: a file, static flags
 // (--entryPoints.web.address=:80) or GUAN_*/TRAEFIK_* environment
@@ -29,6 +30,7 @@ const usage = `Usage:
   gateway [--configFile=PATH | STATIC FLAGS...]        run the gateway
   gateway check [--configFile=PATH | STATIC FLAGS...]  validate the static and dynamic configuration
   gateway version                                      print the version
+  gateway certs sm2 --out DIR --host NAME...           write SM2 test certificates for TLCP
 
 The static configuration comes from exactly one source, the first of:
   --configFile=PATH    a TOML, YAML or JSON file (alias --configfile)
@@ -48,6 +50,9 @@ file (docs/configuration/static.md), matched case-insensitively.
 
 func run(args []string, stdout, stderr io.Writer) int {
 	cmd := ""
+	if len(args) > 0 && args[0] == "certs" {
+		return certs(args[1:], stdout, stderr)
+	}
 	if len(args) > 0 && (args[0] == "check" || args[0] == "version") {
 		cmd, args = args[0], args[1:]
 	}
@@ -80,7 +85,7 @@ func parseArgs(args []string) (src staticSource, help bool, err error) {
 	for i := 0; i < len(args); i++ {
 		arg := args[i]
 		if !strings.HasPrefix(arg, "-") || arg == "-" || arg == "--" {
-			return src, false, fmt.Errorf("unknown argument %q; commands are: check, version", arg)
+			return src, false, fmt.Errorf("unknown argument %q; commands are: check, version, certs", arg)
 		}
 		name, value, hasValue := strings.Cut(strings.TrimLeft(arg, "-"), "=")
 		switch strings.ToLower(name) {
