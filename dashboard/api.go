@@ -46,6 +46,27 @@ type ProviderSource interface {
 	Providers() []string
 }
 
+// CertificateSource may be implemented by a Source to list the configured
+// certificates in /api/certificates.
+type CertificateSource interface {
+	Certificates() []Certificate
+}
+
+// Certificate is one entry of /api/certificates.
+type Certificate struct {
+	Subject   string    `json:"subject"`           // common name
+	Issuer    string    `json:"issuer"`            // issuer's common name
+	SANs      []string  `json:"sans,omitempty"`    // DNS names and IP addresses
+	Serial    string    `json:"serial"`            // decimal
+	NotBefore time.Time `json:"notBefore"`         // RFC 3339
+	NotAfter  time.Time `json:"notAfter"`          // RFC 3339
+	DaysLeft  int       `json:"daysLeft"`          // whole days until NotAfter, negative once expired
+	Protocol  string    `json:"protocol"`          // "tls" or "tlcp"
+	Usage     string    `json:"usage,omitempty"`   // TLCP: "sign" or "enc"
+	KeyType   string    `json:"keyType"`           // RSA, ECDSA, Ed25519, SM2
+	Default   bool      `json:"default,omitempty"` // the store's default certificate
+}
+
 // Features are the optional features shown in /api/overview.
 type Features struct {
 	Tracing   string `json:"tracing"`   // tracing backend name, "" when off
@@ -106,6 +127,7 @@ func NewAPI(src Source, basePath string, dashboard bool) http.Handler {
 	g.Path(p + "/udp/services").HandlerFunc(emptyList)
 	g.Path(p + "/udp/services/{name}").HandlerFunc(notFoundObject("service"))
 
+	g.Path(p + "/certificates").HandlerFunc(a.certificates)
 	g.Path(p + "/support-dump").HandlerFunc(a.supportDump)
 
 	if dashboard {
@@ -118,6 +140,20 @@ func NewAPI(src Source, basePath string, dashboard bool) http.Handler {
 		g.PathPrefix(base + "/dashboard/").Handler(NewUI(basePath))
 	}
 	return r
+}
+
+// certificates lists the configured certificates, soonest expiry first.
+func (a *api) certificates(w http.ResponseWriter, r *http.Request) {
+	out := []Certificate{}
+	if cs, ok := a.src.(CertificateSource); ok {
+		out = append(out, cs.Certificates()...)
+	}
+	now := time.Now()
+	for i := range out {
+		out[i].DaysLeft = int(out[i].NotAfter.Sub(now).Hours() / 24)
+	}
+	slices.SortStableFunc(out, func(x, y Certificate) int { return x.NotAfter.Compare(y.NotAfter) })
+	writeJSON(w, out)
 }
 
 // normalizeBase turns "", "/", "/x/", "x" into "", "", "/x", "/x".

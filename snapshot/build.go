@@ -141,7 +141,7 @@ func Build(in Input) (*Snapshot, error) {
 	b.addRedirectionMiddlewares()
 	b.initStatus()
 
-	snap := &Snapshot{status: b.st, eps: map[string]*epRoutes{}, certs: b.tlsm.Certificates()}
+	snap := &Snapshot{status: b.st, eps: map[string]*epRoutes{}, certs: b.tlsm.Certificates(), inventory: b.tlsm.Inventory()}
 	snap.raw = b.raw()
 	b.eps, b.guards = map[string]*epRoutes{}, map[string][]guardedRoute{}
 	for name := range in.EntryPoints {

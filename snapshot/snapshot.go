@@ -23,11 +23,12 @@ import (
 
 // Snapshot is one compiled configuration. It never changes once built.
 type Snapshot struct {
-	status *status.Set
-	raw    *dynamic.Configuration
-	eps    map[string]*epRoutes
-	errs   config.Errors
-	certs  []*x509.Certificate
+	status    *status.Set
+	raw       *dynamic.Configuration
+	eps       map[string]*epRoutes
+	errs      config.Errors
+	certs     []*x509.Certificate
+	inventory []guantls.CertInfo
 }
 
 // Status returns the state of every object, for the API.
@@ -39,6 +40,9 @@ func (s *Snapshot) Raw() *dynamic.Configuration { return s.raw }
 // Certificates lists the loaded TLS certificates (tls.certificates and the
 // default store's defaultCertificate), for the certificate expiry metric.
 func (s *Snapshot) Certificates() []*x509.Certificate { return s.certs }
+
+// CertificateInventory describes every configured certificate for the API.
+func (s *Snapshot) CertificateInventory() []guantls.CertInfo { return s.inventory }
 
 // Problems lists every object-level configuration problem with its source
 // position. Objects with problems are disabled; the rest of the snapshot works.

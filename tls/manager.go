@@ -224,6 +224,33 @@ func (m *Manager) Certificates() []*x509.Certificate {
 	return out
 }
 
+// CertInfo describes one configured certificate for the API.
+type CertInfo struct {
+	Leaf     *x509.Certificate // for SM2 certificates, tlcp.X509's view
+	Protocol string            // "tls" or "tlcp"
+	Usage    string            // "sign" or "enc" for TLCP pairs
+	KeyType  string            // "RSA", "ECDSA", "Ed25519", "SM2"
+	Default  bool              // the store's defaultCertificate
+}
+
+// Inventory lists every configured certificate: tls.certificates, the
+// store's default one, and both halves of every SM2 pair.
+func (m *Manager) Inventory() []CertInfo {
+	var out []CertInfo
+	for _, c := range m.store.all {
+		out = append(out, CertInfo{Leaf: c.Leaf, Protocol: "tls", KeyType: c.Leaf.PublicKeyAlgorithm.String()})
+	}
+	if d := m.store.def; d != nil {
+		out = append(out, CertInfo{Leaf: d.Leaf, Protocol: "tls", KeyType: d.Leaf.PublicKeyAlgorithm.String(), Default: true})
+	}
+	for _, p := range m.sm.all {
+		out = append(out,
+			CertInfo{Leaf: tlcp.X509(p.Sign.Leaf), Protocol: "tlcp", Usage: "sign", KeyType: "SM2"},
+			CertInfo{Leaf: tlcp.X509(p.Enc.Leaf), Protocol: "tlcp", Usage: "enc", KeyType: "SM2"})
+	}
+	return out
+}
+
 // Certificate returns the certificate the store serves for serverName
 // without sniStrict, for diagnostics and the dashboard.
 func (m *Manager) Certificate(serverName string) (*cryptotls.Certificate, error) {

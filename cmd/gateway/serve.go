@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -120,6 +121,26 @@ func (s apiSource) EntryPoints() []status.EntryPoint    { return s.eps }
 func (s apiSource) Version() (version, codename string) { return guan.Version, guan.Codename }
 func (s apiSource) StaticConfig() any                   { return s.static }
 func (s apiSource) Providers() []string                 { return s.providers }
+
+func (s apiSource) Certificates() []dashboard.Certificate {
+	inv := s.p.Current().CertificateInventory()
+	out := make([]dashboard.Certificate, 0, len(inv))
+	for _, c := range inv {
+		d := dashboard.Certificate{
+			Subject: c.Leaf.Subject.CommonName, Issuer: c.Leaf.Issuer.CommonName,
+			SANs: slices.Clone(c.Leaf.DNSNames), NotBefore: c.Leaf.NotBefore, NotAfter: c.Leaf.NotAfter,
+			Protocol: c.Protocol, Usage: c.Usage, KeyType: c.KeyType, Default: c.Default,
+		}
+		for _, ip := range c.Leaf.IPAddresses {
+			d.SANs = append(d.SANs, ip.String())
+		}
+		if c.Leaf.SerialNumber != nil {
+			d.Serial = c.Leaf.SerialNumber.String()
+		}
+		out = append(out, d)
+	}
+	return out
+}
 
 // configuredProviders names the providers of the static configuration as
 // Traefik's /api/overview does.
