@@ -230,3 +230,57 @@ func TestTLCPGateway(t *testing.T) {
 		t.Fatalf("TLCP after a reload with a broken key: %d", code)
 	}
 }
+
+// A service whose server speaks TLCP only is reached through a
+// serversTransport with a tlcp section, with mutual authentication.
+func TestTLCPUpstreamThroughGateway(t *testing.T) {
+	sm, err := sm2certs.Generate(sm2certs.Options{Hosts: []string{"ledger.internal"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := tlcp.NewKeyPair(sm.ServerSign.CertPEM, sm.ServerSign.KeyPEM)
+	e, _ := tlcp.NewKeyPair(sm.ServerEnc.CertPEM, sm.ServerEnc.KeyPEM)
+	roots := smx509.NewCertPool()
+	roots.AddCert(sm.CA.Cert)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type connKey struct{}
+	srv := &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			st := r.Context().Value(connKey{}).(*tlcp.Conn).ConnectionState()
+			fmt.Fprintf(w, "ledger %s %s client=%s", r.URL.Path, tlcp.CipherSuiteName(st.CipherSuite), st.PeerCertificates[0].Subject.CommonName)
+		}),
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context { return context.WithValue(ctx, connKey{}, c) },
+	}
+	go srv.Serve(tlcp.NewListener(ln, &tlcp.Config{Certificates: []*tlcp.Certificate{{Sign: s, Enc: e}},
+		ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: roots}))
+	defer srv.Close()
+
+	cfg := ticked(fmt.Sprintf(`
+[http.serversTransports.sm.tlcp]
+  serverName = "ledger.internal"
+  rootCAs = ['''%s''']
+  [[http.serversTransports.sm.tlcp.certificates]]
+    certFile = '''%s'''
+    keyFile = '''%s'''
+    encCertFile = '''%s'''
+    encKeyFile = '''%s'''
+[http.routers.ledger]
+  entryPoints = ["web"]
+  rule = "PathPrefix(´/´)"
+  service = "ledger"
+[http.services.ledger.loadBalancer]
+  serversTransport = "sm"
+  [[http.services.ledger.loadBalancer.servers]]
+    url = "https://%s"
+`, sm.CA.CertPEM, sm.ClientSign.CertPEM, sm.ClientSign.KeyPEM, sm.ClientEnc.CertPEM, sm.ClientEnc.KeyPEM, ln.Addr()))
+	g := startGateway(t, map[string]string{"up.toml": cfg}, gatewayOpts{})
+	for i := 0; i < 3; i++ {
+		code, body, _ := get(t, http.DefaultClient, g.url(fmt.Sprintf("/entries/%d", i)), nil)
+		if code != 200 || body != fmt.Sprintf("ledger /entries/%d ECDHE_SM4_GCM_SM3 client=tlcp-client (sign)", i) {
+			t.Fatalf("through the gateway: %d %q", code, body)
+		}
+	}
+}

@@ -209,6 +209,27 @@ type ServersTransport struct {
 	MinVersion   string   `json:"minVersion,omitempty"`
 	MaxVersion   string   `json:"maxVersion,omitempty"`
 	CipherSuites []string `json:"cipherSuites,omitempty"`
+	// TLCP, when set, makes https:// servers be reached over TLCP (GB/T
+	// 38636) instead of TLS, for backends that only speak the national
+	// cryptography.
+	TLCP *TLCPClient `json:"tlcp,omitempty"`
+}
+
+// TLCPClient is how a serversTransport talks TLCP to its servers.
+type TLCPClient struct {
+	ServerName         string        `json:"serverName,omitempty"` // default: the server URL's host
+	InsecureSkipVerify bool          `json:"insecureSkipVerify,omitempty"`
+	RootCAs            []string      `json:"rootCAs,omitempty"`      // CAs of the servers' SM2 certificates
+	Certificates       []SM2KeyPairs `json:"certificates,omitempty"` // client sign/enc pairs (the first is sent)
+	CipherSuites       []string      `json:"cipherSuites,omitempty"` // TLCP suite names; default all
+}
+
+// SM2KeyPairs is an SM2 signing pair and its encryption pair.
+type SM2KeyPairs struct {
+	CertFile    string `json:"certFile,omitempty"`
+	KeyFile     string `json:"keyFile,omitempty"`
+	EncCertFile string `json:"encCertFile,omitempty"`
+	EncKeyFile  string `json:"encKeyFile,omitempty"`
 }
 
 // ForwardingTimeouts bound the phases of an upstream exchange.

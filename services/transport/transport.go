@@ -6,6 +6,7 @@
 package transport
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -21,7 +22,10 @@ import (
 	"github.com/guan-gateway/guan/config/dynamic"
 	"github.com/guan-gateway/guan/services/h1transport"
 	guantls "github.com/guan-gateway/guan/tls"
+	"github.com/guan-gateway/guan/tls/tlcp"
 	"golang.org/x/net/http/httpproxy"
+
+	"github.com/emmansun/gmsm/smx509"
 )
 
 // Defaults, as in Traefik.
@@ -100,6 +104,17 @@ func New(cfg *dynamic.ServersTransport, baseDir string) (*Transport, error) {
 	std.Protocols = new(http.Protocols)
 	std.Protocols.SetHTTP1(true)
 	std.Protocols.SetHTTP2(!cfg.DisableHTTP2)
+	if cfg.TLCP != nil {
+		gm, err := tlcpClientConfig(cfg.TLCP, baseDir)
+		if err != nil {
+			return nil, fmt.Errorf("tlcp: %w", err)
+		}
+		// https:// servers speak TLCP: no ALPN, so HTTP/1.1 only, and
+		// no HTTPS proxy (it would expect TLS).
+		std.Proxy = nil
+		std.Protocols.SetHTTP2(false)
+		std.DialTLSContext = dialTLCP(dialer, gm)
+	}
 
 	h2c := newT()
 	h2c.Protocols = new(http.Protocols)
@@ -135,6 +150,81 @@ func WireScheme(scheme string) string {
 		return "http"
 	}
 	return scheme
+}
+
+// tlcpClientConfig builds the TLCP client side of a serversTransport.
+func tlcpClientConfig(cfg *dynamic.TLCPClient, baseDir string) (*tlcp.Config, error) {
+	c := &tlcp.Config{ServerName: cfg.ServerName, InsecureSkipVerify: cfg.InsecureSkipVerify, SessionCache: tlcp.NewSessionCache(1024, 0)}
+	if len(cfg.RootCAs) > 0 {
+		c.RootCAs = smx509.NewCertPool()
+		for i, ca := range cfg.RootCAs {
+			pem, err := readPEM(ca, baseDir)
+			if err != nil {
+				return nil, fmt.Errorf("rootCAs[%d]: %w", i, err)
+			}
+			if !c.RootCAs.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("rootCAs[%d]: no PEM certificate found", i)
+			}
+		}
+	} else if !cfg.InsecureSkipVerify {
+		return nil, errors.New("rootCAs is needed to verify the servers' SM2 certificates (or insecureSkipVerify)")
+	}
+	for i, p := range cfg.Certificates {
+		var pems [4][]byte
+		for j, f := range [4][2]string{{"certFile", p.CertFile}, {"keyFile", p.KeyFile}, {"encCertFile", p.EncCertFile}, {"encKeyFile", p.EncKeyFile}} {
+			b, err := readPEM(f[1], baseDir)
+			if err != nil {
+				return nil, fmt.Errorf("certificates[%d].%s: %w", i, f[0], err)
+			}
+			pems[j] = b
+		}
+		sign, err := tlcp.NewKeyPair(pems[0], pems[1])
+		if err != nil {
+			return nil, fmt.Errorf("certificates[%d] (certFile, keyFile): %w", i, err)
+		}
+		enc, err := tlcp.NewKeyPair(pems[2], pems[3])
+		if err != nil {
+			return nil, fmt.Errorf("certificates[%d] (encCertFile, encKeyFile): %w", i, err)
+		}
+		c.Certificates = append(c.Certificates, &tlcp.Certificate{Sign: sign, Enc: enc})
+	}
+	for i, name := range cfg.CipherSuites {
+		id, err := tlcp.CipherSuiteByName(name)
+		if err != nil {
+			return nil, fmt.Errorf("cipherSuites[%d]: %w", i, err)
+		}
+		c.CipherSuites = append(c.CipherSuites, id)
+	}
+	return c, nil
+}
+
+// dialTLCP connects and runs the TLCP handshake; the server name defaults
+// to the host of the server URL.
+func dialTLCP(d *net.Dialer, base *tlcp.Config) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		cfg := base
+		if cfg.ServerName == "" {
+			host, _, err := net.SplitHostPort(addr)
+			if err != nil {
+				host = addr
+			}
+			c := *base
+			c.ServerName = host
+			cfg = &c
+		}
+		raw, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		hctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		tc := tlcp.Client(raw, cfg)
+		if err := tc.HandshakeContext(hctx); err != nil {
+			raw.Close()
+			return nil, fmt.Errorf("TLCP handshake with %s: %w", addr, err)
+		}
+		return tc, nil
+	}
 }
 
 // TLS returns the client TLS configuration (for gRPC health checks).
