@@ -10,6 +10,7 @@ command -v curl >/dev/null || need+=(curl)
 command -v openssl >/dev/null || need+=(openssl)
 command -v chromium >/dev/null || need+=(chromium)
 command -v redis-server >/dev/null || need+=(redis-server)
+command -v testssl >/dev/null || need+=(testssl.sh)
 if ((${#need[@]})); then
 	echo "installing: ${need[*]}"
 	if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
