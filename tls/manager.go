@@ -55,6 +55,7 @@ func NewManager(cfg *dynamic.TLSConfiguration, baseDir func(i int) string) (*Man
 	}
 	st := newStore()
 	sm := &smStore{}
+	used := map[string]any{} // this build's certificates, for lastGood
 	for i, c := range cfg.Certificates {
 		if c == nil {
 			continue
@@ -76,15 +77,16 @@ func NewManager(cfg *dynamic.TLSConfiguration, baseDir func(i int) string) (*Man
 			}
 			pair, err := loadSMPair(c.CertFile, c.KeyFile, c.EncCertFile, c.EncKeyFile, dir)
 			if err != nil {
-				if prev, ok := lastGood.Load(key); ok {
+				if prev, ok := lastGoodLoad(key); ok {
 					report("tls.certificates[%d]: %v; the pair loaded before keeps serving", i, err)
 					sm.all = append(sm.all, prev.(*tlcp.Certificate))
+					used[key] = prev
 				} else {
 					report("tls.certificates[%d]: %v", i, err)
 				}
 				continue
 			}
-			lastGood.Store(key, pair)
+			used[key] = pair
 			sm.all = append(sm.all, pair)
 			continue
 		}
@@ -93,17 +95,21 @@ func NewManager(cfg *dynamic.TLSConfiguration, baseDir func(i int) string) (*Man
 			if pem, rerr := readFileOrContent(c.CertFile, dir); rerr == nil && isSM2PEM(pem) {
 				err = fmt.Errorf("an SM2 certificate is served over TLCP and needs its encryption pair: add encCertFile and encKeyFile")
 			}
-			if prev, ok := lastGood.Load(key); ok {
+			if prev, ok := lastGoodLoad(key); ok {
 				report("tls.certificates[%d] (certFile %s): %v; the certificate loaded before keeps serving", i, describe(c.CertFile), err)
 				st.add(prev.(*cryptotls.Certificate))
+				used[key] = prev
 			} else {
 				report("tls.certificates[%d] (certFile %s): %v", i, describe(c.CertFile), err)
 			}
 			continue
 		}
-		lastGood.Store(key, cert)
+		used[key] = cert
 		st.add(cert)
 	}
+	lastGoodKeep(used)
+	liveCaches := map[string]bool{}
+	defer pruneSessionCaches(liveCaches)
 
 	for name, s := range cfg.Stores {
 		if name != DefaultStore {
@@ -163,11 +169,11 @@ func NewManager(cfg *dynamic.TLSConfiguration, baseDir func(i int) string) (*Man
 		built = append(built, builtConf{c, gm, strict})
 		if gm.mode != TLCPOff {
 			m.tlcp[c] = TLCPOption{Mode: gm.mode, Config: &tlcp.Config{
-				GetCertificate: sm.get,
+				GetCertificate: sm.getter(strict),
 				ClientAuth:     c.ClientAuth,
 				ClientCAs:      gm.clientCAs,
 				CipherSuites:   gm.suites,
-				SessionCache:   sessionCache(name),
+				SessionCache:   sessionCache(fmt.Sprintf("%s|%d|%s", name, c.ClientAuth, gm.caDigest), liveCaches),
 			}}
 		}
 	}

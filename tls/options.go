@@ -1,8 +1,10 @@
 package tls
 
 import (
+	"crypto/sha256"
 	cryptotls "crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"fmt"
 	"slices"
 	"strings"
@@ -99,6 +101,11 @@ func buildOptions(o *dynamic.Options, dir string) (*cryptotls.Config, *tlcpSetti
 			pems = append(pems, b)
 		}
 		gm.clientCAs = smPool(pems)
+		h := sha256.New()
+		for _, b := range pems {
+			h.Write(b)
+		}
+		gm.caDigest = hex.EncodeToString(h.Sum(nil))
 	}
 	return c, gm, nil
 }

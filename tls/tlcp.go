@@ -39,6 +39,7 @@ type tlcpSettings struct {
 	mode      TLCPMode
 	suites    []uint16
 	clientCAs *smx509.CertPool // SM2 and other CAs of clientAuth.caFiles
+	caDigest  string           // SHA-256 of those CA files, for the session cache's key
 }
 
 func (a *tlcpSettings) equal(b *tlcpSettings) bool {
@@ -56,36 +57,81 @@ type TLCPOption struct {
 // certificate covers it, else the first configured.
 type smStore struct{ all []*tlcp.Certificate }
 
-func (s *smStore) get(name string) (*tlcp.Certificate, error) {
-	if len(s.all) == 0 {
-		return nil, fmt.Errorf("no SM2 certificate pair in tls.certificates")
-	}
-	if name != "" {
-		for _, c := range s.all {
-			if c.Sign.Leaf.VerifyHostname(name) == nil {
-				return c, nil
+// getter returns the GetCertificate of an option set; with sniStrict a name
+// no pair covers (or no name) is refused, as for TLS.
+func (s *smStore) getter(strict bool) func(string) (*tlcp.Certificate, error) {
+	return func(name string) (*tlcp.Certificate, error) {
+		if len(s.all) == 0 {
+			return nil, fmt.Errorf("no SM2 certificate pair in tls.certificates")
+		}
+		if name != "" {
+			for _, c := range s.all {
+				if c.Sign.Leaf.VerifyHostname(name) == nil {
+					return c, nil
+				}
 			}
 		}
+		if strict {
+			return nil, fmt.Errorf("no SM2 pair covers server name %q and sniStrict is on", name)
+		}
+		return s.all[0], nil
 	}
-	return s.all[0], nil
 }
 
 // sessionCaches keeps each option set's TLCP session cache across reloads,
-// so clients resume after a configuration change as they do with TLS.
-var sessionCaches sync.Map // option name → *tlcp.SessionCache
+// so clients resume after a configuration change as they do with TLS. The
+// key includes the client-certificate policy: when it changes, sessions
+// made under the old one are not resumed.
+var sessionCaches = struct {
+	sync.Mutex
+	m map[string]*tlcp.SessionCache
+}{m: map[string]*tlcp.SessionCache{}}
 
-func sessionCache(option string) *tlcp.SessionCache {
-	if c, ok := sessionCaches.Load(option); ok {
-		return c.(*tlcp.SessionCache)
+func sessionCache(key string, live map[string]bool) *tlcp.SessionCache {
+	sessionCaches.Lock()
+	defer sessionCaches.Unlock()
+	live[key] = true
+	c, ok := sessionCaches.m[key]
+	if !ok {
+		c = tlcp.NewSessionCache(0, 0)
+		sessionCaches.m[key] = c
 	}
-	c, _ := sessionCaches.LoadOrStore(option, tlcp.NewSessionCache(0, 0))
-	return c.(*tlcp.SessionCache)
+	return c
 }
 
 // lastGood keeps the last certificate loaded from each set of files: when a
 // reload finds a file broken, the error is reported and the certificate
-// loaded before keeps serving instead of disappearing.
-var lastGood sync.Map // files key → any (*cryptotls.Certificate or *tlcp.Certificate)
+// loaded before keeps serving instead of disappearing. Each build keeps only
+// the entries it used.
+var lastGood = struct {
+	sync.Mutex
+	m map[string]any // files key → *cryptotls.Certificate or *tlcp.Certificate
+}{m: map[string]any{}}
+
+func lastGoodLoad(key string) (any, bool) {
+	lastGood.Lock()
+	defer lastGood.Unlock()
+	v, ok := lastGood.m[key]
+	return v, ok
+}
+
+// lastGoodKeep replaces the remembered certificates with those of a build.
+func lastGoodKeep(used map[string]any) {
+	lastGood.Lock()
+	defer lastGood.Unlock()
+	lastGood.m = used
+}
+
+// pruneSessionCaches drops the caches no option set of a build uses.
+func pruneSessionCaches(live map[string]bool) {
+	sessionCaches.Lock()
+	defer sessionCaches.Unlock()
+	for k := range sessionCaches.m {
+		if !live[k] {
+			delete(sessionCaches.m, k)
+		}
+	}
+}
 
 func loadSMPair(certFile, keyFile, encCertFile, encKeyFile, dir string) (*tlcp.Certificate, error) {
 	read := func(field, v string) ([]byte, error) {

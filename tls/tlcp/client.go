@@ -109,6 +109,9 @@ func (c *Conn) clientHandshake() error {
 	if err != nil {
 		return err
 	}
+	if err := checkUsage(certs[0], certs[1]); err != nil {
+		return err
+	}
 	if !cfg.InsecureSkipVerify {
 		opts := smx509.VerifyOptions{Roots: cfg.RootCAs, DNSName: cfg.ServerName, CurrentTime: cfg.now(), KeyUsages: []smx509.ExtKeyUsage{smx509.ExtKeyUsageServerAuth}}
 		if err := verifyPair(certs[0], certs[1], certs[2:], opts); err != nil {
@@ -190,7 +193,7 @@ func (c *Conn) clientHandshake() error {
 		if err != nil {
 			return err
 		}
-		if pre, err = ecdheSecret(false, own.Enc.Key, eph, encPub, serverEph); err != nil {
+		if pre, err = ecdheSecret(true, own.Enc.Key, eph, encPub, serverEph); err != nil {
 			return err
 		}
 		cke = handshakeMsg(typeClientKeyExchange, ecPointBody(eph.PublicKey().Bytes()))
@@ -233,7 +236,7 @@ func (c *Conn) clientHandshake() error {
 		return err
 	}
 	if len(sh.sessionID) > 0 {
-		cfg.SessionCache.put(&session{key: cacheKey, id: sh.sessionID, suite: sh.cipherSuite, master: hs.master, peerCerts: raw, created: cfg.now()})
+		cfg.SessionCache.put(&session{key: cacheKey, id: sh.sessionID, suite: sh.cipherSuite, master: hs.master, peerCerts: raw[:2], created: cfg.now()})
 	}
 	return nil
 }

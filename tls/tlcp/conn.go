@@ -27,9 +27,13 @@ type Conn struct {
 	in      *halfConn
 	raw     []byte // bytes read from conn; raw[rawOff:] not yet consumed
 	rawOff  int
-	input   []byte // decrypted application data not yet returned by Read
+	input   []byte  // decrypted application data not yet returned by Read
+	rawBuf  *[]byte // pooled buffer behind raw, returned when raw is drained
+	hdr     [recordHeaderLen]byte
+	hdrN    int    // bytes of the next header read into hdr while rawBuf is nil
 	hand    []byte // handshake bytes not yet consumed
-	readErr error  // sticky
+	ignored int    // warnings and empty records in a row
+	readErr error  // sticky, timeouts excepted
 
 	outMu      sync.Mutex
 	out        *halfConn
@@ -38,6 +42,13 @@ type Conn struct {
 	closedSend bool
 	sentFatal  bool
 }
+
+// maxIgnoredRecords bounds the warnings and empty records accepted in a row.
+const maxIgnoredRecords = 16
+
+// rawPool holds read buffers, one record each: a connection keeps one only
+// while it has bytes in flight, so idle connections cost no read buffer.
+var rawPool = sync.Pool{New: func() any { b := make([]byte, 0, recordHeaderLen+maxCiphertext); return &b }}
 
 // recoverPanics is turned off by the fuzz tests, so that a panic is found
 // rather than survived.
@@ -147,7 +158,14 @@ func (c *Conn) HandshakeContext(ctx context.Context) (err error) {
 	} else {
 		err = c.serverHandshake()
 	}
+	if err == nil && ctx.Err() != nil {
+		// ctx ended as the handshake finished: its AfterFunc may have
+		// set a deadline in the past, so the connection is not usable.
+		err = ctx.Err()
+	}
 	if err == nil {
+		c.hand = nil
+		c.releaseRaw()
 		c.state.Version = VersionTLCP
 		c.state.HandshakeComplete = true
 		c.handshakeDone.Store(true)
@@ -174,6 +192,9 @@ func (c *Conn) sendFatal(err error) {
 	c.sentFatal = true
 	c.pending = c.pending[:0]
 	_ = c.writeAlertLocked(alertLevelFatal, alertOf(err))
+	if c.writeErr == nil {
+		c.writeErr = errors.New("tlcp: the connection failed: " + err.Error())
+	}
 }
 
 func (c *Conn) writeAlertLocked(level uint8, a alert) error {
@@ -189,6 +210,26 @@ func (c *Conn) writeAlertLocked(level uint8, a alert) error {
 func (c *Conn) fill(n int) error {
 	if len(c.raw)-c.rawOff >= n {
 		return nil
+	}
+	if c.rawBuf == nil {
+		// Wait for the next record's header in a 5-byte array, so an idle
+		// connection holds no read buffer; take one once bytes arrive.
+		for c.hdrN < recordHeaderLen {
+			m, err := c.conn.Read(c.hdr[c.hdrN:])
+			c.hdrN += m
+			if err != nil && c.hdrN < recordHeaderLen {
+				if errors.Is(err, io.EOF) && c.hdrN > 0 {
+					err = io.ErrUnexpectedEOF
+				}
+				return err
+			}
+		}
+		c.rawBuf = rawPool.Get().(*[]byte)
+		c.raw, c.rawOff = append((*c.rawBuf)[:0], c.hdr[:]...), 0
+		c.hdrN = 0
+		if len(c.raw) >= n {
+			return nil
+		}
 	}
 	if c.rawOff > 0 {
 		m := copy(c.raw, c.raw[c.rawOff:])
@@ -224,56 +265,72 @@ func (c *Conn) readRecord() (uint8, []byte, error) {
 		if a, ok := err.(alert); ok {
 			err = fail(a, "reading a record")
 		}
-		c.readErr = err
+		// A deadline (an idle keep-alive timeout, an aborted read) leaves
+		// the partial record in raw: the next read resumes it.
+		if ne, ok := err.(net.Error); !ok || !ne.Timeout() {
+			c.readErr = err
+		}
 	}
 	return typ, body, err
 }
 
 func (c *Conn) readRecordRaw() (uint8, []byte, error) {
-	if err := c.fill(recordHeaderLen); err != nil {
-		return 0, nil, err
-	}
-	h := c.raw[c.rawOff : c.rawOff+recordHeaderLen]
-	typ := h[0]
-	if typ < recordChangeCipherSpec || typ > recordApplicationData {
-		return 0, nil, alertUnexpectedMessage
-	}
-	if h[1] != VersionTLCP>>8 || h[2] != VersionTLCP&0xff {
-		return 0, nil, alertProtocolVersion
-	}
-	n := int(h[3])<<8 | int(h[4])
-	limit := maxCiphertext
-	if c.in == nil {
-		limit = maxPlaintext
-	}
-	if n > limit {
-		return 0, nil, alertRecordOverflow
-	}
-	if err := c.fill(recordHeaderLen + n); err != nil {
-		return 0, nil, err
-	}
-	body := c.raw[c.rawOff+recordHeaderLen : c.rawOff+recordHeaderLen+n]
-	c.rawOff += recordHeaderLen + n
-	plain, err := c.in.open(typ, body)
-	if err != nil {
-		return 0, nil, err
-	}
-	if len(plain) > maxPlaintext {
-		return 0, nil, alertRecordOverflow
-	}
-	if typ == recordAlert {
-		if len(plain) != 2 {
-			return 0, nil, alertDecodeError
+	for {
+		if err := c.fill(recordHeaderLen); err != nil {
+			return 0, nil, err
 		}
-		if alert(plain[1]) == alertCloseNotify {
-			return 0, nil, io.EOF
+		h := c.raw[c.rawOff : c.rawOff+recordHeaderLen]
+		typ := h[0]
+		if typ < recordChangeCipherSpec || typ > recordApplicationData {
+			return 0, nil, alertUnexpectedMessage
 		}
-		if plain[0] == alertLevelWarning {
-			return c.readRecordRaw() // warnings (no_renegotiation…) change nothing
+		if h[1] != VersionTLCP>>8 || h[2] != VersionTLCP&0xff {
+			return 0, nil, alertProtocolVersion
 		}
-		return 0, nil, AlertError{Code: plain[1]}
+		n := int(h[3])<<8 | int(h[4])
+		limit := maxCiphertext
+		if c.in == nil {
+			limit = maxPlaintext
+		}
+		if n > limit {
+			return 0, nil, alertRecordOverflow
+		}
+		if err := c.fill(recordHeaderLen + n); err != nil {
+			return 0, nil, err
+		}
+		body := c.raw[c.rawOff+recordHeaderLen : c.rawOff+recordHeaderLen+n]
+		c.rawOff += recordHeaderLen + n
+		plain, err := c.in.open(typ, body)
+		if err != nil {
+			return 0, nil, err
+		}
+		if len(plain) > maxPlaintext {
+			return 0, nil, alertRecordOverflow
+		}
+		if typ == recordAlert {
+			if len(plain) != 2 {
+				return 0, nil, alertDecodeError
+			}
+			if alert(plain[1]) == alertCloseNotify {
+				return 0, nil, io.EOF
+			}
+			if plain[0] != alertLevelWarning || !c.handshakeDone.Load() {
+				// Warnings change nothing after the handshake; during it,
+				// any alert ends it.
+				return 0, nil, AlertError{Code: plain[1]}
+			}
+		}
+		if typ == recordAlert || len(plain) == 0 {
+			// Warnings and empty records carry nothing: a peer sending
+			// them in a row is stalling, not talking.
+			if c.ignored++; c.ignored > maxIgnoredRecords {
+				return 0, nil, alertUnexpectedMessage
+			}
+			continue
+		}
+		c.ignored = 0
+		return typ, plain, nil
 	}
-	return typ, plain, nil
 }
 
 // readHandshake returns the next whole handshake message (header included).
@@ -405,10 +462,23 @@ func (c *Conn) Read(p []byte) (int, error) {
 	}
 	n := copy(p, c.input)
 	c.input = c.input[n:]
-	if len(c.input) == 0 && c.rawOff == len(c.raw) {
-		c.raw, c.rawOff = c.raw[:0], 0
+	if len(c.input) == 0 {
+		c.releaseRaw()
 	}
 	return n, nil
+}
+
+// releaseRaw returns the read buffer to the pool once every byte in it is
+// consumed (and no plaintext aliases it).
+func (c *Conn) releaseRaw() {
+	if c.rawBuf == nil || c.rawOff != len(c.raw) {
+		return
+	}
+	if cap(c.raw) == cap(*c.rawBuf) {
+		*c.rawBuf = c.raw[:0]
+		rawPool.Put(c.rawBuf)
+	}
+	c.rawBuf, c.raw, c.rawOff = nil, nil, 0
 }
 
 // refuseRenegotiation answers a ClientHello (to a server) or HelloRequest (to

@@ -106,9 +106,10 @@ func sm2Public(cert *smx509.Certificate) (*ecdsa.PublicKey, error) {
 	return pub, nil
 }
 
-// ecdheSecret runs the SM2 key-exchange protocol (GB/T 32918.3): the client
-// is the initiator, the server the responder; both static keys are the peers'
-// encryption keys. The result is the 48-byte premaster secret.
+// ecdheSecret runs the SM2 key-exchange protocol (GB/T 32918.3); both static
+// keys are the peers' encryption keys. The server is the initiator (its Z
+// comes first in the KDF input) and the client the responder, as Tongsuo's
+// NTLS and other TLCP stacks do. The result is the 48-byte premaster secret.
 func ecdheSecret(responder bool, static *sm2.PrivateKey, eph *ecdh.PrivateKey, peerStatic *ecdsa.PublicKey, peerEph []byte) ([]byte, error) {
 	sk, err := static.ECDH()
 	if err != nil {
@@ -137,6 +138,22 @@ func eccSignedParams(clientRandom, serverRandom, encCert []byte) []byte {
 	n := len(encCert)
 	b = append(b, byte(n>>16), byte(n>>8), byte(n))
 	return append(b, encCert...)
+}
+
+// checkUsage refuses a signing certificate whose key usage forbids signing,
+// and an encryption certificate whose usage forbids key transport or
+// agreement: in the dual-certificate scheme the encryption key is escrowed,
+// so it must never pass for the signing one. Certificates without a key
+// usage extension are accepted.
+func checkUsage(sign, enc *smx509.Certificate) error {
+	if sign.KeyUsage != 0 && sign.KeyUsage&smx509.KeyUsageDigitalSignature == 0 {
+		return fail(alertBadCertificate, "the signing certificate's key usage does not allow digital signatures")
+	}
+	encUse := smx509.KeyUsageKeyEncipherment | smx509.KeyUsageKeyAgreement | smx509.KeyUsageDataEncipherment
+	if enc != nil && enc.KeyUsage != 0 && enc.KeyUsage&encUse == 0 {
+		return fail(alertBadCertificate, "the encryption certificate's key usage allows neither key encipherment nor key agreement")
+	}
+	return nil
 }
 
 func parseCerts(raw [][]byte) ([]*smx509.Certificate, error) {

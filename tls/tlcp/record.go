@@ -157,6 +157,10 @@ func (hc *halfConn) open(typ uint8, body []byte) ([]byte, error) {
 	hc.mac.Write(hc.additional(typ, dataLen))
 	hc.mac.Write(ct[:dataLen])
 	sum := hc.mac.Sum(hc.macSum[:0])
+	// Hash the padding and MAC bytes too, after the sum: the compression
+	// function then runs about as often whatever the padding said, so the
+	// time does not tell how long the data was (Lucky Thirteen).
+	hc.mac.Write(ct[dataLen:])
 	good &= subtle.ConstantTimeCompare(sum, ct[dataLen:n])
 	if good != 1 {
 		return nil, alertBadRecordMAC

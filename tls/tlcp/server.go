@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"slices"
+	"time"
 
 	"github.com/emmansun/gmsm/ecdh"
 	"github.com/emmansun/gmsm/sm2"
@@ -34,7 +35,7 @@ func (c *Conn) serverHandshake() error {
 	cfg := c.config
 	if s := cfg.SessionCache.get(string(hello.sessionID), cfg.now()); s != nil &&
 		slices.Contains(hello.cipherSuites, s.suite) && slices.Contains(cfg.cipherSuites(), s.suite) &&
-		(!cfg.requiresClientCert() || len(s.peerCerts) > 0) {
+		(!cfg.requiresClientCert() || len(s.peerCerts) > 0) && peerStillValid(s, cfg.now()) {
 		return hs.resumeServer(s)
 	}
 
@@ -141,7 +142,11 @@ func (c *Conn) serverHandshake() error {
 	}
 	var pre []byte
 	if hs.suite.ecdhe {
-		point, rest, ok := readECPoint(msg[4:])
+		body := msg[4:]
+		if len(body) > 2 && body[0] == 0 && int(body[1])+2 == len(body) {
+			body = body[2:] // some stacks put the parameters behind a 2-byte length
+		}
+		point, rest, ok := readECPoint(body)
 		if !ok || len(rest) != 0 {
 			return fail(alertDecodeError, "malformed ECDHE ClientKeyExchange")
 		}
@@ -149,7 +154,7 @@ func (c *Conn) serverHandshake() error {
 		if err != nil {
 			return err
 		}
-		if pre, err = ecdheSecret(true, cert.Enc.Key, eph, peerEnc, point); err != nil {
+		if pre, err = ecdheSecret(false, cert.Enc.Key, eph, peerEnc, point); err != nil {
 			return err
 		}
 	} else {
@@ -191,9 +196,10 @@ func (c *Conn) serverHandshake() error {
 	}
 	c.state.CipherSuite = hs.suite.id
 	if sessionID != nil {
-		raw := make([][]byte, len(peer))
-		for i, p := range peer {
-			raw[i] = p.Raw
+		// Only the leaves: what resumption reports and checks.
+		raw := make([][]byte, 0, 2)
+		for _, p := range peer[:min(len(peer), 2)] {
+			raw = append(raw, p.Raw)
 		}
 		cfg.SessionCache.put(&session{key: string(sessionID), id: sessionID, suite: hs.suite.id, master: hs.master, peerCerts: raw, created: cfg.now()})
 	}
@@ -243,6 +249,9 @@ func (hs *handshake) checkClientCerts(raw [][]byte) ([]*smx509.Certificate, erro
 			return nil, err
 		}
 	}
+	if err := checkUsage(certs[0], enc); err != nil {
+		return nil, err
+	}
 	if cfg.verifiesClientCert() {
 		if cfg.ClientCAs == nil {
 			return nil, fail(alertInternalError, "no client CAs configured to verify client certificates")
@@ -256,6 +265,16 @@ func (hs *handshake) checkClientCerts(raw [][]byte) ([]*smx509.Certificate, erro
 		return certs[:1], nil
 	}
 	return certs, nil
+}
+
+// peerStillValid reports whether the client certificate of a session (if
+// any) has not expired since: an expired certificate means a full handshake.
+func peerStillValid(s *session, now time.Time) bool {
+	if len(s.peerCerts) == 0 {
+		return true
+	}
+	c, err := smx509.ParseCertificate(s.peerCerts[0])
+	return err == nil && now.Before(c.NotAfter)
 }
 
 // resumeServer runs the abbreviated handshake for a cached session.
