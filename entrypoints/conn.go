@@ -17,9 +17,10 @@ const (
 	ProtoTCP            = "tcp"
 	ProtoTLS            = "tls" // TLS terminated here, then TCP
 	ProtoTLSPassthrough = "tls-passthrough"
+	ProtoMQTT           = "mqtt" // plain, or over TLS/TLCP terminated here
 )
 
-var protoNames = [...]string{"", ProtoHTTP, ProtoHTTPS, ProtoTCP, ProtoTLS, ProtoTLSPassthrough}
+var protoNames = [...]string{"", ProtoHTTP, ProtoHTTPS, ProtoTCP, ProtoTLS, ProtoTLSPassthrough, ProtoMQTT}
 
 const (
 	protoUnset int32 = iota
@@ -28,6 +29,7 @@ const (
 	protoTCP
 	protoTLS
 	protoPassthrough
+	protoMQTT
 	protoClosed = -1
 )
 

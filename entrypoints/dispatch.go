@@ -55,9 +55,15 @@ func (e *EntryPoint) route(c *conn, rt Routing) {
 		return
 	}
 
+	mqttTable, mqttTLS := rt.MQTT()
 	if !clienthello.IsTLS(buf[0]) {
 		_ = c.SetReadDeadline(time.Time{})
 		c.replay(bufp, buf[:n])
+		if mqttTable != nil {
+			c.setProto(protoMQTT)
+			e.mqtt.ServeMQTT(c, "", mqttTable)
+			return
+		}
 		if h, _, ok := rt.TCP(info); ok {
 			e.serveTCP(c, h, protoTCP)
 			return
@@ -108,6 +114,30 @@ func (e *EntryPoint) route(c *conn, rt Routing) {
 	info.TLCP = hello.TLCP
 	info.ServerName = hello.ServerName
 	info.ALPN = hello.ALPN
+
+	if mqttTable != nil {
+		if mqttTLS == nil {
+			e.drop(c, "TLS ClientHello on an MQTT entrypoint whose routers have no tls")
+			return
+		}
+		gm, ok := e.pickTLCP(c, rt, mqttTLS, info)
+		if !ok {
+			return
+		}
+		handshake := func() (net.Conn, error) { return e.handshakeTLS(cryptotls.Server(c, mqttTLS)) }
+		if gm != nil {
+			handshake = func() (net.Conn, error) { return e.handshakeTLCP(tlcp.Server(c, gm)) }
+		}
+		c.setProto(protoMQTT)
+		sc, err := handshake()
+		if err != nil {
+			e.log.Debug("handshake failed", "remote", c.RemoteAddr().String(), "error", err)
+			c.Close()
+			return
+		}
+		e.mqtt.ServeMQTT(sc, info.ServerName, mqttTable)
+		return
+	}
 
 	if h, term, ok := rt.TCP(info); ok {
 		if term == nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/guan-gateway/guan/config/static"
 	"github.com/guan-gateway/guan/entrypoints/forwarded"
 	"github.com/guan-gateway/guan/entrypoints/http1"
+	"github.com/guan-gateway/guan/mqtt"
 	"github.com/guan-gateway/guan/sockio"
 	"github.com/guan-gateway/guan/tls/tlcp"
 )
@@ -38,8 +39,10 @@ type Options struct {
 	Listener net.Listener // optional inherited listener; else listen on Config.Address
 	Logger   *slog.Logger
 	// OnConn reports open connections by protocol (ProtoHTTP, ProtoHTTPS,
-	// ProtoTCP, ProtoTLS, ProtoTLSPassthrough); may be nil.
+	// ProtoTCP, ProtoTLS, ProtoTLSPassthrough, ProtoMQTT); may be nil.
 	OnConn func(proto string, delta int)
+	// MQTTEvents receives the MQTT handler's observations; may be nil.
+	MQTTEvents mqtt.Events
 }
 
 // EntryPoint is one listening address and the connections accepted on it.
@@ -52,6 +55,7 @@ type EntryPoint struct {
 	onConn  func(string, int)
 	srv     *http.Server  // HTTP/2, h2c and what h1 hands over
 	h1      *http1.Server // HTTP/1.x
+	mqtt    *mqtt.Handler // when the snapshot gives the entrypoint mqtt routers
 	httpLn  *handoff
 
 	started    atomic.Bool
@@ -121,6 +125,7 @@ func New(o Options) (*EntryPoint, error) {
 		log:              logger,
 		noAccessLog:      set.noAccessLog, noMetrics: set.noMetrics,
 	}
+	e.mqtt = &mqtt.Handler{EntryPoint: o.Name, Settings: mqttSettings(cfg.MQTT), Log: logger, Events: o.MQTTEvents}
 	e.srv = e.newServer(eh)
 	e.h1 = &http1.Server{
 		Handler:        eh,
@@ -168,6 +173,20 @@ func (e *EntryPoint) serveHTTPS(tc *cryptotls.Conn) {
 		return
 	}
 	e.h1.ServeConn(tc, &state)
+}
+
+// MQTT returns the entrypoint's MQTT handler (live sessions, counts).
+func (e *EntryPoint) MQTT() *mqtt.Handler { return e.mqtt }
+
+func mqttSettings(c *static.MQTTEntryPoint) mqtt.Settings {
+	if c == nil {
+		return mqtt.Settings{}
+	}
+	s := mqtt.Settings{MaxConnections: c.MaxConnections, MaxConnectionsPerIP: c.MaxConnectionsPerIP, MaxPacketSize: c.MaxPacketSize}
+	if c.ConnectTimeout != nil {
+		s.ConnectTimeout = c.ConnectTimeout.Std()
+	}
+	return s
 }
 
 // serveTLCP completes a TLCP handshake, then serves HTTP/1.x on it (TLCP

@@ -20,6 +20,7 @@ import (
 
 	"github.com/guan-gateway/guan/config"
 	"github.com/guan-gateway/guan/config/static"
+	"github.com/guan-gateway/guan/mqtt"
 	"github.com/guan-gateway/guan/tls/tlcp"
 )
 
@@ -30,8 +31,12 @@ type testRouting struct {
 	tcp      func(ConnInfo) (TCPHandler, *cryptotls.Config, bool)
 	https    func(ConnInfo) *cryptotls.Config
 	tlcp     func(*cryptotls.Config) (*tlcp.Config, bool)
+	mqtt     mqtt.Table
+	mqttTLS  *cryptotls.Config
 	catchAll CatchAll
 }
+
+func (r *testRouting) MQTT() (mqtt.Table, *cryptotls.Config) { return r.mqtt, r.mqttTLS }
 
 func (r *testRouting) PeekNeeded() bool { return r.peek }
 func (r *testRouting) TCP(i ConnInfo) (TCPHandler, *cryptotls.Config, bool) {

@@ -5,6 +5,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/guan-gateway/guan/mqtt"
 	"github.com/guan-gateway/guan/tls/tlcp"
 )
 
@@ -67,4 +68,8 @@ type Routing interface {
 	// returned by TCP or HTTPS: nil when those options serve TLS only;
 	// only is set when they serve TLCP alone and TLS clients are refused.
 	TLCP(c *cryptotls.Config) (conf *tlcp.Config, only bool)
+	// MQTT returns the entrypoint's MQTT routing table when it has mqtt
+	// routers — every connection then speaks MQTT — and the TLS config its
+	// TLS (or TLCP) connections are terminated with; nil when plain only.
+	MQTT() (table mqtt.Table, tls *cryptotls.Config)
 }

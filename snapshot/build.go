@@ -149,8 +149,13 @@ func Build(in Input) (*Snapshot, error) {
 	}
 	httpRoutes, httpsRoutes, tlsHosts := b.buildHTTPRouters()
 	tcpRoutes := b.buildTCPRouters()
+	mqttRoutes, mqttTLS := b.buildMQTTRouters()
 	for name := range in.EntryPoints {
 		e := b.eps[name]
+		if len(mqttRoutes[name]) > 0 {
+			e.mqtt = mqttTable{routers.NewMQTTTable(mqttRoutes[name])}
+			e.mqttTLS = mqttTLS[name]
+		}
 		e.http = routers.NewTable(httpRoutes[name])
 		if len(httpsRoutes[name]) > 0 {
 			e.https = routers.NewTable(httpsRoutes[name])

@@ -36,6 +36,9 @@ type merged struct {
 	tcpServices   map[string]*dynamic.TCPService
 	tcpMws        map[string]*dynamic.TCPMiddleware
 	tcpTransports map[string]*dynamic.TCPServersTransport
+	mqttRouters   map[string]*dynamic.MQTTRouter
+	mqttServices  map[string]*dynamic.MQTTService
+	mqttMws       map[string]*dynamic.MQTTMiddleware
 	tls           dynamic.TLSConfiguration
 	certDirs      []string // base directory of each tls certificate, by index
 
@@ -64,6 +67,9 @@ func mergeConfigs(msgs map[string]providers.Message) *merged {
 		tcpServices:   map[string]*dynamic.TCPService{},
 		tcpMws:        map[string]*dynamic.TCPMiddleware{},
 		tcpTransports: map[string]*dynamic.TCPServersTransport{},
+		mqttRouters:   map[string]*dynamic.MQTTRouter{},
+		mqttServices:  map[string]*dynamic.MQTTService{},
+		mqttMws:       map[string]*dynamic.MQTTMiddleware{},
 		tls:           dynamic.TLSConfiguration{Options: map[string]*dynamic.Options{}, Stores: map[string]*dynamic.Store{}},
 		pos:           map[string]func(path ...string) config.Position{},
 		baseDir:       map[string]string{},
@@ -133,6 +139,36 @@ func mergeConfigs(msgs map[string]providers.Message) *merged {
 			}
 			for name, st := range t.ServersTransports {
 				m.tcpTransports[Qualify(name, p)] = st
+			}
+		}
+		if q := c.MQTT; q != nil {
+			for name, r := range q.Routers {
+				if r == nil {
+					r = &dynamic.MQTTRouter{}
+				}
+				cp := *r
+				if cp.Service != "" {
+					cp.Service = Qualify(cp.Service, p)
+				}
+				cp.Middlewares = qualifyAll(r.Middlewares, p)
+				if r.TLS != nil && r.TLS.Options != "" {
+					tt := *r.TLS
+					tt.Options = qualifyTLSOption(tt.Options, p)
+					cp.TLS = &tt
+				}
+				m.mqttRouters[Qualify(name, p)] = &cp
+			}
+			for name, s := range q.Services {
+				if s == nil {
+					s = &dynamic.MQTTService{}
+				}
+				m.mqttServices[Qualify(name, p)] = s
+			}
+			for name, mw := range q.Middlewares {
+				if mw == nil {
+					mw = &dynamic.MQTTMiddleware{}
+				}
+				m.mqttMws[Qualify(name, p)] = mw
 			}
 		}
 		if t := c.TLS; t != nil {

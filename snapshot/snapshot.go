@@ -15,6 +15,7 @@ import (
 	"github.com/guan-gateway/guan/config"
 	"github.com/guan-gateway/guan/config/dynamic"
 	"github.com/guan-gateway/guan/entrypoints"
+	"github.com/guan-gateway/guan/mqtt"
 	"github.com/guan-gateway/guan/routers"
 	"github.com/guan-gateway/guan/status"
 	guantls "github.com/guan-gateway/guan/tls"
@@ -66,6 +67,19 @@ type epRoutes struct {
 	tlsWildcard []wildcardTLS
 	tlsDefault  *cryptotls.Config
 	tlsm        *guantls.Manager // for the TLCP side of those configurations
+
+	// An entrypoint with mqtt routers speaks MQTT on every connection.
+	mqtt    mqtt.Table
+	mqttTLS *cryptotls.Config // terminates TLS (or TLCP) for them; nil: plain only
+}
+
+// MQTT returns the entrypoint's MQTT table (nil without mqtt routers) and the
+// TLS configuration its TLS connections are terminated with.
+func (e *epRoutes) MQTT() (mqtt.Table, *cryptotls.Config) {
+	if e == nil || e.mqtt == nil {
+		return nil, nil
+	}
+	return e.mqtt, e.mqttTLS
 }
 
 type wildcardTLS struct {
@@ -109,7 +123,7 @@ func (s *Snapshot) Routing(ep string) entrypoints.Routing {
 
 // PeekNeeded reports whether connections must be inspected before HTTP.
 func (e *epRoutes) PeekNeeded() bool {
-	return e != nil && (e.hasHTTPS || e.tcpTLS != nil || e.tcpPlain != nil)
+	return e != nil && (e.hasHTTPS || e.tcpTLS != nil || e.tcpPlain != nil || e.mqtt != nil)
 }
 
 // CatchAllTCP says how a non-TLS TCP route (HostSNI(`*`)) competes with

@@ -18,5 +18,8 @@ func (c *Configuration) Empty() bool {
 	if t := c.TLS; t != nil && len(t.Certificates)+len(t.Options)+len(t.Stores) > 0 {
 		return false
 	}
+	if m := c.MQTT; m != nil && len(m.Routers)+len(m.Services)+len(m.Middlewares) > 0 {
+		return false
+	}
 	return true
 }

@@ -10,6 +10,7 @@ type Configuration struct {
 	HTTP *HTTPConfiguration `json:"http,omitempty"`
 	TCP  *TCPConfiguration  `json:"tcp,omitempty"`
 	TLS  *TLSConfiguration  `json:"tls,omitempty"`
+	MQTT *MQTTConfiguration `json:"mqtt,omitempty"`
 }
 
 // HTTPConfiguration is the http section.

@@ -57,6 +57,16 @@ type EntryPoint struct {
 	// Observability turns the access log or metrics off for the requests
 	// of this entrypoint, unless their router has its own settings.
 	Observability *dynamic.Observability `json:"observability,omitempty"`
+	// MQTT holds the limits of an entrypoint that carries mqtt routers.
+	MQTT *MQTTEntryPoint `json:"mqtt,omitempty"`
+}
+
+// MQTTEntryPoint limits the MQTT clients of an entrypoint.
+type MQTTEntryPoint struct {
+	MaxConnections      int              `json:"maxConnections,omitempty"`      // 0: no limit
+	MaxConnectionsPerIP int              `json:"maxConnectionsPerIP,omitempty"` // 0: no limit
+	ConnectTimeout      *config.Duration `json:"connectTimeout,omitempty"`      // accept to CONNECT; default 10s
+	MaxPacketSize       int              `json:"maxPacketSize,omitempty"`       // bytes; default 1 MiB
 }
 
 // Transport holds timeouts and the shutdown grace period.

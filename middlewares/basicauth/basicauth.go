@@ -29,23 +29,38 @@ const (
 
 type basicAuth struct {
 	next      http.Handler
-	users     map[string]verifier
-	decoy     verifier // checked for unknown users; see decoyFor
-	challenge string   // WWW-Authenticate value
+	creds     *Credentials
+	challenge string // WWW-Authenticate value
 	forward   Forward
-	cache     *verifiedCache
 	logger    *slog.Logger
+}
+
+// Credentials checks user names and passwords against htpasswd entries; the
+// MQTT connectAuth middleware uses it for CONNECT packets.
+type Credentials struct {
+	users map[string]verifier
+	decoy verifier // checked for unknown users; see decoyFor
+	cache *verifiedCache
+}
+
+// NewCredentials loads inline users and a users file (see LoadUsers).
+func NewCredentials(baseDir string, users []string, usersFile string) (*Credentials, error) {
+	m := make(map[string]verifier)
+	if err := LoadUsers(baseDir, users, usersFile, func(line string) error { return addUser(m, line) }); err != nil {
+		return nil, err
+	}
+	if len(m) == 0 {
+		return nil, errors.New("no users; set users (\"name:hash\") or usersFile")
+	}
+	return &Credentials{users: m, decoy: decoyFor(m), cache: newVerifiedCache(cacheSize, cacheTTL)}, nil
 }
 
 // New builds the middleware from inline users and/or a users file. Entries
 // in usersFile override inline users of the same name.
 func New(env middlewares.Env, cfg dynamic.BasicAuth, next http.Handler) (http.Handler, error) {
-	users := make(map[string]verifier)
-	if err := LoadUsers(env.BaseDir, cfg.Users, cfg.UsersFile, func(line string) error { return addUser(users, line) }); err != nil {
+	creds, err := NewCredentials(env.BaseDir, cfg.Users, cfg.UsersFile)
+	if err != nil {
 		return nil, fmt.Errorf("basicAuth: %w", err)
-	}
-	if len(users) == 0 {
-		return nil, errors.New("basicAuth: no users; set users (\"name:hash\") or usersFile")
 	}
 	realm := cfg.Realm
 	if realm == "" {
@@ -65,11 +80,9 @@ func New(env middlewares.Env, cfg dynamic.BasicAuth, next http.Handler) (http.Ha
 	}
 	return &basicAuth{
 		next:      next,
-		users:     users,
-		decoy:     decoyFor(users),
+		creds:     creds,
 		challenge: challenge,
 		forward:   fwd,
-		cache:     newVerifiedCache(cacheSize, cacheTTL),
 		logger:    logger,
 	}, nil
 }
@@ -204,7 +217,11 @@ func (a *basicAuth) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	a.next.ServeHTTP(w, req)
 }
 
-func (a *basicAuth) check(user, password string) bool {
+func (a *basicAuth) check(user, password string) bool { return a.creds.Check(user, password) }
+
+// Check reports whether password is user's. Unknown users take as long as
+// wrong passwords; verified slow hashes are cached for a minute.
+func (a *Credentials) Check(user, password string) bool {
 	v, ok := a.users[user]
 	if !ok {
 		// As slow as a known user's wrong password, so timing does not

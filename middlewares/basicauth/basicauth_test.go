@@ -372,9 +372,9 @@ func TestUnknownUserPaysForADecoyCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := h.(*basicAuth)
-	decoy, ok := a.decoy.(bcryptHash)
+	decoy, ok := a.creds.decoy.(bcryptHash)
 	if !ok {
-		t.Fatalf("decoy is %T, want a bcrypt hash", a.decoy)
+		t.Fatalf("decoy is %T, want a bcrypt hash", a.creds.decoy)
 	}
 	if c, err := bcrypt.Cost([]byte(decoy)); err != nil || c != cost {
 		t.Fatalf("decoy cost %d (%v), want %d", c, err, cost)
@@ -383,8 +383,8 @@ func TestUnknownUserPaysForADecoyCheck(t *testing.T) {
 	if err := bcrypt.CompareHashAndPassword([]byte(decoy), []byte("bobpw")); err != bcrypt.ErrMismatchedHashAndPassword {
 		t.Fatalf("decoy comparison: %v, want a mismatch after hashing", err)
 	}
-	counter := &countingVerifier{verifier: a.decoy}
-	a.decoy = counter
+	counter := &countingVerifier{verifier: a.creds.decoy}
+	a.creds.decoy = counter
 	srv := mwtest.Serve(t, h)
 	for _, tt := range []struct {
 		user, pw  string

@@ -102,3 +102,19 @@ var (
 	Pingreq  = []byte{PINGREQ << 4, 0}
 	Pingresp = []byte{PINGRESP << 4, 0}
 )
+
+// AppendSubscribe encodes a SUBSCRIBE (props: MQTT 5 properties, raw).
+func AppendSubscribe(dst []byte, version byte, id uint16, props []byte, subs []Subscription) []byte {
+	var body []byte
+	body = append(body, byte(id>>8), byte(id))
+	if version == V5 {
+		body = AppendVarint(body, len(props))
+		body = append(body, props...)
+	}
+	for _, s := range subs {
+		body = appendString(body, s.Filter)
+		body = append(body, s.Options)
+	}
+	dst = AppendHeader(dst, SUBSCRIBE, 0x2, len(body))
+	return append(dst, body...)
+}

@@ -191,6 +191,15 @@ func (m *merger) add(c *dynamic.Configuration, fm *decode.Meta) {
 		mergeNamed(m, &d.Middlewares, t.Middlewares, fm, "TCP middleware", "tcp", "middlewares")
 		mergeNamed(m, &d.ServersTransports, t.ServersTransports, fm, "TCP servers transport", "tcp", "serversTransports")
 	}
+	if q := c.MQTT; q != nil {
+		if m.dst.MQTT == nil {
+			m.dst.MQTT = &dynamic.MQTTConfiguration{}
+		}
+		d := m.dst.MQTT
+		mergeNamed(m, &d.Routers, q.Routers, fm, "MQTT router", "mqtt", "routers")
+		mergeNamed(m, &d.Services, q.Services, fm, "MQTT service", "mqtt", "services")
+		mergeNamed(m, &d.Middlewares, q.Middlewares, fm, "MQTT middleware", "mqtt", "middlewares")
+	}
 	if t := c.TLS; t != nil {
 		if m.dst.TLS == nil {
 			m.dst.TLS = &dynamic.TLSConfiguration{}

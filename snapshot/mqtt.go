@@ -1,0 +1,132 @@
+package snapshot
+
+import (
+	cryptotls "crypto/tls"
+	"fmt"
+	"time"
+
+	mqttmw "github.com/guan-gateway/guan/middlewares/mqtt"
+	"github.com/guan-gateway/guan/mqtt"
+	"github.com/guan-gateway/guan/routers"
+)
+
+// mqttTable adapts the router table to what the MQTT handler asks.
+type mqttTable struct{ t *routers.MQTTTable }
+
+func (m mqttTable) Match(info *routers.MQTTInfo) *mqtt.Route {
+	if r := m.t.Match(info); r != nil {
+		return r.Handler.(*mqtt.Route)
+	}
+	return nil
+}
+
+// buildMQTTRouters compiles the mqtt routers per entrypoint, with the TLS
+// options connections to that entrypoint are terminated with (nil: plain).
+func (b *builder) buildMQTTRouters() (map[string][]routers.MQTTRoute, map[string]*cryptotls.Config) {
+	out := map[string][]routers.MQTTRoute{}
+	tlsFor := map[string]*cryptotls.Config{}
+	svcs := map[string]*mqtt.Service{}
+	mws := map[string]mqtt.Middleware{}
+	for _, name := range sortedKeys(b.m.mqttRouters) {
+		r := b.m.mqttRouters[name]
+		fail := func(field, msg string) { b.problem([]string{"mqtt", "routers"}, name, field, msg) }
+		eps, missing := b.routerEntryPoints(r.EntryPoints)
+		for _, ep := range missing {
+			fail("entryPoints", fmt.Sprintf("entryPoint %q doesn't exist", ep))
+		}
+		if len(eps) == 0 {
+			fail("entryPoints", "no valid entryPoint for this router")
+			continue
+		}
+		rule, err := routers.ParseMQTT(r.Rule)
+		if err != nil {
+			fail("rule", "rule "+err.Error())
+			continue
+		}
+		svc, err := b.mqttService(r.Service, svcs)
+		if err != nil {
+			fail("service", err.Error())
+			continue
+		}
+		route := &mqtt.Route{Name: name, Service: svc}
+		ok := true
+		for _, mn := range r.Middlewares {
+			m, err := b.mqttMiddleware(mn, mws)
+			if err != nil {
+				fail("middlewares", err.Error())
+				ok = false
+				break
+			}
+			route.Middlewares = append(route.Middlewares, m)
+		}
+		if !ok {
+			continue
+		}
+		var conf *cryptotls.Config
+		if r.TLS != nil {
+			if conf, err = b.tlsConfig(r.TLS.Options); err != nil {
+				fail("tls", err.Error())
+				continue
+			}
+		}
+		for _, ep := range eps {
+			if prev, seen := tlsFor[ep]; seen && prev != conf {
+				fail("tls", fmt.Sprintf("entryPoint %q: every mqtt router of an entrypoint must use the same tls options (or none)", ep))
+				continue
+			}
+			tlsFor[ep] = conf
+			out[ep] = append(out[ep], routers.MQTTRoute{Name: name, Rule: rule, Priority: r.Priority, Handler: route})
+		}
+	}
+	return out, tlsFor
+}
+
+func (b *builder) mqttService(name string, memo map[string]*mqtt.Service) (*mqtt.Service, error) {
+	if s, ok := memo[name]; ok {
+		return s, nil
+	}
+	cfg, ok := b.m.mqttServices[name]
+	if !ok {
+		return nil, fmt.Errorf("MQTT service %q does not exist", name)
+	}
+	lb := cfg.LoadBalancer
+	if lb == nil || len(lb.Servers) == 0 {
+		return nil, fmt.Errorf("MQTT service %q: loadBalancer.servers is empty", name)
+	}
+	s := &mqtt.Service{Name: name}
+	switch lb.Affinity {
+	case "", "clientID":
+	case "roundRobin":
+		s.RoundRobin = true
+	default:
+		return nil, fmt.Errorf("MQTT service %q: unknown affinity %q: use clientID or roundRobin", name, lb.Affinity)
+	}
+	if lb.DialTimeout != nil {
+		s.DialTimeout = time.Duration(*lb.DialTimeout)
+	}
+	for i, srv := range lb.Servers {
+		if srv.Address == "" {
+			return nil, fmt.Errorf("MQTT service %q: servers[%d].address is empty", name, i)
+		}
+		s.Servers = append(s.Servers, srv.Address)
+	}
+	memo[name] = s
+	return s, nil
+}
+
+func (b *builder) mqttMiddleware(name string, memo map[string]mqtt.Middleware) (mqtt.Middleware, error) {
+	if m, ok := memo[name]; ok {
+		return m, nil
+	}
+	cfg, ok := b.m.mqttMws[name]
+	if !ok {
+		return nil, fmt.Errorf("MQTT middleware %q does not exist", name)
+	}
+	_, prov := splitName(name)
+	m, err := mqttmw.Build(name, cfg, b.m.baseDir[prov])
+	if err != nil {
+		return nil, fmt.Errorf("MQTT middleware %q: %w", name, err)
+	}
+	memo[name] = m
+	return m, nil
+}

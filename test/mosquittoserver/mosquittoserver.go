@@ -1,0 +1,104 @@
+// Package mosquittoserver runs real Mosquitto brokers for tests on free
+// loopback ports, stopped when the test ends; tests kill them mid-traffic.
+package mosquittoserver
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// Broker is one mosquitto process.
+type Broker struct {
+	Addr string // 127.0.0.1:port
+	Port int
+	t    testing.TB
+	cmd  *exec.Cmd
+	done chan struct{}
+	log  string
+}
+
+// Start runs a mosquitto broker that allows anonymous clients, without
+// persistence.
+func Start(t testing.TB) *Broker {
+	t.Helper()
+	bin, err := exec.LookPath("mosquitto")
+	if err != nil {
+		bin = "/usr/sbin/mosquitto"
+		if _, serr := os.Stat(bin); serr != nil {
+			t.Skip("mosquitto is not installed (apt-get install mosquitto; scripts/test.sh does it)")
+		}
+	}
+	dir := t.TempDir()
+	for attempt := 0; ; attempt++ {
+		b := &Broker{t: t, done: make(chan struct{}), log: filepath.Join(dir, "mosquitto.log")}
+		b.Port = freePort(t)
+		b.Addr = "127.0.0.1:" + strconv.Itoa(b.Port)
+		conf := filepath.Join(dir, "mosquitto.conf")
+		body := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\nlog_type error\nlog_type warning\nmax_keepalive 65535\n", b.Port)
+		if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		logf, err := os.Create(b.log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.cmd = exec.Command(bin, "-c", conf)
+		b.cmd.Stdout, b.cmd.Stderr = logf, logf
+		if err := b.cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		go func() { _ = b.cmd.Wait(); logf.Close(); close(b.done) }()
+		if b.ready() {
+			t.Cleanup(b.Kill)
+			return b
+		}
+		b.Kill()
+		if attempt == 2 {
+			out, _ := os.ReadFile(b.log)
+			t.Fatalf("mosquitto did not start:\n%s", out)
+		}
+	}
+}
+
+func (b *Broker) ready() bool {
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-b.done:
+			return false
+		default:
+		}
+		if c, err := net.DialTimeout("tcp", b.Addr, time.Second); err == nil {
+			c.Close()
+			return true
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return false
+}
+
+// Kill stops the broker at once (SIGKILL), as a crash would.
+func (b *Broker) Kill() {
+	select {
+	case <-b.done:
+		return
+	default:
+	}
+	_ = b.cmd.Process.Kill()
+	<-b.done
+}
+
+func freePort(t testing.TB) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}

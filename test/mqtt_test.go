@@ -1,0 +1,297 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	paho5 "github.com/eclipse/paho.golang/paho"
+	paho3 "github.com/eclipse/paho.mqtt.golang"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/guan-gateway/guan/mqtt/packet"
+	"github.com/guan-gateway/guan/test/mosquittoserver"
+)
+
+// rawMQTT is a byte-level MQTT client, to check exact reason codes.
+type rawMQTT struct {
+	t  *testing.T
+	c  net.Conn
+	br *bufio.Reader
+	v  byte
+}
+
+func dialRaw(t *testing.T, addr string, cp packet.Connect) (*rawMQTT, packet.Connack) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if cp.ProtocolName == "" {
+		cp.ProtocolName = "MQTT"
+	}
+	r := &rawMQTT{t: t, c: c, br: bufio.NewReader(c), v: cp.Version}
+	r.send(cp.Append(nil))
+	h, body := r.read()
+	if h.Type != packet.CONNACK {
+		t.Fatalf("got packet type %d, want CONNACK", h.Type)
+	}
+	ack, err := packet.ParseConnack(body, cp.Version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, ack
+}
+
+func (r *rawMQTT) send(b []byte) {
+	r.t.Helper()
+	if _, err := r.c.Write(b); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+func (r *rawMQTT) read() (packet.Header, []byte) {
+	r.t.Helper()
+	_ = r.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var head []byte
+	for {
+		b, err := r.br.ReadByte()
+		if err != nil {
+			r.t.Fatalf("reading a packet: %v", err)
+		}
+		head = append(head, b)
+		h, hl, err := packet.ParseHeader(head)
+		if err == nil {
+			body := make([]byte, h.Remaining)
+			if _, err := io_ReadFull(r.br, body); err != nil {
+				r.t.Fatal(err)
+			}
+			_ = hl
+			return h, body
+		}
+	}
+}
+
+func io_ReadFull(br *bufio.Reader, b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		m, err := br.Read(b[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// publish encodes a PUBLISH.
+func publishPacket(version byte, topic string, qos byte, id uint16, payload string) []byte {
+	var body []byte
+	body = append(body, byte(len(topic)>>8), byte(len(topic)))
+	body = append(body, topic...)
+	if qos > 0 {
+		body = append(body, byte(id>>8), byte(id))
+	}
+	if version == packet.V5 {
+		body = append(body, 0)
+	}
+	body = append(body, payload...)
+	return append(packet.AppendHeader(nil, packet.PUBLISH, qos<<1, len(body)), body...)
+}
+
+func mqttFleetConfig(t *testing.T, brokers ...*mosquittoserver.Broker) string {
+	hash, err := bcrypt.GenerateFromPassword([]byte("secret"), 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var servers strings.Builder
+	for _, b := range brokers {
+		fmt.Fprintf(&servers, "  [[mqtt.services.brokers.loadBalancer.servers]]\n    address = %q\n", b.Addr)
+	}
+	return ticked(fmt.Sprintf(`
+[mqtt.routers.fleet]
+  entryPoints = ["mqtt"]
+  rule = "ClientIDPrefix(´dev-´) && !Username(´guest´)"
+  service = "brokers"
+  middlewares = ["fleet-auth", "fleet-acl"]
+[mqtt.routers.limited]
+  entryPoints = ["mqtt"]
+  rule = "ClientIDPrefix(´slow-´)"
+  service = "brokers"
+  middlewares = ["fleet-auth", "fleet-limits"]
+[mqtt.services.brokers.loadBalancer]
+  affinity = "clientID"
+%s
+[mqtt.middlewares.fleet-auth.connectAuth]
+  users = ["fleet:%s"]
+[mqtt.middlewares.fleet-limits.rateLimit]
+  messagesPerSecond = 20
+  burst = 20
+[mqtt.middlewares.fleet-acl.topicACL]
+  publish = ["devices/{clientid}/up/#", "broadcast/#"]
+  subscribe = ["devices/{clientid}/down/#", "broadcast/#"]
+`, servers.String(), hash))
+}
+
+// Publish and subscribe through the gateway with Paho (3.1.1), Paho v5 and
+// mosquitto_pub/sub; every CONNECT refusal and ACL outcome with its exact
+// reason code.
+func TestMQTTGateway(t *testing.T) {
+	b1, b2, b3 := mosquittoserver.Start(t), mosquittoserver.Start(t), mosquittoserver.Start(t)
+	port := freePort(t)
+	startGateway(t, map[string]string{"mqtt.toml": mqttFleetConfig(t, b1, b2, b3)}, gatewayOpts{extraEPs: map[string]int{"mqtt": port}})
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+
+	// Paho 3.1.1: subscribe and receive its own broadcast through the gateway.
+	got := make(chan string, 4)
+	opts := paho3.NewClientOptions().AddBroker("tcp://" + addr).SetClientID("dev-paho3").SetUsername("fleet").SetPassword("secret").
+		SetProtocolVersion(4).SetAutoReconnect(false).SetConnectTimeout(5 * time.Second)
+	c3 := paho3.NewClient(opts)
+	if tok := c3.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("paho 3.1.1 connect: %v", tok.Error())
+	}
+	defer c3.Disconnect(100)
+	if tok := c3.Subscribe("broadcast/#", 1, func(_ paho3.Client, m paho3.Message) { got <- m.Topic() + " " + string(m.Payload()) }); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	if tok := c3.Publish("broadcast/hello", 1, false, "from paho"); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	select {
+	case m := <-got:
+		if m != "broadcast/hello from paho" {
+			t.Fatalf("received %q", m)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("paho 3.1.1: no message back through the gateway")
+	}
+
+	// Paho v5.
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got5 := make(chan string, 4)
+	c5 := paho5.NewClient(paho5.ClientConfig{Conn: conn, OnPublishReceived: []func(paho5.PublishReceived) (bool, error){
+		func(p paho5.PublishReceived) (bool, error) {
+			got5 <- p.Packet.Topic + " " + string(p.Packet.Payload)
+			return true, nil
+		},
+	}})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ack, err := c5.Connect(ctx, &paho5.Connect{ClientID: "dev-paho5", Username: "fleet", UsernameFlag: true, Password: []byte("secret"), PasswordFlag: true, KeepAlive: 30, CleanStart: true})
+	if err != nil || ack.ReasonCode != 0 {
+		t.Fatalf("paho v5 connect: %v %+v", err, ack)
+	}
+	sa, err := c5.Subscribe(ctx, &paho5.Subscribe{Subscriptions: []paho5.SubscribeOptions{{Topic: "devices/dev-paho5/down/#", QoS: 1}, {Topic: "devices/other/down/#", QoS: 1}}})
+	// paho reports the denied filter as an error beside the SUBACK.
+	if sa == nil || len(sa.Reasons) != 2 || sa.Reasons[0] != 1 || sa.Reasons[1] != packet.RCNotAuthorized {
+		t.Fatalf("v5 mixed subscribe: %v %+v", err, sa)
+	}
+	// A message published to the broker the client landed on reaches it.
+	for _, b := range []*mosquittoserver.Broker{b1, b2, b3} {
+		mosquittoPub(t, b.Addr, "devices/dev-paho5/down/cmd", "reboot")
+	}
+	select {
+	case m := <-got5:
+		if m != "devices/dev-paho5/down/cmd reboot" {
+			t.Fatalf("v5 received %q", m)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("paho v5: no message through the gateway")
+	}
+	_ = c5.Disconnect(&paho5.Disconnect{})
+
+	// mosquitto_pub through the gateway, mosquitto_sub on the brokers.
+	subs := make(chan string, 3)
+	for _, b := range []*mosquittoserver.Broker{b1, b2, b3} {
+		go func() { subs <- mosquittoSubOne(t, b.Addr, "devices/dev-cli/up/#") }()
+	}
+	time.Sleep(300 * time.Millisecond) // let the subscribers subscribe
+	out, err := exec.Command("mosquitto_pub", "-h", "127.0.0.1", "-p", fmt.Sprint(port), "-i", "dev-cli", "-u", "fleet", "-P", "secret",
+		"-t", "devices/dev-cli/up/temp", "-m", "21.5", "-q", "1").CombinedOutput()
+	if err != nil {
+		t.Fatalf("mosquitto_pub through the gateway: %v %s", err, out)
+	}
+	var received []string
+	for range 3 {
+		if m := <-subs; m != "" {
+			received = append(received, m)
+		}
+	}
+	if len(received) != 1 || received[0] != "21.5" {
+		t.Fatalf("brokers received %q; want the message on exactly one broker", received)
+	}
+
+	// CONNECT refusals, with the code for the client's version; no route.
+	for _, tt := range []struct {
+		name string
+		cp   packet.Connect
+		want byte
+	}{
+		{"3.1.1 wrong password", packet.Connect{Version: 4, ClientID: "dev-a", HasUsername: true, Username: "fleet", HasPassword: true, Password: []byte("x")}, 0x04},
+		{"3.1.1 no credentials", packet.Connect{Version: 4, ClientID: "dev-a"}, 0x05},
+		{"5.0 wrong password", packet.Connect{Version: 5, ClientID: "dev-a", HasUsername: true, Username: "fleet", HasPassword: true, Password: []byte("x")}, 0x86},
+		{"5.0 no credentials", packet.Connect{Version: 5, ClientID: "dev-a"}, 0x87},
+		{"3.1 wrong password", packet.Connect{ProtocolName: "MQIsdp", Version: 3, ClientID: "dev-a", HasUsername: true, Username: "fleet", HasPassword: true, Password: []byte("x")}, 0x04},
+		{"no router (guest)", packet.Connect{Version: 4, ClientID: "dev-a", HasUsername: true, Username: "guest", HasPassword: true, Password: []byte("x")}, 0x05},
+		{"no router (5.0)", packet.Connect{Version: 5, ClientID: "phone-1"}, 0x87},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r, ack := dialRaw(t, addr, tt.cp)
+			if ack.Code != tt.want {
+				t.Fatalf("CONNACK code %#x, want %#x", ack.Code, tt.want)
+			}
+			_ = r.c.SetReadDeadline(time.Now().Add(2 * time.Second))
+			if _, err := r.br.ReadByte(); err == nil {
+				t.Fatal("the connection stayed open after a refused CONNECT")
+			}
+		})
+	}
+
+	// ACL on a raw 3.1.1 client: denied SUBSCRIBE gets 0x80; a denied
+	// QoS 1 PUBLISH is dropped (3.1.1 has no reason code: PUBACK).
+	r, ack0 := dialRaw(t, addr, packet.Connect{Version: 4, ClientID: "dev-raw", HasUsername: true, Username: "fleet", HasPassword: true, Password: []byte("secret"), KeepAlive: 30})
+	if ack0.Code != 0 {
+		t.Fatalf("raw connect: %#x", ack0.Code)
+	}
+	r.send(packet.AppendSubscribe(nil, 4, 7, nil, []packet.Subscription{{Filter: "#", Options: 0}}))
+	if h, body := r.read(); h.Type != packet.SUBACK || string(body) != "\x00\x07\x80" {
+		t.Fatalf("denied subscribe: type %d body % x", h.Type, body)
+	}
+	r.send(publishPacket(4, "devices/someone-else/up/x", 1, 9, "nope"))
+	if h, body := r.read(); h.Type != packet.PUBACK || string(body) != "\x00\x09" {
+		t.Fatalf("denied publish: type %d body % x", h.Type, body)
+	}
+	// v5: the denied QoS 1 PUBLISH is acknowledged with 0x87.
+	r5, _ := dialRaw(t, addr, packet.Connect{Version: 5, ClientID: "dev-raw5", HasUsername: true, Username: "fleet", HasPassword: true, Password: []byte("secret")})
+	r5.send(publishPacket(5, "devices/someone-else/up/x", 1, 3, "nope"))
+	if h, body := r5.read(); h.Type != packet.PUBACK || string(body) != "\x00\x03\x87" {
+		t.Fatalf("v5 denied publish: type %d body % x", h.Type, body)
+	}
+}
+
+func mosquittoPub(t *testing.T, addr, topic, msg string) {
+	t.Helper()
+	host, port, _ := net.SplitHostPort(addr)
+	if out, err := exec.Command("mosquitto_pub", "-h", host, "-p", port, "-t", topic, "-m", msg).CombinedOutput(); err != nil {
+		t.Fatalf("mosquitto_pub: %v %s", err, out)
+	}
+}
+
+// mosquittoSubOne returns the first message on topic within 3s, or "".
+func mosquittoSubOne(t *testing.T, addr, topic string) string {
+	host, port, _ := net.SplitHostPort(addr)
+	out, err := exec.Command("mosquitto_sub", "-h", host, "-p", port, "-t", topic, "-C", "1", "-W", "3").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
