@@ -11,6 +11,8 @@ command -v openssl >/dev/null || need+=(openssl)
 command -v chromium >/dev/null || need+=(chromium)
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v testssl >/dev/null || need+=(testssl.sh)
+command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
+command -v mosquitto_pub >/dev/null || need+=(mosquitto-clients)
 if ((${#need[@]})); then
 	echo "installing: ${need[*]}"
 	if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
@@ -20,6 +22,10 @@ if ((${#need[@]})); then
 	# on free ports and need none.
 	if [[ " ${need[*]} " == *" redis-server "* ]]; then
 		$SUDO systemctl stop redis-server 2>/dev/null || $SUDO service redis-server stop 2>/dev/null || true
+	fi
+	# Likewise the system Mosquitto on 1883: tests start their own brokers.
+	if [[ " ${need[*]} " == *" mosquitto "* ]]; then
+		$SUDO systemctl stop mosquitto 2>/dev/null || $SUDO service mosquitto stop 2>/dev/null || true
 	fi
 fi
 

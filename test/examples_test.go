@@ -47,6 +47,10 @@ func TestExamplesPassCheck(t *testing.T) {
   address = ":5432"
 [entryPoints.smtp]
   address = ":25"
+[entryPoints.mqtt]
+  address = ":1883"
+[entryPoints.mqtts]
+  address = ":8883"
 [providers.file]
   filename = %q
 [api]
