@@ -288,10 +288,124 @@ func mosquittoPub(t *testing.T, addr, topic, msg string) {
 
 // mosquittoSubOne returns the first message on topic within 3s, or "".
 func mosquittoSubOne(t *testing.T, addr, topic string) string {
+	return mosquittoSubWithin(addr, topic, 3)
+}
+
+// mosquittoSubWithin returns the first message on topic within secs, or "".
+func mosquittoSubWithin(addr, topic string, secs int) string {
 	host, port, _ := net.SplitHostPort(addr)
-	out, err := exec.Command("mosquitto_sub", "-h", host, "-p", port, "-t", topic, "-C", "1", "-W", "3").Output()
+	out, err := exec.Command("mosquitto_sub", "-h", host, "-p", port, "-t", topic, "-C", "1", "-W", fmt.Sprint(secs)).Output()
 	if err != nil {
 		return ""
 	}
 	return strings.TrimSpace(string(out))
+}
+
+// brokerOf publishes a retained message as clientID through the gateway and
+// returns the index of the broker that holds it.
+func brokerOf(t *testing.T, gw string, brokers []*mosquittoserver.Broker, clientID, version string) int {
+	t.Helper()
+	topic := "devices/" + clientID + "/up/where"
+	mark := fmt.Sprintf("%d", time.Now().UnixNano())
+	host, port, _ := net.SplitHostPort(gw)
+	if out, err := exec.Command("mosquitto_pub", "-h", host, "-p", port, "-i", clientID, "-u", "fleet", "-P", "secret",
+		"-V", version, "-t", topic, "-m", mark, "-r", "-q", "1").CombinedOutput(); err != nil {
+		t.Fatalf("mosquitto_pub as %s: %v %s", clientID, err, out)
+	}
+	found := make(chan int, len(brokers))
+	for i, b := range brokers {
+		go func() {
+			// A retained message arrives as soon as the subscription is made.
+			if mosquittoSubWithin(b.Addr, topic, 1) == mark {
+				found <- i
+				return
+			}
+			found <- -1
+		}()
+	}
+	at := -1
+	for range brokers {
+		if i := <-found; i >= 0 {
+			at = i
+		}
+	}
+	if at < 0 {
+		t.Fatalf("%s's message reached no broker", clientID)
+	}
+	return at
+}
+
+// The same client ID reaches the same one of 3 brokers across reconnects;
+// when its broker dies under an MQTT 5 session the client is told to use
+// another server, and reconnects to a live one.
+func TestMQTTAffinityAndBrokerLoss(t *testing.T) {
+	brokers := []*mosquittoserver.Broker{mosquittoserver.Start(t), mosquittoserver.Start(t), mosquittoserver.Start(t)}
+	port := freePort(t)
+	startGateway(t, map[string]string{"mqtt.toml": mqttFleetConfig(t, brokers...)}, gatewayOpts{extraEPs: map[string]int{"mqtt": port}})
+	gw := fmt.Sprintf("127.0.0.1:%d", port)
+
+	seen := map[int]bool{}
+	for _, id := range []string{"dev-a", "dev-b", "dev-c", "dev-d", "dev-e"} {
+		first := brokerOf(t, gw, brokers, id, "mqttv311")
+		if again := brokerOf(t, gw, brokers, id, "mqttv5"); again != first {
+			t.Fatalf("%s moved from broker %d to %d between reconnects", id, first, again)
+		}
+		seen[first] = true
+	}
+	if len(seen) < 2 {
+		t.Fatalf("5 client IDs all landed on one broker: %v", seen)
+	}
+
+	// Kill dev-a's broker under a live MQTT 5 session.
+	home := brokerOf(t, gw, brokers, "dev-a", "mqttv5")
+	r, ack := dialRaw(t, gw, packet.Connect{Version: 5, ClientID: "dev-a", HasUsername: true, Username: "fleet", HasPassword: true, Password: []byte("secret"), KeepAlive: 60})
+	if ack.Code != 0 {
+		t.Fatalf("connect: %#x", ack.Code)
+	}
+	brokers[home].Kill()
+	h, body := r.read()
+	if h.Type != packet.DISCONNECT || len(body) < 1 || body[0] != packet.RCUseAnotherServer {
+		t.Fatalf("after the broker died: packet %d % x, want DISCONNECT 0x9C", h.Type, body)
+	}
+	live := brokers[:home:home]
+	live = append(live, brokers[home+1:]...)
+	if at := brokerOf(t, gw, live, "dev-a", "mqttv5"); at < 0 {
+		t.Fatal("dev-a did not reconnect to a live broker")
+	}
+}
+
+// Over-limit publishers are slowed down, not dropped: 60 messages at 20/s
+// with a burst of 20 take about 2 s to cross the gateway.
+func TestMQTTRateLimitThrottles(t *testing.T) {
+	b := mosquittoserver.Start(t)
+	port := freePort(t)
+	startGateway(t, map[string]string{"mqtt.toml": mqttFleetConfig(t, b)}, gatewayOpts{extraEPs: map[string]int{"mqtt": port}})
+	gw := fmt.Sprintf("127.0.0.1:%d", port)
+
+	host, bport, _ := net.SplitHostPort(b.Addr)
+	sub := exec.Command("mosquitto_sub", "-h", host, "-p", bport, "-t", "load/#", "-C", "60", "-W", "20")
+	out := &syncBuffer{}
+	sub.Stdout = out
+	if err := sub.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	r, ack := dialRaw(t, gw, packet.Connect{Version: 4, ClientID: "slow-1", HasUsername: true, Username: "fleet", HasPassword: true, Password: []byte("secret")})
+	if ack.Code != 0 {
+		t.Fatalf("connect: %#x", ack.Code)
+	}
+	start := time.Now()
+	for i := range 60 {
+		r.send(publishPacket(4, fmt.Sprintf("load/%d", i), 0, 0, "x"))
+	}
+	if err := sub.Wait(); err != nil {
+		t.Fatalf("mosquitto_sub: %v (got %d lines)", err, strings.Count(out.String(), "\n"))
+	}
+	took := time.Since(start)
+	if n := strings.Count(out.String(), "\n"); n != 60 {
+		t.Fatalf("%d of 60 messages arrived", n)
+	}
+	if took < 1500*time.Millisecond {
+		t.Fatalf("60 messages crossed in %v; the 20/s limit was not applied", took)
+	}
 }
