@@ -128,6 +128,18 @@ func NewAPI(src Source, basePath string, dashboard bool) http.Handler {
 	g.Path(p + "/udp/services/{name}").HandlerFunc(notFoundObject("service"))
 
 	g.Path(p + "/certificates").HandlerFunc(a.certificates)
+	routerName := func(x MQTTRouter) string { return x.Name }
+	serviceName := func(x MQTTService) string { return x.Name }
+	mwName := func(x MQTTMiddleware) string { return x.Name }
+	routersOf := func(s MQTTState) []MQTTRouter { return s.Routers }
+	servicesOf := func(s MQTTState) []MQTTService { return s.Services }
+	mwsOf := func(s MQTTState) []MQTTMiddleware { return s.Middlewares }
+	g.Path(p + "/mqtt/routers").HandlerFunc(mqttList(a, routersOf, routerName))
+	g.Path(p + "/mqtt/routers/{name}").HandlerFunc(mqttOne(a, routersOf, routerName))
+	g.Path(p + "/mqtt/services").HandlerFunc(mqttList(a, servicesOf, serviceName))
+	g.Path(p + "/mqtt/services/{name}").HandlerFunc(mqttOne(a, servicesOf, serviceName))
+	g.Path(p + "/mqtt/middlewares").HandlerFunc(mqttList(a, mwsOf, mwName))
+	g.Path(p + "/mqtt/middlewares/{name}").HandlerFunc(mqttOne(a, mwsOf, mwName))
 	g.Path(p + "/support-dump").HandlerFunc(a.supportDump)
 
 	if dashboard {

@@ -39,6 +39,7 @@ type Metrics struct {
 	retries     *prometheus.CounterVec
 
 	openConns      *prometheus.GaugeVec
+	mqtt           *mqttVecs
 	reloads        prometheus.Counter // successful reloads, as Traefik v3
 	reloadFailures prometheus.Counter // Guan extension
 	lastSuccess    prometheus.Gauge
@@ -225,7 +226,9 @@ func New(cfg *static.Prometheus) *Metrics {
 		Name: "guan_service_mirror_dropped_total",
 		Help: "Mirror copies not sent because the mirroring service had maxInFlight copies running.",
 	}, []string{"service", "mirror"})
+	m.mqtt = newMQTTVecs()
 	m.reg.MustRegister(m.openConns, m.reloads, m.reloadFailures, m.lastSuccess, m.lastFailure, m.serverUp, m.certsNotAfter, m.decisions, m.mirrorDropped)
+	m.mqtt.register(m.reg)
 	return m
 }
 

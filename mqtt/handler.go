@@ -38,11 +38,30 @@ type Settings struct {
 
 // Events receives what the handler observes (metrics); nil is fine.
 type Events interface {
+	// Connect counts a CONNECT's outcome: accepted, refused, no_route,
+	// broker_unavailable, broker_refused, malformed, unsupported_version.
 	Connect(entryPoint, router, result string)
+	// Open follows the proxied connections of a router.
 	Open(entryPoint, router string, delta int)
 	Denied(router, middleware, what string)
 	Throttled(router, middleware string)
+	// Traffic returns the counters of a router's packets and bytes, once
+	// per connection; the handler adds to them as packets pass.
+	Traffic(router string) Traffic
 }
+
+// Counter is what Traffic is made of (a prometheus.Counter is one).
+type Counter interface{ Add(float64) }
+
+// Traffic counts a router's packets and bytes, from clients (in) and to
+// them (out). Packets to clients are counted when broker traffic is framed.
+type Traffic struct{ MessagesIn, BytesIn, MessagesOut, BytesOut Counter }
+
+type nopCounter struct{}
+
+func (nopCounter) Add(float64) {}
+
+var nopTraffic = Traffic{nopCounter{}, nopCounter{}, nopCounter{}, nopCounter{}}
 
 // Handler serves the MQTT connections of one entrypoint.
 type Handler struct {
@@ -74,6 +93,7 @@ type conn struct {
 	closed atomic.Bool
 
 	msgsIn, bytesIn, bytesOut atomic.Int64
+	traffic                   Traffic
 }
 
 // hooks are the route's middlewares sorted by what they implement.
@@ -211,6 +231,10 @@ func (h *Handler) ServeMQTT(c net.Conn, serverName string, table Table) {
 		return
 	}
 	h.event(route.Name, "accepted")
+	k.traffic = nopTraffic
+	if h.Events != nil {
+		k.traffic = h.Events.Traffic(route.Name)
+	}
 	h.track(k, true)
 	defer h.track(k, false)
 	h.relay(k, br, bbr, maxPacket)
@@ -261,6 +285,7 @@ func (h *Handler) fromBroker(k *conn, bbr *bufio.Reader, maxPacket int) error {
 		if hdr.Type == packet.SUBACK {
 			raw = k.mergeSuback(raw, hdr)
 		}
+		k.traffic.MessagesOut.Add(1)
 		if err := k.writeClient(raw); err != nil {
 			return err
 		}
@@ -318,6 +343,8 @@ func (h *Handler) fromClient(k *conn, br *bufio.Reader, maxPacket int) error {
 		}
 		k.msgsIn.Add(1)
 		k.bytesIn.Add(int64(len(raw)))
+		k.traffic.MessagesIn.Add(1)
+		k.traffic.BytesIn.Add(float64(len(raw)))
 		if _, err := k.broker.Write(raw); err != nil {
 			return errBrokerGone
 		}
@@ -483,6 +510,9 @@ func (k *conn) writeClient(b []byte) error {
 	_, err := k.client.Write(b)
 	if err == nil {
 		k.bytesOut.Add(int64(len(b)))
+		if k.traffic.BytesOut != nil {
+			k.traffic.BytesOut.Add(float64(len(b)))
+		}
 	}
 	return err
 }

@@ -70,20 +70,22 @@ const maxPriority = math.MaxInt32 - 1
 
 // builder holds the state of one build.
 type builder struct {
-	in     Input
-	m      *merged
-	st     *status.Set
-	svcs   *services.Set
-	tlsm   *guantls.Manager
-	errs   config.Errors
-	log    *slog.Logger
-	mwMemo map[string]mwResult
-	mwBusy map[string]bool
-	tcpMw  map[string]tcpMwResult
-	eps    map[string]*epRoutes      // filled in by Build after the routers
-	guards map[string][]guardedRoute // per entrypoint
-	def    *cryptotls.Config
-	defOK  bool
+	in   Input
+	m    *merged
+	st   *status.Set
+	svcs *services.Set
+	tlsm *guantls.Manager
+	errs config.Errors
+
+	mqttErrs map[string][]string // mqtt router → why it is not served
+	log      *slog.Logger
+	mwMemo   map[string]mwResult
+	mwBusy   map[string]bool
+	tcpMw    map[string]tcpMwResult
+	eps      map[string]*epRoutes      // filled in by Build after the routers
+	guards   map[string][]guardedRoute // per entrypoint
+	def      *cryptotls.Config
+	defOK    bool
 }
 
 type mwResult struct {
@@ -149,7 +151,9 @@ func Build(in Input) (*Snapshot, error) {
 	}
 	httpRoutes, httpsRoutes, tlsHosts := b.buildHTTPRouters()
 	tcpRoutes := b.buildTCPRouters()
+	b.mqttErrs = map[string][]string{}
 	mqttRoutes, mqttTLS := b.buildMQTTRouters()
+	snap.mqttErrs = b.mqttErrs
 	for name := range in.EntryPoints {
 		e := b.eps[name]
 		if len(mqttRoutes[name]) > 0 {

@@ -29,7 +29,10 @@ func (b *builder) buildMQTTRouters() (map[string][]routers.MQTTRoute, map[string
 	mws := map[string]mqtt.Middleware{}
 	for _, name := range sortedKeys(b.m.mqttRouters) {
 		r := b.m.mqttRouters[name]
-		fail := func(field, msg string) { b.problem([]string{"mqtt", "routers"}, name, field, msg) }
+		fail := func(field, msg string) {
+			b.problem([]string{"mqtt", "routers"}, name, field, msg)
+			b.mqttErrs[name] = append(b.mqttErrs[name], msg)
+		}
 		eps, missing := b.routerEntryPoints(r.EntryPoints)
 		for _, ep := range missing {
 			fail("entryPoints", fmt.Sprintf("entryPoint %q doesn't exist", ep))

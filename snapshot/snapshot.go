@@ -30,6 +30,7 @@ type Snapshot struct {
 	errs      config.Errors
 	certs     []*x509.Certificate
 	inventory []guantls.CertInfo
+	mqttErrs  map[string][]string
 }
 
 // Status returns the state of every object, for the API.
@@ -41,6 +42,10 @@ func (s *Snapshot) Raw() *dynamic.Configuration { return s.raw }
 // Certificates lists the loaded TLS certificates (tls.certificates and the
 // default store's defaultCertificate), for the certificate expiry metric.
 func (s *Snapshot) Certificates() []*x509.Certificate { return s.certs }
+
+// MQTTErrors lists, by qualified mqtt router name, why a router is not
+// served; routers absent from it are served.
+func (s *Snapshot) MQTTErrors() map[string][]string { return s.mqttErrs }
 
 // CertificateInventory describes every configured certificate for the API.
 func (s *Snapshot) CertificateInventory() []guantls.CertInfo { return s.inventory }

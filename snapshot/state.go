@@ -163,6 +163,7 @@ func (b *builder) raw() *dynamic.Configuration {
 		HTTP: &dynamic.HTTPConfiguration{Routers: b.m.routers, Services: b.m.services, Middlewares: b.m.middlewares, ServersTransports: b.m.transports},
 		TCP:  &dynamic.TCPConfiguration{Routers: b.m.tcpRouters, Services: b.m.tcpServices, Middlewares: b.m.tcpMws, ServersTransports: b.m.tcpTransports},
 		TLS:  &dynamic.TLSConfiguration{Options: b.m.tls.Options, Stores: b.m.tls.Stores},
+		MQTT: &dynamic.MQTTConfiguration{Routers: b.m.mqttRouters, Services: b.m.mqttServices, Middlewares: b.m.mqttMws},
 	}
 }
 

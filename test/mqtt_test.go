@@ -3,8 +3,10 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
 	"os/exec"
 	"strings"
 	"testing"
@@ -145,7 +147,7 @@ func mqttFleetConfig(t *testing.T, brokers ...*mosquittoserver.Broker) string {
 func TestMQTTGateway(t *testing.T) {
 	b1, b2, b3 := mosquittoserver.Start(t), mosquittoserver.Start(t), mosquittoserver.Start(t)
 	port := freePort(t)
-	startGateway(t, map[string]string{"mqtt.toml": mqttFleetConfig(t, b1, b2, b3)}, gatewayOpts{extraEPs: map[string]int{"mqtt": port}})
+	g := startGateway(t, map[string]string{"mqtt.toml": mqttFleetConfig(t, b1, b2, b3)}, gatewayOpts{extraEPs: map[string]int{"mqtt": port}})
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 
 	// Paho 3.1.1: subscribe and receive its own broadcast through the gateway.
@@ -275,6 +277,43 @@ func TestMQTTGateway(t *testing.T) {
 	r5.send(publishPacket(5, "devices/someone-else/up/x", 1, 3, "nope"))
 	if h, body := r5.read(); h.Type != packet.PUBACK || string(body) != "\x00\x03\x87" {
 		t.Fatalf("v5 denied publish: type %d body % x", h.Type, body)
+	}
+
+	// The API counts the live connections (paho 3.1.1, dev-raw, dev-raw5)
+	// per router and per broker; the metrics count outcomes and denials.
+	var rt struct {
+		Status      string
+		Connections int
+		Middlewares []string
+	}
+	_, body, _ := get(t, http.DefaultClient, g.apiURL("/api/mqtt/routers/fleet@file"), nil)
+	if err := json.Unmarshal([]byte(body), &rt); err != nil || rt.Status != "enabled" || rt.Connections != 3 || len(rt.Middlewares) != 2 {
+		t.Fatalf("/api/mqtt/routers/fleet@file: %s", body)
+	}
+	var svc struct {
+		Connections int
+		Servers     []struct{ Connections int }
+	}
+	_, body, _ = get(t, http.DefaultClient, g.apiURL("/api/mqtt/services/brokers@file"), nil)
+	if err := json.Unmarshal([]byte(body), &svc); err != nil || svc.Connections != 3 || len(svc.Servers) != 3 ||
+		svc.Servers[0].Connections+svc.Servers[1].Connections+svc.Servers[2].Connections != 3 {
+		t.Fatalf("/api/mqtt/services/brokers@file: %s", body)
+	}
+	_, body, _ = get(t, http.DefaultClient, g.apiURL("/api/mqtt/middlewares"), nil)
+	if !strings.Contains(body, `"type":"topicACL"`) || !strings.Contains(body, `"type":"connectAuth"`) {
+		t.Fatalf("/api/mqtt/middlewares: %s", body)
+	}
+	m := g.metrics(t)
+	for _, want := range []string{
+		`guan_mqtt_connections{entrypoint="mqtt",router="fleet@file"} 3`,
+		`guan_mqtt_connects_total{entrypoint="mqtt",result="refused",router="fleet@file"} 5`,
+		`guan_mqtt_connects_total{entrypoint="mqtt",result="no_route",router=""} 2`,
+		`guan_mqtt_denied_total{middleware="fleet-acl@file",packet="publish",router="fleet@file"} 2`,
+		`guan_mqtt_denied_total{middleware="fleet-acl@file",packet="subscribe",router="fleet@file"} 2`,
+	} {
+		if !strings.Contains(m, want) {
+			t.Errorf("metrics lack %s", want)
+		}
 	}
 }
 

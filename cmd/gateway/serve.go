@@ -112,6 +112,7 @@ type apiSource struct {
 	features  dashboard.Features
 	static    *static.Configuration
 	providers []string
+	mqtt      *mqttSessions
 }
 
 func (s apiSource) Features() dashboard.Features { return s.features }
@@ -238,8 +239,9 @@ func serve(source staticSource, stderr io.Writer) int {
 		basePath = cfg.API.BasePath
 		dash = cfg.API.Dashboard == nil || *cfg.API.Dashboard
 	}
+	mqttLive := &mqttSessions{}
 	src := apiSource{p: p, eps: epStatus, features: dashboard.Features{AccessLog: cfg.AccessLog != nil},
-		static: cfg, providers: configuredProviders(cfg)}
+		static: cfg, providers: configuredProviders(cfg), mqtt: mqttLive}
 	if prom != nil {
 		src.features.Metrics = "Prometheus"
 	}
@@ -263,13 +265,14 @@ func serve(source staticSource, stderr io.Writer) int {
 		h = mets.Wrap(name, h)
 		h = alog.Wrap(name, h)
 		ep, err := entrypoints.New(entrypoints.Options{
-			Name:     name,
-			Config:   epCfg,
-			Handler:  h,
-			Routing:  func() entrypoints.Routing { return p.Current().Routing(name) },
-			Listener: inherited[name],
-			Logger:   log, // New adds the entryPoint attribute
-			OnConn:   func(proto string, delta int) { mets.ConnOpened(name, proto, delta) },
+			Name:       name,
+			Config:     epCfg,
+			Handler:    h,
+			Routing:    func() entrypoints.Routing { return p.Current().Routing(name) },
+			Listener:   inherited[name],
+			Logger:     log, // New adds the entryPoint attribute
+			OnConn:     func(proto string, delta int) { mets.ConnOpened(name, proto, delta) },
+			MQTTEvents: mets.MQTT(),
 		})
 		if err != nil {
 			log.Error("entrypoint", "entryPoint", name, "error", err)
@@ -277,6 +280,7 @@ func serve(source staticSource, stderr io.Writer) int {
 		}
 		eps[name] = ep
 	}
+	mqttLive.set(eps)
 	for name := range inherited {
 		if _, ok := eps[name]; !ok {
 			log.Warn("inherited listener has no entrypoint of that name; closing it", "entryPoint", name)
