@@ -391,7 +391,10 @@ func (e *EntryPoint) Shutdown(ctx context.Context) error {
 		c.Close()
 	}
 
-	e.h1.Shutdown()               // idle HTTP/1.x connections close now, busy ones after their response
+	e.h1.Shutdown() // idle HTTP/1.x connections close now, busy ones after their response
+	// MQTT clients are told to go (5.0: DISCONNECT 0x8B) a few at a time
+	// over most of the grace period, so they do not all reconnect at once.
+	go e.mqtt.Drain(ctx, e.set.graceTimeout*8/10)
 	srvErr := e.srv.Shutdown(ctx) // returns once net/http's conns are closed, or at ctx end
 	e.httpLn.Close()
 	select {

@@ -625,6 +625,47 @@ func (h *Handler) track(k *conn, add bool) {
 	}
 }
 
+// Drain disconnects every client, spread evenly over spread (all at once
+// when it is 0): MQTT 5 clients get DISCONNECT 0x8B "server shutting down".
+// Clients told to leave reconnect, to another instance, at different
+// times instead of in one storm. It returns when all are told or ctx ends.
+func (h *Handler) Drain(ctx context.Context, spread time.Duration) {
+	h.mu.Lock()
+	live := make([]*conn, 0, len(h.live))
+	for k := range h.live {
+		live = append(live, k)
+	}
+	h.mu.Unlock()
+	if len(live) == 0 {
+		return
+	}
+	step := spread / time.Duration(len(live))
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for _, k := range live {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		k.shutdown()
+		t.Reset(step)
+	}
+}
+
+// shutdown tells the client the server is going away and closes both sides.
+func (k *conn) shutdown() {
+	if !k.closed.CompareAndSwap(false, true) {
+		return
+	}
+	if k.s.Version == packet.V5 {
+		_ = k.client.SetWriteDeadline(time.Now().Add(time.Second))
+		_ = k.writeClient(packet.AppendDisconnect(nil, packet.V5, packet.RCServerShuttingDown))
+	}
+	k.client.Close()
+	k.broker.Close()
+}
+
 // Sessions returns a copy of every live session (for the API and tests).
 func (h *Handler) Sessions() []Session {
 	h.mu.Lock()

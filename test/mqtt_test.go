@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -446,5 +447,48 @@ func TestMQTTRateLimitThrottles(t *testing.T) {
 	}
 	if took < 1500*time.Millisecond {
 		t.Fatalf("60 messages crossed in %v; the 20/s limit was not applied", took)
+	}
+}
+
+// SIGTERM disconnects MQTT 5 clients with 0x8B, spread over the grace
+// period rather than all at once.
+func TestMQTTDrainOnSIGTERM(t *testing.T) {
+	b := mosquittoserver.Start(t)
+	port := freePort(t)
+	g := startGateway(t, map[string]string{"mqtt.toml": mqttFleetConfig(t, b)}, gatewayOpts{
+		extraEPs:    map[string]int{"mqtt": port},
+		extraStatic: "[entryPoints.mqtt.transport.lifeCycle]\n  graceTimeOut = \"3s\"\n",
+	})
+	gw := fmt.Sprintf("127.0.0.1:%d", port)
+	const n = 5
+	clients := make([]*rawMQTT, n)
+	for i := range clients {
+		var ack packet.Connack
+		clients[i], ack = dialRaw(t, gw, packet.Connect{Version: 5, ClientID: fmt.Sprintf("dev-drain-%d", i), HasUsername: true, Username: "fleet", HasPassword: true, Password: []byte("secret")})
+		if ack.Code != 0 {
+			t.Fatalf("connect: %#x", ack.Code)
+		}
+	}
+	_ = g.cmd.Process.Signal(syscall.SIGTERM)
+	start := time.Now()
+	var first, last time.Duration
+	for i, c := range clients {
+		h, body := c.read()
+		if h.Type != packet.DISCONNECT || len(body) < 1 || body[0] != packet.RCServerShuttingDown {
+			t.Fatalf("client %d: packet %d % x, want DISCONNECT 0x8B", i, h.Type, body)
+		}
+		at := time.Since(start)
+		if i == 0 || at < first {
+			first = at
+		}
+		last = max(last, at)
+	}
+	if last-first < time.Second {
+		t.Fatalf("5 clients told to leave within %v of each other; want them spread over the grace period", last-first)
+	}
+	select {
+	case <-g.exited:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the gateway did not exit after draining")
 	}
 }
