@@ -47,6 +47,7 @@ type MQTTService struct {
 // MQTTServer is one broker with the clients connected to it.
 type MQTTServer struct {
 	Address     string `json:"address"`
+	Status      string `json:"status"` // up, or down when its health check fails
 	Connections int    `json:"connections"`
 }
 

@@ -15,12 +15,36 @@ type Service struct {
 	RoundRobin  bool     // else rendezvous hashing on the client ID
 	DialTimeout time.Duration
 	rr          atomic.Uint64
+	health      *health // nil without health checks
 }
 
 // order returns the brokers to try for a client, best first. With client-ID
 // affinity it is the rendezvous-hashing order, so a client ID lands on the
 // same broker across reconnects and moves only when its broker leaves.
 func (s *Service) order(clientID string) []string {
+	out := s.ranked(clientID)
+	if s.health == nil {
+		return out
+	}
+	// Brokers the health check saw down go last: tried only when no
+	// healthy one answers.
+	down := *s.health.down.Load()
+	if len(down) == 0 {
+		return out
+	}
+	up := make([]string, 0, len(out))
+	var rest []string
+	for _, a := range out {
+		if down[a] {
+			rest = append(rest, a)
+		} else {
+			up = append(up, a)
+		}
+	}
+	return append(up, rest...)
+}
+
+func (s *Service) ranked(clientID string) []string {
 	n := len(s.Servers)
 	out := make([]string, n)
 	if s.RoundRobin || clientID == "" {

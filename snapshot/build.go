@@ -14,6 +14,7 @@ import (
 	"github.com/guan-gateway/guan/config/static"
 	"github.com/guan-gateway/guan/middlewares"
 	"github.com/guan-gateway/guan/middlewares/registry"
+	"github.com/guan-gateway/guan/mqtt"
 	tcpregistry "github.com/guan-gateway/guan/middlewares/tcp/registry"
 	"github.com/guan-gateway/guan/providers"
 	"github.com/guan-gateway/guan/reqinfo"
@@ -78,6 +79,7 @@ type builder struct {
 	errs config.Errors
 
 	mqttErrs map[string][]string // mqtt router → why it is not served
+	mqttSvcs map[string]*mqtt.Service
 	log      *slog.Logger
 	mwMemo   map[string]mwResult
 	mwBusy   map[string]bool
@@ -151,9 +153,9 @@ func Build(in Input) (*Snapshot, error) {
 	}
 	httpRoutes, httpsRoutes, tlsHosts := b.buildHTTPRouters()
 	tcpRoutes := b.buildTCPRouters()
-	b.mqttErrs = map[string][]string{}
+	b.mqttErrs, b.mqttSvcs = map[string][]string{}, map[string]*mqtt.Service{}
 	mqttRoutes, mqttTLS := b.buildMQTTRouters()
-	snap.mqttErrs = b.mqttErrs
+	snap.mqttErrs, snap.mqttSvcs = b.mqttErrs, b.mqttSvcs
 	for name := range in.EntryPoints {
 		e := b.eps[name]
 		if len(mqttRoutes[name]) > 0 {

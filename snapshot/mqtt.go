@@ -2,7 +2,9 @@ package snapshot
 
 import (
 	cryptotls "crypto/tls"
+
 	"fmt"
+	"github.com/guan-gateway/guan/config/dynamic"
 	"time"
 
 	mqttmw "github.com/guan-gateway/guan/middlewares/mqtt"
@@ -92,6 +94,21 @@ func (b *builder) mqttService(name string, memo map[string]*mqtt.Service) (*mqtt
 	if !ok {
 		return nil, fmt.Errorf("MQTT service %q does not exist", name)
 	}
+	if b.in.Store == nil {
+		return b.newMQTTService(name, cfg, false)
+	}
+	// A service lives across reloads that keep its configuration, with its
+	// health state and round-robin position.
+	v, err := b.in.Store.Get("mqtt-service", name, cfg, func() (any, error) { return b.newMQTTService(name, cfg, true) })
+	if err != nil {
+		return nil, err
+	}
+	memo[name] = v.(*mqtt.Service)
+	b.mqttSvcs[name] = v.(*mqtt.Service)
+	return v.(*mqtt.Service), nil
+}
+
+func (b *builder) newMQTTService(name string, cfg *dynamic.MQTTService, start bool) (*mqtt.Service, error) {
 	lb := cfg.LoadBalancer
 	if lb == nil || len(lb.Servers) == 0 {
 		return nil, fmt.Errorf("MQTT service %q: loadBalancer.servers is empty", name)
@@ -113,7 +130,19 @@ func (b *builder) mqttService(name string, memo map[string]*mqtt.Service) (*mqtt
 		}
 		s.Servers = append(s.Servers, srv.Address)
 	}
-	memo[name] = s
+	if hc := lb.HealthCheck; hc != nil && start {
+		h := mqtt.HealthCheck{Interval: 10 * time.Second}
+		if hc.Interval != nil {
+			h.Interval = time.Duration(*hc.Interval)
+		}
+		if hc.Timeout != nil {
+			h.Timeout = time.Duration(*hc.Timeout)
+		}
+		if h.Interval <= 0 {
+			return nil, fmt.Errorf("MQTT service %q: healthCheck.interval must be positive", name)
+		}
+		s.StartHealthChecks(h, b.log.With("mqttService", name))
+	}
 	return s, nil
 }
 

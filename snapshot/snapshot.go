@@ -31,6 +31,7 @@ type Snapshot struct {
 	certs     []*x509.Certificate
 	inventory []guantls.CertInfo
 	mqttErrs  map[string][]string
+	mqttSvcs  map[string]*mqtt.Service
 }
 
 // Status returns the state of every object, for the API.
@@ -46,6 +47,9 @@ func (s *Snapshot) Certificates() []*x509.Certificate { return s.certs }
 // MQTTErrors lists, by qualified mqtt router name, why a router is not
 // served; routers absent from it are served.
 func (s *Snapshot) MQTTErrors() map[string][]string { return s.mqttErrs }
+
+// MQTTService returns a built MQTT service (for its brokers' health), or nil.
+func (s *Snapshot) MQTTService(name string) *mqtt.Service { return s.mqttSvcs[name] }
 
 // CertificateInventory describes every configured certificate for the API.
 func (s *Snapshot) CertificateInventory() []guantls.CertInfo { return s.inventory }

@@ -492,3 +492,57 @@ func TestMQTTDrainOnSIGTERM(t *testing.T) {
 		t.Fatal("the gateway did not exit after draining")
 	}
 }
+
+// A health check takes a dead broker out of the pool and puts it back when
+// it answers CONNECT again.
+func TestMQTTHealthCheck(t *testing.T) {
+	b1, b2 := mosquittoserver.Start(t), mosquittoserver.Start(t)
+	cfg := mqttFleetConfig(t, b1, b2) + `
+[mqtt.services.brokers.loadBalancer.healthCheck]
+  interval = "200ms"
+  timeout = "500ms"
+`
+	port := freePort(t)
+	g := startGateway(t, map[string]string{"mqtt.toml": cfg}, gatewayOpts{extraEPs: map[string]int{"mqtt": port}})
+	status := func() string {
+		var svc struct {
+			Servers []struct{ Address, Status string }
+		}
+		_, body, _ := get(t, http.DefaultClient, g.apiURL("/api/mqtt/services/brokers@file"), nil)
+		if err := json.Unmarshal([]byte(body), &svc); err != nil {
+			t.Fatal(err)
+		}
+		var parts []string
+		for _, s := range svc.Servers {
+			if s.Address == b1.Addr {
+				parts = append(parts, "b1="+s.Status)
+			} else {
+				parts = append(parts, "b2="+s.Status)
+			}
+		}
+		return strings.Join(parts, " ")
+	}
+	want := func(s string) {
+		t.Helper()
+		eventually(t, 5*time.Second, func() error {
+			if got := status(); got != s {
+				return fmt.Errorf("brokers %s, want %s", got, s)
+			}
+			return nil
+		})
+	}
+	want("b1=up b2=up")
+	b1.Kill()
+	want("b1=down b2=up")
+	// Every client now lands on b2, without waiting on b1.
+	gw := fmt.Sprintf("127.0.0.1:%d", port)
+	for i := range 6 {
+		start := time.Now()
+		_, ack := dialRaw(t, gw, packet.Connect{Version: 4, ClientID: fmt.Sprintf("dev-h%d", i), HasUsername: true, Username: "fleet", HasPassword: true, Password: []byte("secret")})
+		if ack.Code != 0 || time.Since(start) > 2*time.Second {
+			t.Fatalf("client %d: code %#x after %v", i, ack.Code, time.Since(start))
+		}
+	}
+	b1.Restart()
+	want("b1=up b2=up")
+}

@@ -77,9 +77,14 @@ func (s apiSource) MQTT() dashboard.MQTTState {
 			if lb.Affinity != "" {
 				si.Affinity = lb.Affinity
 			}
+			built := snap.MQTTService(name)
 			for _, srv := range lb.Servers {
 				n := perBroker[name+"|"+srv.Address]
-				si.Servers = append(si.Servers, dashboard.MQTTServer{Address: srv.Address, Connections: n})
+				status := "up"
+				if built != nil && !built.Up(srv.Address) {
+					status = "down"
+				}
+				si.Servers = append(si.Servers, dashboard.MQTTServer{Address: srv.Address, Status: status, Connections: n})
 				si.Connections += n
 			}
 		}

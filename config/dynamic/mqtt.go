@@ -38,6 +38,15 @@ type MQTTLoadBalancer struct {
 	Servers  []MQTTServer `json:"servers,omitempty"`
 	// DialTimeout bounds the connection to a broker (default 5s).
 	DialTimeout *config.Duration `json:"dialTimeout,omitempty"`
+	// HealthCheck probes every broker with a CONNECT; brokers that fail
+	// get no new clients until they pass again.
+	HealthCheck *MQTTHealthCheck `json:"healthCheck,omitempty"`
+}
+
+// MQTTHealthCheck is a TCP connect plus an MQTT CONNECT/CONNACK probe.
+type MQTTHealthCheck struct {
+	Interval *config.Duration `json:"interval,omitempty"` // default 10s
+	Timeout  *config.Duration `json:"timeout,omitempty"`  // default min(5s, interval)
 }
 
 // MQTTServer is one broker.

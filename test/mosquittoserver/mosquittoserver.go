@@ -83,6 +83,28 @@ func (b *Broker) ready() bool {
 	return false
 }
 
+// Restart starts a killed broker again on the same port.
+func (b *Broker) Restart() {
+	b.t.Helper()
+	args := b.cmd.Args
+	logf, err := os.OpenFile(b.log, os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	b.done = make(chan struct{})
+	b.cmd = exec.Command(args[0], args[1:]...)
+	b.cmd.Stdout, b.cmd.Stderr = logf, logf
+	if err := b.cmd.Start(); err != nil {
+		b.t.Fatal(err)
+	}
+	done := b.done
+	cmd := b.cmd
+	go func() { _ = cmd.Wait(); logf.Close(); close(done) }()
+	if !b.ready() {
+		b.t.Fatalf("mosquitto did not restart on %s", b.Addr)
+	}
+}
+
 // Kill stops the broker at once (SIGKILL), as a crash would.
 func (b *Broker) Kill() {
 	select {
