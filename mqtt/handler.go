@@ -244,38 +244,34 @@ func (h *Handler) ServeMQTT(c net.Conn, serverName string, table Table) {
 // framed and inspected when a middleware needs it; otherwise, and always
 // from the broker unless a SUBSCRIBE was rewritten, bytes are copied.
 func (h *Handler) relay(k *conn, br, bbr *bufio.Reader, maxPacket int) {
-	done := make(chan error, 2)
-	go func() { done <- h.fromBroker(k, bbr, maxPacket) }()
-	go func() { done <- h.fromClient(k, br, maxPacket) }()
-	err := <-done
-	if k.closed.CompareAndSwap(false, true) && errors.Is(err, errBrokerGone) && k.s.Version == packet.V5 {
-		// The broker went away: tell the client to come back, and it
-		// lands on a live broker.
-		k.writeClient(packet.AppendDisconnect(nil, packet.V5, packet.RCUseAnotherServer))
-	}
+	// Two goroutines per client: this one reads the client, one reads the
+	// broker. Whichever ends first closes both connections, which ends the
+	// other.
+	brokerDone := make(chan struct{})
+	go func() {
+		defer close(brokerDone)
+		err := h.fromBroker(k, bbr, maxPacket)
+		if k.closed.CompareAndSwap(false, true) && errors.Is(err, errBrokerGone) && k.s.Version == packet.V5 {
+			// The broker went away: tell the client to come back, and it
+			// lands on a live broker.
+			_ = k.client.SetWriteDeadline(time.Now().Add(time.Second))
+			_ = k.writeClient(packet.AppendDisconnect(nil, packet.V5, packet.RCUseAnotherServer))
+		}
+		k.client.Close()
+		k.broker.Close()
+	}()
+	_ = h.fromClient(k, br, maxPacket)
+	k.closed.CompareAndSwap(false, true)
 	k.client.Close()
 	k.broker.Close()
-	<-done
+	<-brokerDone
 }
 
 var errBrokerGone = errors.New("broker connection ended")
 
 func (h *Handler) fromBroker(k *conn, bbr *bufio.Reader, maxPacket int) error {
 	if !k.hooks.inspects() {
-		// Nothing to look at: copy bytes, holding the client's write lock
-		// only while a chunk is written.
-		buf := make([]byte, 16<<10)
-		for {
-			n, err := bbr.Read(buf)
-			if n > 0 {
-				if werr := k.writeClient(buf[:n]); werr != nil {
-					return werr
-				}
-			}
-			if err != nil {
-				return errBrokerGone
-			}
-		}
+		return k.copyFromBroker(bbr)
 	}
 	for {
 		raw, hdr, err := readPacket(bbr, maxPacket)

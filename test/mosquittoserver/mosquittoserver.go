@@ -48,7 +48,9 @@ func Start(t testing.TB) *Broker {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b.cmd = exec.Command(bin, "-c", conf)
+		// As many descriptors as the system allows: tests hold thousands of
+		// connections, and Go gives children the soft limit it started with.
+		b.cmd = exec.Command("sh", "-c", `ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$0" -c "$1"`, bin, conf)
 		b.cmd.Stdout, b.cmd.Stderr = logf, logf
 		if err := b.cmd.Start(); err != nil {
 			t.Fatal(err)
