@@ -1,0 +1,391 @@
+// Command mqttload measures the MQTT gateway against Mosquitto on this
+// machine: QoS 0 publish throughput (1 KiB payloads) sent through Guan and
+// sent to the broker directly, CONNECT handling (auth + route + broker
+// connect) per second, and the gateway's memory per idle connection.
+// Rounds are interleaved (direct, Guan, direct, Guan...) and medians
+// reported; the table is printed and written to bench/results/.
+//
+//	go run ./bench/mqttload [-gateway BIN] [-rounds 3] [-duration 5s] [-idle 5000,9000]
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/guan-gateway/guan/mqtt/packet"
+)
+
+func main() {
+	gwBin := flag.String("gateway", "", "gateway binary (default: build ./cmd/gateway)")
+	rounds := flag.Int("rounds", 3, "interleaved rounds")
+	duration := flag.Duration("duration", 5*time.Second, "length of each throughput and CONNECT measurement")
+	publishers := flag.Int("publishers", 4, "publishing connections")
+	payload := flag.Int("payload", 1024, "payload bytes")
+	idle := flag.String("idle", "5000,9000", "idle connection counts to measure memory at (the fd limit bounds them)")
+	out := flag.String("out", "bench/results", "directory for the report")
+	flag.Parse()
+
+	work, err := os.MkdirTemp("", "guan-mqttload-")
+	check(err)
+	defer os.RemoveAll(work)
+	if *gwBin == "" {
+		*gwBin = filepath.Join(work, "gateway")
+		build := exec.Command("go", "build", "-o", *gwBin, "./cmd/gateway")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		check(build.Run())
+	}
+	broker := startMosquitto(work)
+	defer broker.Process.Kill()
+	brokerAddr := broker.addr
+	gw := startGateway(work, *gwBin, brokerAddr)
+	defer gw.stop()
+
+	var direct, guan, connDirect, connGuan []float64
+	for r := 0; r < *rounds; r++ {
+		fmt.Fprintf(os.Stderr, "round %d/%d\n", r+1, *rounds)
+		direct = append(direct, throughput(brokerAddr, brokerAddr, *publishers, *payload, *duration))
+		guan = append(guan, throughput(gw.addr, brokerAddr, *publishers, *payload, *duration))
+		connDirect = append(connDirect, connectRate(brokerAddr, *duration, false))
+		connGuan = append(connGuan, connectRate(gw.addr, *duration, true))
+	}
+	var idleRows []string
+	for _, f := range strings.Split(*idle, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			continue
+		}
+		// A fresh gateway per count: memory freed by an earlier run stays in
+		// the process and would hide the cost.
+		fresh := startGateway(filepath.Join(work, fmt.Sprint("idle", n)), *gwBin, brokerAddr)
+		perConn, err := idleMemory(fresh, n)
+		fresh.stop()
+		if err != nil {
+			idleRows = append(idleRows, fmt.Sprintf("| %d | %v |", n, err))
+			continue
+		}
+		idleRows = append(idleRows, fmt.Sprintf("| %d | %.1f KB |", n, perConn))
+	}
+
+	var b strings.Builder
+	fmt.Fprintf(&b, "# MQTT gateway benchmark, %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
+	fmt.Fprintf(&b, "Machine: %d CPUs (load generator, Mosquitto and Guan share them). %s. Medians of %d interleaved rounds of %v.\n\n",
+		runtime.NumCPU(), mosquittoVersion(), *rounds, *duration)
+	fmt.Fprintf(&b, "| measure | direct to Mosquitto | through Guan | Guan / direct |\n|---|---:|---:|---:|\n")
+	fmt.Fprintf(&b, "| QoS 0 PUBLISH, %d B payload, %d publishers (msg/s received) | %.0f | %.0f | %.2f |\n",
+		*payload, *publishers, median(direct), median(guan), median(guan)/median(direct))
+	fmt.Fprintf(&b, "| CONNECT + CONNACK + DISCONNECT per second (Guan: connectAuth, route, broker connect) | %.0f | %.0f | %.2f |\n\n",
+		median(connDirect), median(connGuan), median(connGuan)/median(connDirect))
+	fmt.Fprintf(&b, "Gateway RSS per idle proxied connection (client and broker side together; plain TCP):\n\n| connections | RSS per connection |\n|---:|---:|\n%s\n",
+		strings.Join(idleRows, "\n"))
+	fmt.Fprintf(&b, "\nRaw rounds: direct %v, Guan %v; connects direct %v, Guan %v\n", round(direct), round(guan), round(connDirect), round(connGuan))
+	fmt.Print(b.String())
+	if *out != "" {
+		check(os.MkdirAll(*out, 0o755))
+		name := filepath.Join(*out, time.Now().UTC().Format("2006-01-02-1504")+"-mqtt.md")
+		check(os.WriteFile(name, []byte(b.String()), 0o644))
+		fmt.Fprintln(os.Stderr, "wrote", name)
+	}
+}
+
+func check(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "mqttload:", err)
+		os.Exit(1)
+	}
+}
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func round(v []float64) []int {
+	out := make([]int, len(v))
+	for i, x := range v {
+		out[i] = int(x)
+	}
+	return out
+}
+
+func freePort() int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	check(err)
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+type proc struct {
+	*exec.Cmd
+	addr string
+}
+
+func startMosquitto(dir string) *proc {
+	port := freePort()
+	conf := filepath.Join(dir, "mosquitto.conf")
+	check(os.WriteFile(conf, []byte(fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\nmax_keepalive 65535\nmax_queued_messages 100000\n", port)), 0o644))
+	bin, err := exec.LookPath("mosquitto")
+	if err != nil {
+		bin = "/usr/sbin/mosquitto"
+	}
+	cmd := exec.Command("sh", "-c", `ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$0" -c "$1"`, bin, conf)
+	check(cmd.Start())
+	p := &proc{Cmd: cmd, addr: fmt.Sprintf("127.0.0.1:%d", port)}
+	waitListening(p.addr)
+	return p
+}
+
+type gateway struct {
+	*proc
+	api string
+}
+
+func (g *gateway) stop() { _ = g.Process.Kill(); _ = g.Wait() }
+
+func startGateway(dir, bin, broker string) *gateway {
+	port, api := freePort(), freePort()
+	hash, _ := bcrypt.GenerateFromPassword([]byte("secret"), 5)
+	dyn := filepath.Join(dir, "dynamic")
+	check(os.MkdirAll(dyn, 0o755))
+	check(os.WriteFile(filepath.Join(dyn, "mqtt.toml"), []byte(fmt.Sprintf(`
+[mqtt.routers.load]
+  entryPoints = ["mqtt"]
+  rule = "ClientIDPrefix(%[1]sload-%[1]s)"
+  service = "broker"
+[mqtt.routers.auth]
+  entryPoints = ["mqtt"]
+  rule = "ClientIDPrefix(%[1]sconn-%[1]s)"
+  service = "broker"
+  middlewares = ["auth"]
+[mqtt.middlewares.auth.connectAuth]
+  users = ["bench:%[2]s"]
+[[mqtt.services.broker.loadBalancer.servers]]
+  address = %[3]q
+`, "`", hash, broker)), 0o644))
+	static := filepath.Join(dir, "static.toml")
+	check(os.WriteFile(static, []byte(fmt.Sprintf(`
+[entryPoints.mqtt]
+  address = "127.0.0.1:%d"
+[entryPoints.traefik]
+  address = "127.0.0.1:%d"
+[providers.file]
+  directory = %q
+[ping]
+[log]
+  level = "ERROR"
+`, port, api, dyn)), 0o644))
+	cmd := exec.Command(bin, "--configFile="+static)
+	cmd.Stderr = os.Stderr
+	check(cmd.Start())
+	g := &gateway{proc: &proc{Cmd: cmd, addr: fmt.Sprintf("127.0.0.1:%d", port)}, api: fmt.Sprintf("127.0.0.1:%d", api)}
+	waitListening(g.addr)
+	time.Sleep(time.Second) // the file provider's first configuration
+	return g
+}
+
+func waitListening(addr string) {
+	for i := 0; i < 200; i++ {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	check(fmt.Errorf("%s never listened", addr))
+}
+
+func mqttConnect(addr, clientID string, auth bool, keepAlive uint16) (net.Conn, *bufio.Reader, error) {
+	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		return nil, nil, err
+	}
+	cp := packet.Connect{ProtocolName: "MQTT", Version: packet.V311, CleanStart: true, ClientID: clientID, KeepAlive: keepAlive}
+	if auth {
+		cp.HasUsername, cp.Username, cp.HasPassword, cp.Password = true, "bench", true, []byte("secret")
+	}
+	if _, err := c.Write(cp.Append(nil)); err != nil {
+		c.Close()
+		return nil, nil, err
+	}
+	br := bufio.NewReader(c)
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	ack := make([]byte, 4)
+	if _, err := ioReadFull(br, ack); err != nil || ack[3] != 0 {
+		c.Close()
+		return nil, nil, fmt.Errorf("CONNACK % x: %v", ack, err)
+	}
+	_ = c.SetReadDeadline(time.Time{})
+	return c, br, nil
+}
+
+func ioReadFull(br *bufio.Reader, b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		m, err := br.Read(b[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+var seq atomic.Int64
+
+// throughput publishes QoS 0 messages to pubAddr from n connections for d
+// and counts what a subscriber on the broker receives.
+func throughput(pubAddr, brokerAddr string, n, size int, d time.Duration) float64 {
+	topic := fmt.Sprintf("load/%d", seq.Add(1))
+	sub, sbr, err := mqttConnect(brokerAddr, fmt.Sprintf("sub-%d", seq.Add(1)), false, 0)
+	check(err)
+	defer sub.Close()
+	subscribe := packet.AppendSubscribe(nil, packet.V311, 1, nil, []packet.Subscription{{Filter: topic, Options: 0}})
+	_, err = sub.Write(subscribe)
+	check(err)
+	suback := make([]byte, 5)
+	_, err = ioReadFull(sbr, suback)
+	check(err)
+
+	var received atomic.Int64
+	go func() {
+		buf := make([]byte, 64<<10)
+		var pending []byte
+		for {
+			m, err := sbr.Read(buf)
+			if err != nil {
+				return
+			}
+			pending = append(pending, buf[:m]...)
+			for {
+				h, hl, perr := packet.ParseHeader(pending)
+				if perr != nil || len(pending) < hl+h.Remaining {
+					break
+				}
+				if h.Type == packet.PUBLISH {
+					received.Add(1)
+				}
+				pending = pending[hl+h.Remaining:]
+			}
+			if cap(pending) > 1<<20 {
+				pending = append([]byte(nil), pending...)
+			}
+		}
+	}()
+
+	body := make([]byte, 0, 2+len(topic)+size)
+	body = append(body, byte(len(topic)>>8), byte(len(topic)))
+	body = append(body, topic...)
+	body = append(body, make([]byte, size)...)
+	msg := append(packet.AppendHeader(nil, packet.PUBLISH, 0, len(body)), body...)
+	batch := make([]byte, 0, 64*len(msg))
+	for range 64 {
+		batch = append(batch, msg...)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	var wg sync.WaitGroup
+	for i := range n {
+		c, _, err := mqttConnect(pubAddr, fmt.Sprintf("load-%d-%d", seq.Add(1), i), false, 0)
+		check(err)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer c.Close()
+			for ctx.Err() == nil {
+				if _, err := c.Write(batch); err != nil {
+					return
+				}
+			}
+		}()
+	}
+	start := received.Load()
+	t0 := time.Now()
+	<-ctx.Done()
+	got := received.Load() - start
+	el := time.Since(t0)
+	wg.Wait()
+	return float64(got) / el.Seconds()
+}
+
+// connectRate runs CONNECT/CONNACK/DISCONNECT cycles from 8 workers for d.
+func connectRate(addr string, d time.Duration, auth bool) float64 {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	var done atomic.Int64
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ctx.Err() == nil; i++ {
+				c, _, err := mqttConnect(addr, fmt.Sprintf("conn-%d-%d-%d", seq.Add(1), w, i), auth, 0)
+				if err != nil {
+					continue
+				}
+				_, _ = c.Write(packet.AppendDisconnect(nil, packet.V311, 0))
+				c.Close()
+				done.Add(1)
+			}
+		}()
+	}
+	t0 := time.Now()
+	<-ctx.Done()
+	wg.Wait()
+	return float64(done.Load()) / time.Since(t0).Seconds()
+}
+
+func rssKB(pid int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	check(err)
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			n, _ := strconv.Atoi(strings.Fields(v)[0])
+			return n
+		}
+	}
+	return 0
+}
+
+// idleMemory holds n idle connections through the gateway and returns its
+// RSS growth per connection, in KB.
+func idleMemory(g *gateway, n int) (float64, error) {
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	time.Sleep(time.Second)
+	before := rssKB(g.Process.Pid)
+	for i := range n {
+		c, _, err := mqttConnect(g.addr, fmt.Sprintf("load-idle-%d-%d", seq.Add(1), i), false, 0)
+		if err != nil {
+			return 0, fmt.Errorf("connection %d: %w", i, err)
+		}
+		conns = append(conns, c)
+	}
+	time.Sleep(2 * time.Second)
+	after := rssKB(g.Process.Pid)
+	return float64(after-before) / float64(n), nil
+}
+
+func mosquittoVersion() string {
+	out, _ := exec.Command("sh", "-c", "mosquitto -h 2>&1 | head -1; [ -x /usr/sbin/mosquitto ] && /usr/sbin/mosquitto -h 2>&1 | head -1").Output()
+	return strings.TrimSpace(strings.SplitN(string(out), "\n", 2)[0])
+}
