@@ -1,10 +1,12 @@
 package entrypoints
 
 import (
+	"errors"
 	"io"
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/guan-gateway/guan/sockio"
@@ -125,3 +127,14 @@ func (c *conn) Close() error {
 	}
 	return c.Conn.Close()
 }
+
+// SyscallConn exposes the socket, for the MQTT handler's idle poller.
+func (c *conn) SyscallConn() (syscall.RawConn, error) {
+	if sc, ok := c.Conn.(syscall.Conn); ok {
+		return sc.SyscallConn()
+	}
+	return nil, errors.ErrUnsupported
+}
+
+// Buffered is the number of peeked bytes not yet read back.
+func (c *conn) Buffered() int { return len(c.pending) }

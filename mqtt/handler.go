@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/guan-gateway/guan/mqtt/packet"
@@ -94,6 +95,15 @@ type conn struct {
 
 	msgsIn, bytesIn, bytesOut atomic.Int64
 	traffic                   Traffic
+
+	// Relaying (relay.go).
+	h         *Handler
+	ip        netip.Addr
+	br, bbr   *bufio.Reader // client and broker side
+	maxPacket int
+	crc, brc  syscall.RawConn // sockets for parking; nil: goroutines block in Read
+	keepAlive *time.Timer
+	finished  atomic.Bool
 }
 
 // hooks are the route's middlewares sorted by what they implement.
@@ -132,13 +142,22 @@ func (h *hooks) inspects() bool { return len(h.publish)+len(h.subscribe)+len(h.r
 // by table (the snapshot current when the connection arrived); serverName
 // is the TLS SNI when TLS (or TLCP) was terminated. It closes c.
 func (h *Handler) ServeMQTT(c net.Conn, serverName string, table Table) {
-	defer c.Close()
+	handedOff := false // once relaying, the connection cleans up after itself
+	defer func() {
+		if !handedOff {
+			c.Close()
+		}
+	}()
 	ip := remoteIP(c)
 	if !h.admit(ip) {
 		h.log().Debug("MQTT connection refused: connection limit", "remote", c.RemoteAddr().String())
 		return
 	}
-	defer h.release(ip)
+	defer func() {
+		if !handedOff {
+			h.release(ip)
+		}
+	}()
 
 	timeout := h.Settings.ConnectTimeout
 	if timeout <= 0 {
@@ -208,7 +227,11 @@ func (h *Handler) ServeMQTT(c net.Conn, serverName string, table Table) {
 		refuse(packet.RCServerUnavailable, "broker_unavailable")
 		return
 	}
-	defer bc.Close()
+	defer func() {
+		if !handedOff {
+			bc.Close()
+		}
+	}()
 	k.broker, k.s.Broker = bc, addr
 	_ = bc.SetDeadline(time.Now().Add(brokerConnackTimeout))
 	if _, err := bc.Write(raw); err != nil {
@@ -235,119 +258,10 @@ func (h *Handler) ServeMQTT(c net.Conn, serverName string, table Table) {
 	if h.Events != nil {
 		k.traffic = h.Events.Traffic(route.Name)
 	}
+	k.h, k.ip, k.br, k.bbr, k.maxPacket = h, ip, br, bbr, maxPacket
 	h.track(k, true)
-	defer h.track(k, false)
-	h.relay(k, br, bbr, maxPacket)
-}
-
-// relay pumps packets both ways until one side ends. Client packets are
-// framed and inspected when a middleware needs it; otherwise, and always
-// from the broker unless a SUBSCRIBE was rewritten, bytes are copied.
-func (h *Handler) relay(k *conn, br, bbr *bufio.Reader, maxPacket int) {
-	// Two goroutines per client: this one reads the client, one reads the
-	// broker. Whichever ends first closes both connections, which ends the
-	// other.
-	brokerDone := make(chan struct{})
-	go func() {
-		defer close(brokerDone)
-		err := h.fromBroker(k, bbr, maxPacket)
-		if k.closed.CompareAndSwap(false, true) && errors.Is(err, errBrokerGone) && k.s.Version == packet.V5 {
-			// The broker went away: tell the client to come back, and it
-			// lands on a live broker.
-			_ = k.client.SetWriteDeadline(time.Now().Add(time.Second))
-			_ = k.writeClient(packet.AppendDisconnect(nil, packet.V5, packet.RCUseAnotherServer))
-		}
-		k.client.Close()
-		k.broker.Close()
-	}()
-	_ = h.fromClient(k, br, maxPacket)
-	k.closed.CompareAndSwap(false, true)
-	k.client.Close()
-	k.broker.Close()
-	<-brokerDone
-}
-
-var errBrokerGone = errors.New("broker connection ended")
-
-func (h *Handler) fromBroker(k *conn, bbr *bufio.Reader, maxPacket int) error {
-	if !k.hooks.inspects() {
-		return k.copyFromBroker(bbr)
-	}
-	for {
-		raw, hdr, err := readPacket(bbr, maxPacket)
-		if err != nil {
-			return errBrokerGone
-		}
-		if hdr.Type == packet.SUBACK {
-			raw = k.mergeSuback(raw, hdr)
-		}
-		k.traffic.MessagesOut.Add(1)
-		if err := k.writeClient(raw); err != nil {
-			return err
-		}
-	}
-}
-
-func (h *Handler) fromClient(k *conn, br *bufio.Reader, maxPacket int) error {
-	var keepAlive time.Duration
-	if k.s.KeepAlive > 0 {
-		keepAlive = time.Duration(k.s.KeepAlive) * 1500 * time.Millisecond // 1.5× as the spec says
-	}
-	for {
-		if keepAlive > 0 {
-			_ = k.client.SetReadDeadline(time.Now().Add(keepAlive))
-		} else {
-			_ = k.client.SetReadDeadline(time.Time{})
-		}
-		raw, hdr, err := readPacket(br, maxPacket)
-		if err != nil {
-			if errors.Is(err, errTooLarge) && k.s.Version == packet.V5 {
-				k.writeClient(packet.AppendDisconnect(nil, packet.V5, packet.RCPacketTooLarge))
-			}
-			return err
-		}
-		switch hdr.Type {
-		case packet.PUBLISH:
-			forward, err := h.onPublish(k, raw, hdr)
-			if err != nil || !forward {
-				if err != nil {
-					return err
-				}
-				continue
-			}
-		case packet.SUBSCRIBE:
-			if len(k.hooks.subscribe) > 0 {
-				var err error
-				if raw, err = h.onSubscribe(k, raw, hdr); err != nil {
-					return err
-				}
-				if raw == nil {
-					continue
-				}
-			}
-		case packet.PUBREL:
-			if k.s.droppedQoS2 != nil && hdr.Remaining >= 2 {
-				id := uint16(raw[len(raw)-hdr.Remaining])<<8 | uint16(raw[len(raw)-hdr.Remaining+1])
-				if k.s.droppedQoS2[id] {
-					delete(k.s.droppedQoS2, id)
-					_ = k.writeClient(append(packet.AppendHeader(nil, packet.PUBCOMP, 0, 2), byte(id>>8), byte(id)))
-					continue
-				}
-			}
-		case packet.CONNECT:
-			return errors.New("second CONNECT")
-		}
-		k.msgsIn.Add(1)
-		k.bytesIn.Add(int64(len(raw)))
-		k.traffic.MessagesIn.Add(1)
-		k.traffic.BytesIn.Add(float64(len(raw)))
-		if _, err := k.broker.Write(raw); err != nil {
-			return errBrokerGone
-		}
-		if hdr.Type == packet.DISCONNECT {
-			return io.EOF
-		}
-	}
+	handedOff = true
+	k.relay()
 }
 
 // onPublish applies topic rules and rate limits to a PUBLISH.
@@ -658,8 +572,7 @@ func (k *conn) shutdown() {
 		_ = k.client.SetWriteDeadline(time.Now().Add(time.Second))
 		_ = k.writeClient(packet.AppendDisconnect(nil, packet.V5, packet.RCServerShuttingDown))
 	}
-	k.client.Close()
-	k.broker.Close()
+	k.finish(nil)
 }
 
 // Sessions returns a copy of every live session (for the API and tests).
