@@ -60,6 +60,10 @@ func (e *EntryPoint) route(c *conn, rt Routing) {
 		_ = c.SetReadDeadline(time.Time{})
 		c.replay(bufp, buf[:n])
 		if mqttTable != nil {
+			if mqttTLS != nil {
+				e.drop(c, "plain connection on an MQTT entrypoint whose routers have tls")
+				return
+			}
 			c.setProto(protoMQTT)
 			e.mqtt.ServeMQTT(c, "", mqttTable)
 			return

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -15,10 +16,13 @@ import (
 
 	paho5 "github.com/eclipse/paho.golang/paho"
 	paho3 "github.com/eclipse/paho.mqtt.golang"
+	"github.com/emmansun/gmsm/smx509"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/guan-gateway/guan/mqtt/packet"
 	"github.com/guan-gateway/guan/test/mosquittoserver"
+	"github.com/guan-gateway/guan/tls/sm2certs"
+	"github.com/guan-gateway/guan/tls/tlcp"
 )
 
 // rawMQTT is a byte-level MQTT client, to check exact reason codes.
@@ -545,4 +549,84 @@ func TestMQTTHealthCheck(t *testing.T) {
 	}
 	b1.Restart()
 	want("b1=up b2=up")
+}
+
+// MQTT over TLS and over TLCP on one entrypoint: the routers' TLS options
+// (tlcp = "auto") terminate both, and HostSNI rules see the server name.
+func TestMQTTOverTLSAndTLCP(t *testing.T) {
+	b := mosquittoserver.Start(t)
+	sm, err := sm2certs.Generate(sm2certs.Options{Hosts: []string{"mq.test"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca := newTestCA(t, "mqtt CA")
+	cert, key, _ := ca.issue(t, "mq.test", false, "mq.test")
+	cfg := mqttFleetConfig(t, b) + ticked(fmt.Sprintf(`
+[[tls.certificates]]
+  certFile = '''%s'''
+  keyFile = '''%s'''
+[[tls.certificates]]
+  certFile = '''%s'''
+  keyFile = '''%s'''
+  encCertFile = '''%s'''
+  encKeyFile = '''%s'''
+[tls.options.mqtts]
+  tlcp = "auto"
+[mqtt.routers.secure]
+  entryPoints = ["mqtts"]
+  rule = "HostSNI(´mq.test´)"
+  service = "brokers"
+  middlewares = ["fleet-auth"]
+  [mqtt.routers.secure.tls]
+    options = "mqtts"
+`, cert, key, sm.ServerSign.CertPEM, sm.ServerSign.KeyPEM, sm.ServerEnc.CertPEM, sm.ServerEnc.KeyPEM))
+	port := freePort(t)
+	startGateway(t, map[string]string{"mqtt.toml": cfg}, gatewayOpts{extraEPs: map[string]int{"mqtts": port}})
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+
+	roundTrip := func(c net.Conn, name string) {
+		t.Helper()
+		r := &rawMQTT{t: t, c: c, br: bufio.NewReader(c), v: 4}
+		r.send((&packet.Connect{ProtocolName: "MQTT", Version: 4, ClientID: "dev-" + name, HasUsername: true, Username: "fleet", HasPassword: true, Password: []byte("secret")}).Append(nil))
+		if h, body := r.read(); h.Type != packet.CONNACK || body[1] != 0 {
+			t.Fatalf("%s: CONNACK % x", name, body)
+		}
+		r.send(packet.AppendSubscribe(nil, 4, 1, nil, []packet.Subscription{{Filter: "tls/" + name}}))
+		if h, _ := r.read(); h.Type != packet.SUBACK {
+			t.Fatalf("%s: no SUBACK", name)
+		}
+		r.send(publishPacket(4, "tls/"+name, 0, 0, "over "+name))
+		h, body := r.read()
+		if h.Type != packet.PUBLISH || !strings.HasSuffix(string(body), "over "+name) {
+			t.Fatalf("%s: got packet %d % x", name, h.Type, body)
+		}
+	}
+	tc, err := tls.Dial("tcp", addr, clientTLS("mq.test", ca.pool, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	roundTrip(tc, "tls")
+
+	roots := smx509.NewCertPool()
+	roots.AddCert(sm.CA.Cert)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	gc, err := tlcp.Dial(ctx, "tcp", addr, &tlcp.Config{ServerName: "mq.test", RootCAs: roots})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gc.Close()
+	roundTrip(gc, "tlcp")
+
+	// Plain MQTT is refused on an entrypoint whose routers have tls.
+	if c, err := net.Dial("tcp", addr); err == nil {
+		defer c.Close()
+		r := &rawMQTT{t: t, c: c, br: bufio.NewReader(c), v: 4}
+		r.send((&packet.Connect{ProtocolName: "MQTT", Version: 4, ClientID: "dev-plain"}).Append(nil))
+		_ = c.SetReadDeadline(time.Now().Add(3 * time.Second))
+		if _, err := r.br.ReadByte(); err == nil {
+			t.Fatal("plain MQTT answered on a TLS MQTT entrypoint")
+		}
+	}
 }
