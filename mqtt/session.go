@@ -1,6 +1,7 @@
 package mqtt
 
 import (
+	"net"
 	"time"
 )
 
@@ -19,6 +20,8 @@ type Session struct {
 	Service    string    `json:"service"`
 	Broker     string    `json:"broker"`
 	Connected  time.Time `json:"connected"`
+	// Claims of the token a jwt middleware accepted, for policies.
+	Claims map[string]any `json:"claims,omitempty"`
 
 	// Counters: packets and bytes from the client, bytes to it.
 	MessagesIn int64 `json:"messagesIn"`
@@ -31,6 +34,14 @@ type Session struct {
 	pendingSubs map[uint16]deniedFilters
 	// QoS 2 publications dropped by an ACL whose PUBREL the gateway answers.
 	droppedQoS2 map[uint16]bool
+}
+
+// RemoteIP is the client's address without the port.
+func (s *Session) RemoteIP() string {
+	if host, _, err := net.SplitHostPort(s.RemoteAddr); err == nil {
+		return host
+	}
+	return s.RemoteAddr
 }
 
 type deniedFilters struct {

@@ -7,6 +7,7 @@ import (
 	"github.com/guan-gateway/guan/config/dynamic"
 	"time"
 
+	"github.com/guan-gateway/guan/middlewares"
 	mqttmw "github.com/guan-gateway/guan/middlewares/mqtt"
 	"github.com/guan-gateway/guan/mqtt"
 	"github.com/guan-gateway/guan/routers"
@@ -83,6 +84,20 @@ func (b *builder) buildMQTTRouters() (map[string][]routers.MQTTRoute, map[string
 			out[ep] = append(out[ep], routers.MQTTRoute{Name: name, Rule: rule, Priority: r.Priority, Handler: route})
 		}
 	}
+	if b.in.ValidateUnused {
+		// `gateway check`: report broken services and middlewares that no
+		// router uses too.
+		for _, name := range sortedKeys(b.m.mqttServices) {
+			if _, err := b.mqttService(name, svcs); err != nil {
+				b.problem([]string{"mqtt", "services"}, name, "", err.Error())
+			}
+		}
+		for _, name := range sortedKeys(b.m.mqttMws) {
+			if _, err := b.mqttMiddleware(name, mws); err != nil {
+				b.problem([]string{"mqtt", "middlewares"}, name, "", err.Error())
+			}
+		}
+	}
 	return out, tlsFor
 }
 
@@ -155,7 +170,8 @@ func (b *builder) mqttMiddleware(name string, memo map[string]mqtt.Middleware) (
 		return nil, fmt.Errorf("MQTT middleware %q does not exist", name)
 	}
 	_, prov := splitName(name)
-	m, err := mqttmw.Build(name, cfg, b.m.baseDir[prov])
+	env := middlewares.Env{Name: name, Store: b.in.Store, Logger: b.log.With("mqttMiddleware", name), BaseDir: b.m.baseDir[prov]}
+	m, err := mqttmw.Build(env, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("MQTT middleware %q: %w", name, err)
 	}

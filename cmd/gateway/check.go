@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/guan-gateway/guan/config/dynamic"
 	"io"
 	"log/slog"
 
@@ -48,7 +49,12 @@ func check(src staticSource, stdout, stderr io.Writer) int {
 		return 1
 	}
 	st := snap.Status()
-	fmt.Fprintf(stdout, "configuration OK (%s): %d routers, %d services, %d middlewares, %d TCP routers, %d TCP services, %d TCP middlewares\n",
-		used, len(st.Routers), len(st.Services), len(st.Middlewares), len(st.TCPRouters), len(st.TCPServices), len(st.TCPMiddlewares))
+	var mq dynamic.MQTTConfiguration
+	if raw := snap.Raw(); raw != nil && raw.MQTT != nil {
+		mq = *raw.MQTT
+	}
+	fmt.Fprintf(stdout, "configuration OK (%s): %d routers, %d services, %d middlewares, %d TCP routers, %d TCP services, %d TCP middlewares, %d MQTT routers, %d MQTT services, %d MQTT middlewares\n",
+		used, len(st.Routers), len(st.Services), len(st.Middlewares), len(st.TCPRouters), len(st.TCPServices), len(st.TCPMiddlewares),
+		len(mq.Routers), len(mq.Services), len(mq.Middlewares))
 	return 0
 }

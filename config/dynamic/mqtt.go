@@ -59,6 +59,12 @@ type MQTTMiddleware struct {
 	ConnectAuth *MQTTConnectAuth `json:"connectAuth,omitempty"`
 	RateLimit   *MQTTRateLimit   `json:"rateLimit,omitempty"`
 	TopicACL    *MQTTTopicACL    `json:"topicACL,omitempty"`
+	// JWT verifies the token a client sends as its CONNECT password, with
+	// the keys of the HTTP jwt middleware (its token-source and header
+	// keys do not apply).
+	JWT *JWT `json:"jwt,omitempty"`
+	// OPA asks an embedded policy about CONNECT, PUBLISH and SUBSCRIBE.
+	OPA *OPA `json:"opa,omitempty"`
 }
 
 // MQTTConnectAuth checks the CONNECT's user name and password against

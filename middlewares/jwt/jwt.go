@@ -394,3 +394,26 @@ func Claims(ctx context.Context) map[string]any {
 	}
 	return m
 }
+
+// Verifier checks tokens outside HTTP: the MQTT jwt middleware verifies the
+// token a client sends in its CONNECT with the same keys and rules.
+type Verifier struct{ m *middleware }
+
+// NewVerifier builds a verifier from the middleware's configuration.
+func NewVerifier(env middlewares.Env, cfg dynamic.JWT) (*Verifier, error) {
+	h, err := New(env, cfg, http.NotFoundHandler())
+	if err != nil {
+		return nil, err
+	}
+	return &Verifier{m: h.(*middleware)}, nil
+}
+
+// Verify returns the claims of a valid token, or why it is not.
+func (v *Verifier) Verify(ctx context.Context, raw string) (map[string]any, error) {
+	opts := append(v.m.parseOpts[:len(v.m.parseOpts):len(v.m.parseOpts)], jwxt.WithContext(ctx))
+	tok, err := jwxt.ParseString(raw, opts...)
+	if err != nil {
+		return nil, errors.New(describe(err))
+	}
+	return Claims(withClaims(ctx, tok)), nil
+}

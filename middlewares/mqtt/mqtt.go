@@ -10,7 +10,10 @@ import (
 	"strings"
 
 	"github.com/guan-gateway/guan/config/dynamic"
+	"github.com/guan-gateway/guan/middlewares"
 	"github.com/guan-gateway/guan/middlewares/basicauth"
+	"github.com/guan-gateway/guan/middlewares/jwt"
+	"github.com/guan-gateway/guan/middlewares/opa"
 	gmqtt "github.com/guan-gateway/guan/mqtt"
 	"github.com/guan-gateway/guan/mqtt/packet"
 )
@@ -26,22 +29,40 @@ func Kind(m *dynamic.MQTTMiddleware) string {
 		return "topicACL"
 	case m.RateLimit != nil:
 		return "rateLimit"
+	case m.JWT != nil:
+		return "jwt"
+	case m.OPA != nil:
+		return "opa"
 	}
 	return ""
 }
 
-// Build compiles one middleware; baseDir resolves relative file paths.
-func Build(name string, m *dynamic.MQTTMiddleware, baseDir string) (gmqtt.Middleware, error) {
+// Build compiles one middleware; env gives its name, base directory,
+// logger and the state store (JWKS caches and policies outlive reloads).
+func Build(env middlewares.Env, m *dynamic.MQTTMiddleware) (gmqtt.Middleware, error) {
+	name, baseDir := env.Name, env.BaseDir
 	n := 0
-	for _, set := range []bool{m.ConnectAuth != nil, m.TopicACL != nil, m.RateLimit != nil} {
+	for _, set := range []bool{m.ConnectAuth != nil, m.TopicACL != nil, m.RateLimit != nil, m.JWT != nil, m.OPA != nil} {
 		if set {
 			n++
 		}
 	}
 	if n != 1 {
-		return nil, errors.New("an MQTT middleware needs exactly one type: connectAuth, topicACL or rateLimit")
+		return nil, errors.New("an MQTT middleware needs exactly one type: connectAuth, topicACL, rateLimit, jwt or opa")
 	}
 	switch {
+	case m.JWT != nil:
+		v, err := jwt.NewVerifier(env, *m.JWT)
+		if err != nil {
+			return nil, err
+		}
+		return &jwtAuth{name: name, v: v}, nil
+	case m.OPA != nil:
+		e, err := opa.NewEvaluator(env, *m.OPA)
+		if err != nil {
+			return nil, err
+		}
+		return &opaPolicy{name: name, e: e, log: env.Logger}, nil
 	case m.ConnectAuth != nil:
 		creds, err := basicauth.NewCredentials(baseDir, m.ConnectAuth.Users, m.ConnectAuth.UsersFile)
 		if err != nil {

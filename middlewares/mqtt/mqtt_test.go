@@ -7,15 +7,16 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/guan-gateway/guan/config/dynamic"
+	"github.com/guan-gateway/guan/middlewares"
 	gmqtt "github.com/guan-gateway/guan/mqtt"
 	"github.com/guan-gateway/guan/mqtt/packet"
 )
 
 func TestTopicACL(t *testing.T) {
-	m, err := Build("acl", &dynamic.MQTTMiddleware{TopicACL: &dynamic.MQTTTopicACL{
+	m, err := Build(middlewares.Env{Name: "acl"}, &dynamic.MQTTMiddleware{TopicACL: &dynamic.MQTTTopicACL{
 		Publish:   []string{"devices/{clientid}/up/#"},
 		Subscribe: []string{"devices/{clientid}/down/#", "broadcast/#"},
-	}}, "")
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +42,7 @@ func TestTopicACL(t *testing.T) {
 		t.Error("a wildcard client ID widened the ACL")
 	}
 	for _, bad := range []dynamic.MQTTTopicACL{{Publish: []string{"a/#/b"}}, {Subscribe: []string{"a+/b"}}, {Action: "kick"}} {
-		if _, err := Build("x", &dynamic.MQTTMiddleware{TopicACL: &bad}, ""); err == nil {
+		if _, err := Build(middlewares.Env{Name: "x"}, &dynamic.MQTTMiddleware{TopicACL: &bad}); err == nil {
 			t.Errorf("%+v accepted", bad)
 		}
 	}
@@ -49,8 +50,8 @@ func TestTopicACL(t *testing.T) {
 
 func TestConnectAuth(t *testing.T) {
 	hash, _ := bcrypt.GenerateFromPassword([]byte("secret"), 5)
-	m, err := Build("auth", &dynamic.MQTTMiddleware{ConnectAuth: &dynamic.MQTTConnectAuth{
-		Users: []string{"fleet:" + string(hash)}}}, "")
+	m, err := Build(middlewares.Env{Name: "auth"}, &dynamic.MQTTMiddleware{ConnectAuth: &dynamic.MQTTConnectAuth{
+		Users: []string{"fleet:" + string(hash)}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,13 +68,13 @@ func TestConnectAuth(t *testing.T) {
 			t.Errorf("%+v: %#x, want %#x", tt.c, got, tt.want)
 		}
 	}
-	if _, err := Build("x", &dynamic.MQTTMiddleware{ConnectAuth: &dynamic.MQTTConnectAuth{}}, ""); err == nil || !strings.Contains(err.Error(), "no users") {
+	if _, err := Build(middlewares.Env{Name: "x"}, &dynamic.MQTTMiddleware{ConnectAuth: &dynamic.MQTTConnectAuth{}}); err == nil || !strings.Contains(err.Error(), "no users") {
 		t.Errorf("no users: %v", err)
 	}
 }
 
 func TestRateLimitBuckets(t *testing.T) {
-	m, err := Build("rl", &dynamic.MQTTMiddleware{RateLimit: &dynamic.MQTTRateLimit{MessagesPerSecond: 10, Burst: 2}}, "")
+	m, err := Build(middlewares.Env{Name: "rl"}, &dynamic.MQTTMiddleware{RateLimit: &dynamic.MQTTRateLimit{MessagesPerSecond: 10, Burst: 2}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +82,7 @@ func TestRateLimitBuckets(t *testing.T) {
 	if r.PerSecond != 10 || r.Burst != 2 || r.DisconnectOver {
 		t.Fatalf("%+v", r)
 	}
-	if _, err := Build("x", &dynamic.MQTTMiddleware{RateLimit: &dynamic.MQTTRateLimit{}}, ""); err == nil {
+	if _, err := Build(middlewares.Env{Name: "x"}, &dynamic.MQTTMiddleware{RateLimit: &dynamic.MQTTRateLimit{}}); err == nil {
 		t.Error("a rate limit without rates accepted")
 	}
 }

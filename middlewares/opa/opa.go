@@ -5,6 +5,7 @@
 package opa
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -224,4 +225,31 @@ func clientIP(r *http.Request) string {
 		return a.Unmap().String()
 	}
 	return host
+}
+
+// Evaluator runs a policy outside HTTP: the MQTT opa middleware asks it
+// about CONNECT, PUBLISH and SUBSCRIBE with an input of its own.
+type Evaluator struct{ m *middleware }
+
+// NewEvaluator loads and prepares the policy as New does.
+func NewEvaluator(env middlewares.Env, cfg dynamic.OPA) (*Evaluator, error) {
+	h, err := New(env, cfg, http.NotFoundHandler())
+	if err != nil {
+		return nil, err
+	}
+	return &Evaluator{m: h.(*middleware)}, nil
+}
+
+// Allow evaluates the policy on input; an undefined result is a deny.
+func (e *Evaluator) Allow(ctx context.Context, input map[string]any) (bool, error) {
+	v, err := ast.InterfaceToValue(input)
+	if err != nil {
+		return false, err
+	}
+	rs, err := e.m.policy.prepared.Load().Eval(ctx, rego.EvalParsedInput(v))
+	if err != nil {
+		return false, err
+	}
+	d, err := decode(rs)
+	return d.allow, err
 }
