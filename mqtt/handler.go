@@ -22,6 +22,11 @@ type Route struct {
 	Name        string
 	Middlewares []Middleware
 	Service     *Service
+	// LocalHeartbeat: the gateway answers the client's PINGREQ itself and
+	// connects to the broker with keep-alive 0, so a broker behind a large
+	// fleet sees no pings; the gateway still enforces the client's
+	// keep-alive and closes the broker side when the client goes silent.
+	LocalHeartbeat bool
 }
 
 // Table finds the route for a connecting client; a snapshot provides it.
@@ -234,6 +239,11 @@ func (h *Handler) ServeMQTT(c net.Conn, serverName string, table Table) {
 	}()
 	k.broker, k.s.Broker = bc, addr
 	_ = bc.SetDeadline(time.Now().Add(brokerConnackTimeout))
+	if route.LocalHeartbeat && cp.KeepAlive != 0 {
+		up := *cp
+		up.KeepAlive = 0
+		raw = up.Append(nil)
+	}
 	if _, err := bc.Write(raw); err != nil {
 		refuse(packet.RCServerUnavailable, "broker_unavailable")
 		return

@@ -147,6 +147,10 @@ func (k *conn) fromClient(raw []byte, hdr packet.Header) (bool, error) {
 				return false, k.writeClient(append(packet.AppendHeader(nil, packet.PUBCOMP, 0, 2), byte(id>>8), byte(id)))
 			}
 		}
+	case packet.PINGREQ:
+		if k.route.LocalHeartbeat {
+			return false, k.writeClient(packet.Pingresp)
+		}
 	case packet.CONNECT:
 		return false, errors.New("second CONNECT")
 	}

@@ -55,6 +55,14 @@ func (b *builder) buildMQTTRouters() (map[string][]routers.MQTTRoute, map[string
 			continue
 		}
 		route := &mqtt.Route{Name: name, Service: svc}
+		switch r.Heartbeat {
+		case "":
+		case "local":
+			route.LocalHeartbeat = true
+		default:
+			fail("heartbeat", fmt.Sprintf("unknown heartbeat %q: use local, or leave it out to relay pings", r.Heartbeat))
+			continue
+		}
 		ok := true
 		for _, mn := range r.Middlewares {
 			m, err := b.mqttMiddleware(mn, mws)

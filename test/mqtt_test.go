@@ -630,3 +630,49 @@ func TestMQTTOverTLSAndTLCP(t *testing.T) {
 		}
 	}
 }
+
+// heartbeat = "local": the gateway answers PINGREQ and the broker sees a
+// connection without keep-alive and no pings.
+func TestMQTTLocalHeartbeat(t *testing.T) {
+	b := mosquittoserver.StartLogging(t)
+	cfg := ticked(fmt.Sprintf(`
+[mqtt.routers.quiet]
+  entryPoints = ["mqtt"]
+  rule = "ClientIDPrefix(´quiet-´)"
+  service = "broker"
+  heartbeat = "local"
+[mqtt.routers.chatty]
+  entryPoints = ["mqtt"]
+  rule = "ClientIDPrefix(´chatty-´)"
+  service = "broker"
+[[mqtt.services.broker.loadBalancer.servers]]
+  address = %q
+`, b.Addr))
+	port := freePort(t)
+	startGateway(t, map[string]string{"mqtt.toml": cfg}, gatewayOpts{extraEPs: map[string]int{"mqtt": port}})
+	gw := fmt.Sprintf("127.0.0.1:%d", port)
+	for _, id := range []string{"quiet-1", "chatty-1"} {
+		r, ack := dialRaw(t, gw, packet.Connect{Version: 4, ClientID: id, KeepAlive: 30})
+		if ack.Code != 0 {
+			t.Fatalf("%s: connect %#x", id, ack.Code)
+		}
+		for range 3 {
+			r.send(packet.Pingreq)
+			if h, _ := r.read(); h.Type != packet.PINGRESP {
+				t.Fatalf("%s: got packet %d, want PINGRESP", id, h.Type)
+			}
+		}
+	}
+	eventually(t, 5*time.Second, func() error {
+		log := b.Log()
+		switch {
+		case !strings.Contains(log, "as chatty-1 (") || strings.Count(log, "PINGREQ from chatty-1") != 3:
+			return fmt.Errorf("the broker has not logged chatty-1's 3 pings yet")
+		case !strings.Contains(log, "as quiet-1 (p2, c0, k0)"):
+			return fmt.Errorf("quiet-1 did not reach the broker with keep-alive 0:\n%s", log)
+		case strings.Contains(log, "PINGREQ from quiet-1"):
+			return fmt.Errorf("the broker saw quiet-1's pings")
+		}
+		return nil
+	})
+}

@@ -18,6 +18,9 @@ type MQTTRouter struct {
 	Rule        string         `json:"rule,omitempty"`
 	Priority    int            `json:"priority,omitempty"`
 	TLS         *MQTTRouterTLS `json:"tls,omitempty"`
+	// Heartbeat "local": the gateway answers PINGREQ itself and keeps the
+	// broker connection without keep-alive; "" (default) relays pings.
+	Heartbeat string `json:"heartbeat,omitempty"`
 }
 
 // MQTTRouterTLS makes the router's entry points terminate TLS (or TLCP).

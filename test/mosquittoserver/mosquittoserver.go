@@ -25,7 +25,19 @@ type Broker struct {
 
 // Start runs a mosquitto broker that allows anonymous clients, without
 // persistence.
-func Start(t testing.TB) *Broker {
+func Start(t testing.TB) *Broker { return start(t, "log_type error\nlog_type warning\n") }
+
+// StartLogging is Start with every event logged (connections with their
+// keep-alive, each PINGREQ...), for tests that check what the broker saw.
+func StartLogging(t testing.TB) *Broker { return start(t, "log_type all\n") }
+
+// Log returns what the broker logged so far.
+func (b *Broker) Log() string {
+	out, _ := os.ReadFile(b.log)
+	return string(out)
+}
+
+func start(t testing.TB, logTypes string) *Broker {
 	t.Helper()
 	bin, err := exec.LookPath("mosquitto")
 	if err != nil {
@@ -40,7 +52,7 @@ func Start(t testing.TB) *Broker {
 		b.Port = freePort(t)
 		b.Addr = "127.0.0.1:" + strconv.Itoa(b.Port)
 		conf := filepath.Join(dir, "mosquitto.conf")
-		body := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\nlog_type error\nlog_type warning\nmax_keepalive 65535\n", b.Port)
+		body := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\n%smax_keepalive 65535\n", b.Port, logTypes)
 		if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
