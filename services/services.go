@@ -53,6 +53,9 @@ type Options struct {
 	// OnMirrorDropped is told about every mirror copy dropped because the
 	// mirroring service had maxInFlight copies running (metrics); may be nil.
 	OnMirrorDropped func(service, mirror string)
+	// MQTTWebSocket builds the handler of a service of type mqtt (MQTT
+	// over WebSocket), which the snapshot owns; nil refuses such services.
+	MQTTWebSocket func(name string, cfg *dynamic.MQTTOverWebSocket) (http.Handler, error)
 }
 
 // TCPHandler takes ownership of a client connection (a *tls.Conn or a
@@ -144,16 +147,22 @@ func (s *Set) build(name string) *built {
 	}
 	_, provider, _ := strings.Cut(name, "@")
 	kinds := 0
-	for _, set := range []bool{cfg.LoadBalancer != nil, cfg.Weighted != nil, cfg.Mirroring != nil, cfg.Failover != nil, cfg.HighestRandomWeight != nil} {
+	for _, set := range []bool{cfg.LoadBalancer != nil, cfg.Weighted != nil, cfg.Mirroring != nil, cfg.Failover != nil, cfg.HighestRandomWeight != nil, cfg.MQTT != nil} {
 		if set {
 			kinds++
 		}
 	}
 	switch {
 	case kinds == 0:
-		return &built{err: errors.New("no service type: set one of loadBalancer, weighted, highestRandomWeight, mirroring, failover")}
+		return &built{err: errors.New("no service type: set one of loadBalancer, weighted, highestRandomWeight, mirroring, failover, mqtt")}
 	case kinds > 1:
-		return &built{err: errors.New("more than one service type: keep only one of loadBalancer, weighted, highestRandomWeight, mirroring, failover")}
+		return &built{err: errors.New("more than one service type: keep only one of loadBalancer, weighted, highestRandomWeight, mirroring, failover, mqtt")}
+	case cfg.MQTT != nil:
+		if s.o.MQTTWebSocket == nil {
+			return &built{err: errors.New("mqtt services are not available here")}
+		}
+		h, err := s.o.MQTTWebSocket(name, cfg.MQTT)
+		return &built{h: h, err: err}
 	case cfg.LoadBalancer != nil:
 		return s.buildLB(name, provider, cfg.LoadBalancer)
 	case cfg.Weighted != nil:

@@ -45,8 +45,11 @@ type Input struct {
 	Internal          map[string]http.Handler      // internal services, "name@internal"
 	InternalRouters   []InternalRouter
 	Store             *statestore.Build
-	Logger            *slog.Logger
-	OnServerState     func(service, url string, up bool)
+	// MQTTWebSocket serves the HTTP services of type mqtt; nil gives the
+	// snapshot a handler of its own.
+	MQTTWebSocket *mqtt.Handler
+	Logger        *slog.Logger
+	OnServerState func(service, url string, up bool)
 	// OnDecision counts a middleware's decision (metrics); nil: not counted.
 	OnDecision func(middleware, kind, result string)
 	// OnMirrorDropped counts mirror copies dropped (metrics); may be nil.
@@ -78,16 +81,17 @@ type builder struct {
 	tlsm *guantls.Manager
 	errs config.Errors
 
-	mqttErrs map[string][]string // mqtt router → why it is not served
-	mqttSvcs map[string]*mqtt.Service
-	log      *slog.Logger
-	mwMemo   map[string]mwResult
-	mwBusy   map[string]bool
-	tcpMw    map[string]tcpMwResult
-	eps      map[string]*epRoutes      // filled in by Build after the routers
-	guards   map[string][]guardedRoute // per entrypoint
-	def      *cryptotls.Config
-	defOK    bool
+	mqttErrs   map[string][]string // mqtt router → why it is not served
+	mqttSvcs   map[string]*mqtt.Service
+	mqttByName map[string]*mqtt.Route // built mqtt routes, for WebSocket services
+	log        *slog.Logger
+	mwMemo     map[string]mwResult
+	mwBusy     map[string]bool
+	tcpMw      map[string]tcpMwResult
+	eps        map[string]*epRoutes      // filled in by Build after the routers
+	guards     map[string][]guardedRoute // per entrypoint
+	def        *cryptotls.Config
+	defOK      bool
 }
 
 type mwResult struct {
@@ -140,6 +144,7 @@ func Build(in Input) (*Snapshot, error) {
 		},
 		OnServerState:   in.OnServerState,
 		OnMirrorDropped: in.OnMirrorDropped,
+		MQTTWebSocket:   b.mqttWebSocket,
 	})
 	b.buildTLS()
 	b.addRedirectionMiddlewares()
@@ -151,10 +156,11 @@ func Build(in Input) (*Snapshot, error) {
 	for name := range in.EntryPoints {
 		b.eps[name] = &epRoutes{tlsm: b.tlsm}
 	}
+	// MQTT first: HTTP services of type mqtt (WebSocket) use its routes.
+	b.mqttErrs, b.mqttSvcs, b.mqttByName = map[string][]string{}, map[string]*mqtt.Service{}, map[string]*mqtt.Route{}
+	mqttRoutes, mqttTLS := b.buildMQTTRouters()
 	httpRoutes, httpsRoutes, tlsHosts := b.buildHTTPRouters()
 	tcpRoutes := b.buildTCPRouters()
-	b.mqttErrs, b.mqttSvcs = map[string][]string{}, map[string]*mqtt.Service{}
-	mqttRoutes, mqttTLS := b.buildMQTTRouters()
 	snap.mqttErrs, snap.mqttSvcs = b.mqttErrs, b.mqttSvcs
 	for name := range in.EntryPoints {
 		e := b.eps[name]

@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	cryptotls "crypto/tls"
+	"net/http"
 
 	"fmt"
 	"github.com/guan-gateway/guan/config/dynamic"
@@ -36,13 +37,20 @@ func (b *builder) buildMQTTRouters() (map[string][]routers.MQTTRoute, map[string
 			b.problem([]string{"mqtt", "routers"}, name, field, msg)
 			b.mqttErrs[name] = append(b.mqttErrs[name], msg)
 		}
-		eps, missing := b.routerEntryPoints(r.EntryPoints)
-		for _, ep := range missing {
-			fail("entryPoints", fmt.Sprintf("entryPoint %q doesn't exist", ep))
-		}
-		if len(eps) == 0 {
-			fail("entryPoints", "no valid entryPoint for this router")
-			continue
+		// No entryPoints: the router only serves WebSocket clients through
+		// an HTTP service of type mqtt (an entrypoint with mqtt routers
+		// speaks nothing but MQTT, so none is taken by default).
+		var eps []string
+		if len(r.EntryPoints) > 0 {
+			var missing []string
+			eps, missing = b.routerEntryPoints(r.EntryPoints)
+			for _, ep := range missing {
+				fail("entryPoints", fmt.Sprintf("entryPoint %q doesn't exist", ep))
+			}
+			if len(eps) == 0 {
+				fail("entryPoints", "no valid entryPoint for this router")
+				continue
+			}
 		}
 		rule, err := routers.ParseMQTT(r.Rule)
 		if err != nil {
@@ -55,6 +63,7 @@ func (b *builder) buildMQTTRouters() (map[string][]routers.MQTTRoute, map[string
 			continue
 		}
 		route := &mqtt.Route{Name: name, Service: svc}
+		b.mqttByName[name] = route
 		switch r.Heartbeat {
 		case "":
 		case "local":
@@ -185,4 +194,23 @@ func (b *builder) mqttMiddleware(name string, memo map[string]mqtt.Middleware) (
 	}
 	memo[name] = m
 	return m, nil
+}
+
+// mqttWebSocket builds an HTTP service of type mqtt: MQTT over WebSocket
+// served with an mqtt router's middlewares and brokers.
+func (b *builder) mqttWebSocket(name string, cfg *dynamic.MQTTOverWebSocket) (http.Handler, error) {
+	if cfg.Router == "" {
+		return nil, fmt.Errorf("mqtt.router is empty: name the mqtt router whose middlewares and brokers serve WebSocket clients")
+	}
+	_, prov := splitName(name)
+	router := Qualify(cfg.Router, prov)
+	route, ok := b.mqttByName[router]
+	if !ok {
+		return nil, fmt.Errorf("mqtt router %q does not exist or is not served (see its errors)", router)
+	}
+	h := b.in.MQTTWebSocket
+	if h == nil {
+		h = &mqtt.Handler{EntryPoint: "websocket", Log: b.log}
+	}
+	return h.WebSocket(route), nil
 }

@@ -676,3 +676,58 @@ func TestMQTTLocalHeartbeat(t *testing.T) {
 		return nil
 	})
 }
+
+// MQTT over WebSocket: an HTTP router on the web entrypoint whose service is
+// of type mqtt hands upgraded connections (subprotocol mqtt) to an mqtt
+// router's middlewares and brokers; Paho connects with ws://.
+func TestMQTTOverWebSocket(t *testing.T) {
+	b := mosquittoserver.Start(t)
+	cfg := mqttFleetConfig(t, b) + ticked(`
+[mqtt.routers.ws-fleet]
+  rule = "HostSNI(´*´)"
+  service = "brokers"
+  middlewares = ["fleet-auth", "fleet-acl"]
+[http.routers.mqtt-ws]
+  entryPoints = ["web"]
+  rule = "Path(´/mqtt´)"
+  service = "devices-ws"
+[http.services.devices-ws.mqtt]
+  router = "ws-fleet"
+`)
+	port := freePort(t)
+	g := startGateway(t, map[string]string{"mqtt.toml": cfg}, gatewayOpts{extraEPs: map[string]int{"mqtt": port}})
+
+	got := make(chan string, 2)
+	opts := paho3.NewClientOptions().AddBroker(fmt.Sprintf("ws://127.0.0.1:%d/mqtt", g.web)).SetClientID("dev-ws").
+		SetUsername("fleet").SetPassword("secret").SetProtocolVersion(4).SetAutoReconnect(false).SetConnectTimeout(5 * time.Second)
+	c := paho3.NewClient(opts)
+	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("paho over WebSocket: %v", tok.Error())
+	}
+	defer c.Disconnect(100)
+	if tok := c.Subscribe("broadcast/ws", 0, func(_ paho3.Client, m paho3.Message) { got <- string(m.Payload()) }); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	if tok := c.Publish("broadcast/ws", 0, false, "over websocket"); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	select {
+	case m := <-got:
+		if m != "over websocket" {
+			t.Fatalf("received %q", m)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no message back over WebSocket")
+	}
+	// The mqtt router's middlewares apply: wrong password refused.
+	bad := paho3.NewClient(paho3.NewClientOptions().AddBroker(fmt.Sprintf("ws://127.0.0.1:%d/mqtt", g.web)).SetClientID("dev-ws2").
+		SetUsername("fleet").SetPassword("wrong").SetProtocolVersion(4).SetAutoReconnect(false).SetConnectTimeout(5 * time.Second))
+	if tok := bad.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() == nil {
+		t.Fatal("a wrong password connected over WebSocket")
+	}
+	// The web entrypoint still serves HTTP: a plain GET gets 400.
+	code, _, _ := get(t, http.DefaultClient, g.url("/mqtt"), nil)
+	if code != http.StatusBadRequest {
+		t.Fatalf("plain GET /mqtt: %d", code)
+	}
+}

@@ -13,8 +13,9 @@ import (
 
 // mqttSessions reads the live MQTT sessions of every entrypoint, for the API.
 type mqttSessions struct {
-	mu  sync.Mutex
-	eps map[string]*entrypoints.EntryPoint
+	mu    sync.Mutex
+	eps   map[string]*entrypoints.EntryPoint
+	extra []*mqtt.Handler // MQTT over WebSocket
 }
 
 func (m *mqttSessions) set(eps map[string]*entrypoints.EntryPoint) {
@@ -29,6 +30,9 @@ func (m *mqttSessions) all() []mqtt.Session {
 	var out []mqtt.Session
 	for _, ep := range m.eps {
 		out = append(out, ep.MQTT().Sessions()...)
+	}
+	for _, h := range m.extra {
+		out = append(out, h.Sessions()...)
 	}
 	return out
 }

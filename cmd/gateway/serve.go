@@ -22,6 +22,7 @@ import (
 	"github.com/guan-gateway/guan/entrypoints"
 	"github.com/guan-gateway/guan/entrypoints/inherit"
 	"github.com/guan-gateway/guan/metrics"
+	"github.com/guan-gateway/guan/mqtt"
 	"github.com/guan-gateway/guan/pipeline"
 	"github.com/guan-gateway/guan/providers"
 	"github.com/guan-gateway/guan/providers/file"
@@ -210,6 +211,9 @@ func serve(source staticSource, stderr io.Writer) int {
 	}
 	in.ping = dashboard.PingHandler(terminating.Load, pingStatus)
 
+	// MQTT over WebSocket (HTTP services of type mqtt) shares one handler,
+	// so its sessions show in the API whatever snapshot served them.
+	wsMQTT := &mqtt.Handler{EntryPoint: "websocket", Log: log, Events: mets.MQTT()}
 	var p *pipeline.Pipeline
 	p = pipeline.New(pipeline.Options{
 		Throttle: throttle,
@@ -221,6 +225,7 @@ func serve(source staticSource, stderr io.Writer) int {
 			input.OnServerState = mets.ServerState
 			input.OnDecision = mets.Decision
 			input.OnMirrorDropped = mets.MirrorDropped
+			input.MQTTWebSocket = wsMQTT
 			snap, err := snapshot.Build(input)
 			if err == nil {
 				// The pipeline swaps in every snapshot that builds.
@@ -239,7 +244,7 @@ func serve(source staticSource, stderr io.Writer) int {
 		basePath = cfg.API.BasePath
 		dash = cfg.API.Dashboard == nil || *cfg.API.Dashboard
 	}
-	mqttLive := &mqttSessions{}
+	mqttLive := &mqttSessions{extra: []*mqtt.Handler{wsMQTT}}
 	src := apiSource{p: p, eps: epStatus, features: dashboard.Features{AccessLog: cfg.AccessLog != nil},
 		static: cfg, providers: configuredProviders(cfg), mqtt: mqttLive}
 	if prom != nil {

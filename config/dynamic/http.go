@@ -74,6 +74,14 @@ type Service struct {
 	Failover     *Failover            `json:"failover,omitempty"`
 	// HighestRandomWeight sends each client IP to one child service.
 	HighestRandomWeight *HighestRandomWeight `json:"highestRandomWeight,omitempty"`
+	// MQTT serves MQTT over WebSocket (subprotocol mqtt) with an mqtt
+	// router's middlewares and brokers.
+	MQTT *MQTTOverWebSocket `json:"mqtt,omitempty"`
+}
+
+// MQTTOverWebSocket names the mqtt router that serves WebSocket clients.
+type MQTTOverWebSocket struct {
+	Router string `json:"router,omitempty"`
 }
 
 // ServersLoadBalancer spreads requests over servers.
