@@ -570,6 +570,9 @@ type Live struct {
 	Middlewares map[string]bool
 	// Servers holds the {service, url} pairs of load-balancer servers.
 	Servers map[[2]string]bool
+	// MQTTRouters are the mqtt routers of the configuration; nil leaves
+	// the MQTT series alone.
+	MQTTRouters map[string]bool
 }
 
 // Prune deletes the series of routers, services, middlewares and servers that live does
@@ -581,6 +584,9 @@ type Live struct {
 func (m *Metrics) Prune(live Live) {
 	if !m.Enabled() {
 		return
+	}
+	if live.MQTTRouters != nil {
+		m.mqtt.prune(live.MQTTRouters)
 	}
 	m.resolveMu.Lock()
 	m.routerCache.Range(func(k, _ any) bool {

@@ -17,6 +17,7 @@ type mqttVecs struct {
 	denied    *prometheus.CounterVec
 	throttled *prometheus.CounterVec
 	traffic   sync.Map // router → mqtt.Traffic
+	seen      sync.Map // routers named in a series
 }
 
 func newMQTTVecs() *mqttVecs {
@@ -63,6 +64,7 @@ func (m *Metrics) MQTT() mqtt.Events {
 type mqttEvents struct{ v *mqttVecs }
 
 func (e mqttEvents) Connect(ep, router, result string) {
+	e.v.seen.Store(router, true)
 	e.v.connects.WithLabelValues(ep, router, result).Inc()
 }
 
@@ -88,4 +90,25 @@ func (e mqttEvents) Traffic(router string) mqtt.Traffic {
 	}
 	e.v.traffic.Store(router, t)
 	return t
+}
+
+// pruneMQTT deletes the counter series of mqtt routers the configuration
+// no longer has. guan_mqtt_connections stays: clients connected through a
+// removed router stay connected, and their gauge goes back to 0 as they leave.
+func (v *mqttVecs) prune(live map[string]bool) {
+	v.seen.Range(func(k, _ any) bool {
+		r := k.(string)
+		if r == "" || live[r] {
+			return true
+		}
+		l := prometheus.Labels{"router": r}
+		v.connects.DeletePartialMatch(l)
+		v.messages.DeletePartialMatch(l)
+		v.bytes.DeletePartialMatch(l)
+		v.denied.DeletePartialMatch(l)
+		v.throttled.DeletePartialMatch(l)
+		v.traffic.Delete(r)
+		v.seen.Delete(r)
+		return true
+	})
 }

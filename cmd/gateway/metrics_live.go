@@ -17,6 +17,12 @@ func pruneMetrics(m *metrics.Metrics, s *snapshot.Snapshot) {
 		Services:    make(map[string]bool, len(st.Services)),
 		Middlewares: make(map[string]bool, len(st.Middlewares)),
 		Servers:     map[[2]string]bool{},
+		MQTTRouters: map[string]bool{},
+	}
+	if raw := s.Raw(); raw != nil && raw.MQTT != nil {
+		for name := range raw.MQTT.Routers {
+			live.MQTTRouters[name] = true
+		}
 	}
 	for name := range st.Middlewares {
 		live.Middlewares[name] = true
