@@ -32,6 +32,12 @@ func (e *EntryPoint) route(c *conn, rt Routing) {
 	bufp := peekPool.Get().(*[]byte)
 	buf := *bufp
 	deadline := time.Now().Add(e.set.peekTimeout())
+	mqttTable, mqttTLS := rt.MQTT()
+	if mqttTable != nil {
+		// An MQTT client has connectTimeout to send its CONNECT, whose
+		// first bytes (or its TLS ClientHello) are read here.
+		deadline = time.Now().Add(e.mqtt.ConnectTimeout())
+	}
 	first := deadline
 	if catchAll == CatchAllAfterDelay {
 		first = time.Now().Add(ServerFirstDelay)
@@ -55,7 +61,6 @@ func (e *EntryPoint) route(c *conn, rt Routing) {
 		return
 	}
 
-	mqttTable, mqttTLS := rt.MQTT()
 	if !clienthello.IsTLS(buf[0]) {
 		_ = c.SetReadDeadline(time.Time{})
 		c.replay(bufp, buf[:n])

@@ -143,6 +143,14 @@ func hooksOf(mws []Middleware) hooks {
 // inspects reports whether client packets must be framed and looked at.
 func (h *hooks) inspects() bool { return len(h.publish)+len(h.subscribe)+len(h.rate) > 0 }
 
+// ConnectTimeout is the time a client has between accept and CONNECT.
+func (h *Handler) ConnectTimeout() time.Duration {
+	if h.Settings.ConnectTimeout > 0 {
+		return h.Settings.ConnectTimeout
+	}
+	return defaultConnectTimeout
+}
+
 // ServeMQTT serves one client connection until either side closes, routed
 // by table (the snapshot current when the connection arrived); serverName
 // is the TLS SNI when TLS (or TLCP) was terminated. It closes c.

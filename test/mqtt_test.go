@@ -5,9 +5,11 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -753,5 +755,122 @@ func TestMQTTOverWebSocket(t *testing.T) {
 	code, _, _ := get(t, http.DefaultClient, g.url("/mqtt"), nil)
 	if code != http.StatusBadRequest {
 		t.Fatalf("plain GET /mqtt: %d", code)
+	}
+}
+
+// Entrypoint limits and the remaining enforcement paths: connections per
+// IP, the CONNECT timeout, the packet size limit, keep-alive expiry, the
+// ACL's disconnect action, a denied QoS 2 PUBLISH on 3.1.1 and the rate
+// limit's disconnect action.
+func TestMQTTLimitsAndEnforcement(t *testing.T) {
+	b := mosquittoserver.Start(t)
+	cfg := mqttFleetConfig(t, b) + ticked(`
+[mqtt.routers.strict]
+  entryPoints = ["mqtt"]
+  rule = "ClientIDPrefix(´strict-´)"
+  service = "brokers"
+  middlewares = ["fleet-auth", "strict-acl", "strict-rate"]
+[mqtt.middlewares.strict-acl.topicACL]
+  publish = ["ok/#"]
+  action = "disconnect"
+[mqtt.middlewares.strict-rate.rateLimit]
+  messagesPerSecond = 1
+  burst = 2
+  action = "disconnect"
+`)
+	port := freePort(t)
+	startGateway(t, map[string]string{"mqtt.toml": cfg}, gatewayOpts{
+		extraEPs:    map[string]int{"mqtt": port},
+		extraStatic: "[entryPoints.mqtt.mqtt]\n  maxConnectionsPerIP = 4\n  connectTimeout = \"1s\"\n  maxPacketSize = 2048\n",
+	})
+	gw := fmt.Sprintf("127.0.0.1:%d", port)
+	login := func(id string, v byte, keepAlive uint16) *rawMQTT {
+		t.Helper()
+		r, ack := dialRaw(t, gw, packet.Connect{Version: v, ClientID: id, HasUsername: true, Username: "fleet", HasPassword: true, Password: []byte("secret"), KeepAlive: keepAlive})
+		if ack.Code != 0 {
+			t.Fatalf("%s: connect %#x", id, ack.Code)
+		}
+		return r
+	}
+	closed := func(r *rawMQTT, within time.Duration) bool {
+		_ = r.c.SetReadDeadline(time.Now().Add(within))
+		for {
+			if _, err := r.br.ReadByte(); err != nil {
+				return !errors.Is(err, os.ErrDeadlineExceeded)
+			}
+		}
+	}
+
+	// connectTimeout: a client that sends no CONNECT is closed after 1s.
+	silent, err := net.Dial("tcp", gw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_ = silent.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := silent.Read(make([]byte, 1)); err == nil || time.Since(start) > 3*time.Second {
+		t.Fatalf("silent client: %v after %v", err, time.Since(start))
+	}
+	silent.Close()
+
+	// maxConnectionsPerIP = 4: the fifth is closed at once.
+	var four []*rawMQTT
+	for i := range 4 {
+		four = append(four, login(fmt.Sprintf("dev-lim-%d", i), 4, 0))
+	}
+	fifth, err := net.Dial("tcp", gw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = fifth.Write((&packet.Connect{ProtocolName: "MQTT", Version: 4, ClientID: "dev-lim-5"}).Append(nil))
+	_ = fifth.SetReadDeadline(time.Now().Add(3 * time.Second))
+	if n, err := fifth.Read(make([]byte, 4)); err == nil {
+		t.Fatalf("a fifth connection from one IP got %d bytes", n)
+	}
+	fifth.Close()
+	for _, r := range four {
+		r.c.Close()
+	}
+	time.Sleep(200 * time.Millisecond) // the gateway sees the closes
+
+	// maxPacketSize: a 5.0 client sending more is told 0x95 and closed.
+	big := login("dev-big", 5, 0)
+	big.send(publishPacket(5, "devices/dev-big/up/x", 0, 0, strings.Repeat("x", 4096)))
+	if h, body := big.read(); h.Type != packet.DISCONNECT || body[0] != packet.RCPacketTooLarge {
+		t.Fatalf("oversized packet: %d % x", h.Type, body)
+	}
+
+	// Keep-alive 1s: silence for 1.5s closes the client.
+	ka := login("dev-ka", 4, 1)
+	if !closed(ka, 4*time.Second) {
+		t.Fatal("a client silent past 1.5× its keep-alive stayed connected")
+	}
+
+	// A denied QoS 2 PUBLISH on 3.1.1: PUBREC, then the gateway answers
+	// the client's PUBREL with PUBCOMP itself.
+	q2 := login("dev-q2", 4, 0)
+	q2.send(publishPacket(4, "devices/other/up/x", 2, 11, "no"))
+	if h, body := q2.read(); h.Type != packet.PUBREC || string(body) != "\x00\x0b" {
+		t.Fatalf("denied QoS 2: %d % x", h.Type, body)
+	}
+	q2.send(append(packet.AppendHeader(nil, packet.PUBREL, 2, 2), 0, 11))
+	if h, body := q2.read(); h.Type != packet.PUBCOMP || string(body) != "\x00\x0b" {
+		t.Fatalf("PUBREL of a dropped message: %d % x", h.Type, body)
+	}
+
+	// topicACL action = disconnect (5.0: DISCONNECT 0x87).
+	acl := login("strict-1", 5, 0)
+	acl.send(publishPacket(5, "forbidden/x", 0, 0, "no"))
+	if h, body := acl.read(); h.Type != packet.DISCONNECT || body[0] != packet.RCNotAuthorized {
+		t.Fatalf("ACL disconnect: %d % x", h.Type, body)
+	}
+
+	// rateLimit action = disconnect: over 2 at once, DISCONNECT 0x96.
+	rl := login("strict-2", 5, 0)
+	for range 4 {
+		rl.send(publishPacket(5, "ok/x", 0, 0, "m"))
+	}
+	if h, body := rl.read(); h.Type != packet.DISCONNECT || body[0] != packet.RCMessageRateTooHigh {
+		t.Fatalf("rate limit disconnect: %d % x", h.Type, body)
 	}
 }
