@@ -11,8 +11,16 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"flag"
 	"fmt"
+	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -64,21 +72,27 @@ func main() {
 		connGuan = append(connGuan, connectRate(gw.addr, *duration, true))
 	}
 	var idleRows []string
-	for _, f := range strings.Split(*idle, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n <= 0 {
-			continue
+	for _, useTLS := range []bool{false, true} {
+		for _, f := range strings.Split(*idle, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n <= 0 {
+				continue
+			}
+			kind := "plain TCP"
+			if useTLS {
+				kind = "TLS"
+			}
+			// A fresh gateway per count: memory freed by an earlier run stays
+			// in the process and would hide the cost.
+			fresh := startGatewayTLS(filepath.Join(work, fmt.Sprint("idle", n, useTLS)), *gwBin, brokerAddr, useTLS)
+			perConn, err := idleMemory(fresh, n)
+			fresh.stop()
+			if err != nil {
+				idleRows = append(idleRows, fmt.Sprintf("| %s | %d | %v |", kind, n, err))
+				continue
+			}
+			idleRows = append(idleRows, fmt.Sprintf("| %s | %d | %.1f KB |", kind, n, perConn))
 		}
-		// A fresh gateway per count: memory freed by an earlier run stays in
-		// the process and would hide the cost.
-		fresh := startGateway(filepath.Join(work, fmt.Sprint("idle", n)), *gwBin, brokerAddr)
-		perConn, err := idleMemory(fresh, n)
-		fresh.stop()
-		if err != nil {
-			idleRows = append(idleRows, fmt.Sprintf("| %d | %v |", n, err))
-			continue
-		}
-		idleRows = append(idleRows, fmt.Sprintf("| %d | %.1f KB |", n, perConn))
 	}
 
 	var b strings.Builder
@@ -90,7 +104,7 @@ func main() {
 		*payload, *publishers, median(direct), median(guan), median(guan)/median(direct))
 	fmt.Fprintf(&b, "| CONNECT + CONNACK + DISCONNECT per second (Guan: connectAuth, route, broker connect) | %.0f | %.0f | %.2f |\n\n",
 		median(connDirect), median(connGuan), median(connGuan)/median(connDirect))
-	fmt.Fprintf(&b, "Gateway RSS per idle proxied connection (client and broker side together; plain TCP):\n\n| connections | RSS per connection |\n|---:|---:|\n%s\n",
+	fmt.Fprintf(&b, "Gateway RSS per idle proxied connection (client and broker side together):\n\n| client side | connections | RSS per connection |\n|---|---:|---:|\n%s\n",
 		strings.Join(idleRows, "\n"))
 	fmt.Fprintf(&b, "\nRaw rounds: direct %v, Guan %v; connects direct %v, Guan %v\n", round(direct), round(guan), round(connDirect), round(connGuan))
 	fmt.Print(b.String())
@@ -153,11 +167,16 @@ func startMosquitto(dir string) *proc {
 type gateway struct {
 	*proc
 	api string
+	tls bool
 }
 
 func (g *gateway) stop() { _ = g.Process.Kill(); _ = g.Wait() }
 
-func startGateway(dir, bin, broker string) *gateway {
+func startGateway(dir, bin, broker string) *gateway { return startGatewayTLS(dir, bin, broker, false) }
+
+// startGatewayTLS starts the gateway; with useTLS its MQTT entrypoint takes
+// TLS (a self-signed certificate for 127.0.0.1) instead of plain MQTT.
+func startGatewayTLS(dir, bin, broker string, useTLS bool) *gateway {
 	port, api := freePort(), freePort()
 	hash, _ := bcrypt.GenerateFromPassword([]byte("secret"), 5)
 	dyn := filepath.Join(dir, "dynamic")
@@ -176,7 +195,7 @@ func startGateway(dir, bin, broker string) *gateway {
   users = ["bench:%[2]s"]
 [[mqtt.services.broker.loadBalancer.servers]]
   address = %[3]q
-`, "`", hash, broker)), 0o644))
+`, "`", hash, broker)+tlsSection(dir, useTLS)), 0o644))
 	static := filepath.Join(dir, "static.toml")
 	check(os.WriteFile(static, []byte(fmt.Sprintf(`
 [entryPoints.mqtt]
@@ -192,7 +211,7 @@ func startGateway(dir, bin, broker string) *gateway {
 	cmd := exec.Command(bin, "--configFile="+static)
 	cmd.Stderr = os.Stderr
 	check(cmd.Start())
-	g := &gateway{proc: &proc{Cmd: cmd, addr: fmt.Sprintf("127.0.0.1:%d", port)}, api: fmt.Sprintf("127.0.0.1:%d", api)}
+	g := &gateway{proc: &proc{Cmd: cmd, addr: fmt.Sprintf("127.0.0.1:%d", port)}, api: fmt.Sprintf("127.0.0.1:%d", api), tls: useTLS}
 	waitListening(g.addr)
 	time.Sleep(time.Second) // the file provider's first configuration
 	return g
@@ -210,7 +229,17 @@ func waitListening(addr string) {
 }
 
 func mqttConnect(addr, clientID string, auth bool, keepAlive uint16) (net.Conn, *bufio.Reader, error) {
-	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	return mqttConnectTLS(addr, clientID, auth, keepAlive, false)
+}
+
+func mqttConnectTLS(addr, clientID string, auth bool, keepAlive uint16, useTLS bool) (net.Conn, *bufio.Reader, error) {
+	var c net.Conn
+	var err error
+	if useTLS {
+		c, err = tls.DialWithDialer(&net.Dialer{Timeout: 10 * time.Second}, "tcp", addr, &tls.Config{InsecureSkipVerify: true})
+	} else {
+		c, err = net.DialTimeout("tcp", addr, 10*time.Second)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -374,7 +403,7 @@ func idleMemory(g *gateway, n int) (float64, error) {
 	time.Sleep(time.Second)
 	before := rssKB(g.Process.Pid)
 	for i := range n {
-		c, _, err := mqttConnect(g.addr, fmt.Sprintf("load-idle-%d-%d", seq.Add(1), i), false, 0)
+		c, _, err := mqttConnectTLS(g.addr, fmt.Sprintf("load-idle-%d-%d", seq.Add(1), i), false, 0, g.tls)
 		if err != nil {
 			return 0, fmt.Errorf("connection %d: %w", i, err)
 		}
@@ -388,4 +417,30 @@ func idleMemory(g *gateway, n int) (float64, error) {
 func mosquittoVersion() string {
 	out, _ := exec.Command("sh", "-c", "mosquitto -h 2>&1 | head -1; [ -x /usr/sbin/mosquitto ] && /usr/sbin/mosquitto -h 2>&1 | head -1").Output()
 	return strings.TrimSpace(strings.SplitN(string(out), "\n", 2)[0])
+}
+
+// tlsSection gives the mqtt routers a tls section with a self-signed
+// certificate written into dir.
+func tlsSection(dir string, useTLS bool) string {
+	if !useTLS {
+		return ""
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	check(err)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	check(err)
+	kb, err := x509.MarshalPKCS8PrivateKey(key)
+	check(err)
+	cert, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	check(os.WriteFile(cert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644))
+	check(os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kb}), 0o600))
+	return fmt.Sprintf(`
+[mqtt.routers.load.tls]
+[mqtt.routers.auth.tls]
+[[tls.certificates]]
+  certFile = %q
+  keyFile = %q
+`, cert, keyFile)
 }
