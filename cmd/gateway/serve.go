@@ -349,7 +349,7 @@ func serve(source staticSource, stderr io.Writer) int {
 		default:
 			log.Info("shutting down", "signal", sig.String())
 			terminating.Store(true)
-			shutdown(cfg, eps, log)
+			shutdown(cfg, eps, log, wsMQTT)
 			cancel()
 			return 0
 		}
@@ -357,9 +357,21 @@ func serve(source staticSource, stderr io.Writer) int {
 	return 0
 }
 
-// shutdown drains every entrypoint in parallel within its graceTimeOut.
-func shutdown(cfg *static.Configuration, eps map[string]*entrypoints.EntryPoint, log *slog.Logger) {
+// shutdown drains every entrypoint in parallel within its graceTimeOut;
+// MQTT-over-WebSocket clients are disconnected over the longest of them.
+func shutdown(cfg *static.Configuration, eps map[string]*entrypoints.EntryPoint, log *slog.Logger, ws *mqtt.Handler) {
 	var wg sync.WaitGroup
+	longest := 10 * time.Second
+	for name := range eps {
+		if t := cfg.EntryPoints[name].Transport; t != nil && t.LifeCycle != nil && t.LifeCycle.GraceTimeOut != nil {
+			longest = max(longest, t.LifeCycle.GraceTimeOut.Std())
+		}
+	}
+	if ws != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), longest)
+		defer cancel()
+		go ws.Drain(ctx, longest*8/10)
+	}
 	for name, ep := range eps {
 		grace := 10 * time.Second
 		if t := cfg.EntryPoints[name].Transport; t != nil && t.LifeCycle != nil {
