@@ -136,5 +136,5 @@ func (c *conn) SyscallConn() (syscall.RawConn, error) {
 	return nil, errors.ErrUnsupported
 }
 
-// Buffered is the number of peeked bytes not yet read back.
-func (c *conn) Buffered() int { return len(c.pending) }
+// Holding reports whether peeked bytes are waiting to be read back.
+func (c *conn) Holding() bool { return len(c.pending) > 0 }

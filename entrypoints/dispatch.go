@@ -133,7 +133,16 @@ func (e *EntryPoint) route(c *conn, rt Routing) {
 		if !ok {
 			return
 		}
-		handshake := func() (net.Conn, error) { return e.handshakeTLS(cryptotls.Server(c, mqttTLS)) }
+		handshake := func() (net.Conn, error) {
+			// One record at a time under crypto/tls, so an idle client
+			// can be parked on its socket (see tlspark.go).
+			rec := &recordConn{Conn: c}
+			tc := cryptotls.Server(rec, mqttTLS)
+			if _, err := e.handshakeTLS(tc); err != nil {
+				return tc, err
+			}
+			return &parkableTLS{Conn: tc, rec: rec, raw: c}, nil
+		}
 		if gm != nil {
 			handshake = func() (net.Conn, error) { return e.handshakeTLCP(tlcp.Server(c, gm)) }
 		}
@@ -144,7 +153,9 @@ func (e *EntryPoint) route(c *conn, rt Routing) {
 			c.Close()
 			return
 		}
-		e.mqtt.ServeMQTT(sc, info.ServerName, mqttTable)
+		// A fresh goroutine for the session: the one that ran the handshake
+		// grew its stack for the cryptography and would keep it while idle.
+		go e.mqtt.ServeMQTT(sc, info.ServerName, mqttTable)
 		return
 	}
 

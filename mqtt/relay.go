@@ -29,7 +29,12 @@ func (k *conn) relay() {
 		k.keepAlive = time.AfterFunc(d, func() { k.finish(errKeepAlive) })
 	}
 	if canPark() {
-		k.crc = rawConn(k.client)
+		// A client side is parked only when its connection can say it
+		// holds no bytes of its own (plain TCP, or TLS read record by
+		// record); the broker side is plain TCP.
+		if _, ok := k.client.(interface{ Holding() bool }); ok {
+			k.crc = rawConn(k.client)
+		}
 		k.brc = rawConn(k.broker)
 	}
 	go k.brokerLoop()
@@ -64,7 +69,7 @@ func (k *conn) idleClient() bool {
 	if k.br.Buffered() > 0 {
 		return false
 	}
-	if p, ok := k.client.(interface{ Buffered() int }); ok && p.Buffered() > 0 {
+	if p, ok := k.client.(interface{ Holding() bool }); ok && p.Holding() {
 		return false
 	}
 	return !readable(k.crc)

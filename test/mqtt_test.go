@@ -634,6 +634,29 @@ func TestMQTTOverTLSAndTLCP(t *testing.T) {
 	defer tc.Close()
 	roundTrip(tc, "tls")
 
+	// A TLS client parked while idle wakes up for what it sends next: two
+	// packets in one write, then a PUBLISH larger than one read, then
+	// silence, then one more — each comes back.
+	tr := &rawMQTT{t: t, c: tc, br: bufio.NewReader(tc), v: 4}
+	time.Sleep(300 * time.Millisecond)
+	both := append(packet.AppendSubscribe(nil, 4, 2, nil, []packet.Subscription{{Filter: "tls/more"}}), publishPacket(4, "tls/more", 0, 0, "pipelined")...)
+	tr.send(both)
+	if h, _ := tr.read(); h.Type != packet.SUBACK {
+		t.Fatalf("pipelined SUBSCRIBE: packet %d", h.Type)
+	}
+	for _, payload := range []string{"pipelined", strings.Repeat("L", 6000), "after silence"} {
+		if payload == "after silence" {
+			time.Sleep(300 * time.Millisecond)
+			tr.send(publishPacket(4, "tls/more", 0, 0, payload))
+		} else if len(payload) > 100 {
+			tr.send(publishPacket(4, "tls/more", 0, 0, payload))
+		}
+		h, body := tr.read()
+		if h.Type != packet.PUBLISH || !strings.HasSuffix(string(body), payload) {
+			t.Fatalf("TLS after parking: packet %d, %d bytes, want %q", h.Type, len(body), payload[:min(len(payload), 20)])
+		}
+	}
+
 	roots := smx509.NewCertPool()
 	roots.AddCert(sm.CA.Cert)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
