@@ -322,7 +322,7 @@ func (h *Handler) onPublish(k *conn, raw []byte, hdr packet.Header) (bool, error
 	}
 	now := time.Now()
 	for i, r := range k.hooks.rate {
-		wait, disconnect := r.Limit(k.s.limits[i], len(raw), now)
+		wait, disconnect := r.Limit(&k.s, k.s.limits[i], len(raw), now)
 		if disconnect {
 			h.throttled(k, r)
 			if k.s.Version == packet.V5 {

@@ -1,6 +1,7 @@
 package mqtt
 
 import (
+	"context"
 	"time"
 
 	"github.com/guan-gateway/guan/mqtt/packet"
@@ -33,8 +34,14 @@ type SubscribeHook interface {
 // RateHook is asked before each PUBLISH is forwarded: how long to stop
 // reading from the client (backpressure), or to disconnect it.
 type RateHook interface {
-	Limit(st *limitState, size int, now time.Time) (wait time.Duration, disconnect bool)
+	Limit(s *Session, st *limitState, size int, now time.Time) (wait time.Duration, disconnect bool)
 	newState(now time.Time) *limitState
+}
+
+// SharedLimiter holds message budgets outside the gateway (Redis), so that
+// a client's limit holds across every instance it may connect through.
+type SharedLimiter interface {
+	Take(ctx context.Context, key string) (allowed bool, retryAfter time.Duration)
 }
 
 // Verdict is a PublishHook's answer.
@@ -59,6 +66,9 @@ type RateLimit struct {
 	Burst          float64
 	BytesPerSecond float64 // 0: no byte limit
 	DisconnectOver bool    // disconnect instead of throttling
+	// Shared, when set, decides the message rate (keyed by client ID)
+	// instead of the local bucket; the byte rate stays local.
+	Shared SharedLimiter
 }
 
 func (r *RateLimit) Name() string { return r.MiddlewareName }
@@ -69,11 +79,18 @@ func (r *RateLimit) newState(now time.Time) *limitState {
 
 // Limit takes one message of size bytes from the client's buckets and
 // returns how long the client must wait for them.
-func (r *RateLimit) Limit(st *limitState, size int, now time.Time) (time.Duration, bool) {
+func (r *RateLimit) Limit(s *Session, st *limitState, size int, now time.Time) (time.Duration, bool) {
 	dt := now.Sub(st.last).Seconds()
 	st.last = now
 	var wait float64
-	if r.PerSecond > 0 {
+	if r.Shared != nil && r.PerSecond > 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		ok, retry := r.Shared.Take(ctx, s.ClientID)
+		cancel()
+		if !ok {
+			wait = max(retry.Seconds(), 0.001)
+		}
+	} else if r.PerSecond > 0 {
 		st.msgTokens = min(r.Burst, st.msgTokens+dt*r.PerSecond) - 1
 		if st.msgTokens < 0 {
 			wait = -st.msgTokens / r.PerSecond

@@ -3,6 +3,7 @@ package snapshot
 import (
 	cryptotls "crypto/tls"
 	"net/http"
+	"strings"
 
 	"fmt"
 	"github.com/guan-gateway/guan/config/dynamic"
@@ -188,6 +189,10 @@ func (b *builder) mqttMiddleware(name string, memo map[string]mqtt.Middleware) (
 	}
 	_, prov := splitName(name)
 	env := middlewares.Env{Name: name, Store: b.in.Store, Logger: b.log.With("mqttMiddleware", name), BaseDir: b.m.baseDir[prov]}
+	if on := b.in.OnDecision; on != nil {
+		kind := strings.ToLower(mqttmw.Kind(cfg))
+		env.Decision = func(result string) { on(name, kind, result) }
+	}
 	m, err := mqttmw.Build(env, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("MQTT middleware %q: %w", name, err)

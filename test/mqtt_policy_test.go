@@ -11,6 +11,7 @@ import (
 
 	"github.com/guan-gateway/guan/mqtt/packet"
 	"github.com/guan-gateway/guan/test/mosquittoserver"
+	"github.com/guan-gateway/guan/test/redisserver"
 )
 
 // hs256 signs claims (JSON) with secret.
@@ -104,5 +105,55 @@ allow if {
 	r.send(publishPacket(5, "apps/app-7/x", 1, 3, "mine"))
 	if h, body := r.read(); h.Type != packet.PUBACK || body[0] != 0 || body[1] != 3 || (len(body) > 2 && body[2] != 0 && body[2] != packet.RCNoMatchingSubscribers) {
 		t.Fatalf("publish own topic: %d % x", h.Type, body)
+	}
+}
+
+// A client's message budget is shared through Redis by every gateway: what
+// it spent through one is missing through the other.
+func TestMQTTRateLimitSharedThroughRedis(t *testing.T) {
+	rdb := redisserver.Start(t)
+	b := mosquittoserver.Start(t)
+	cfg := ticked(fmt.Sprintf(`
+[mqtt.routers.meters]
+  entryPoints = ["mqtt"]
+  rule = "ClientIDPrefix(´meter-´)"
+  service = "broker"
+  middlewares = ["budget"]
+[[mqtt.services.broker.loadBalancer.servers]]
+  address = %q
+[mqtt.middlewares.budget.rateLimit]
+  messagesPerSecond = 0.05
+  burst = 3
+  action = "disconnect"
+  [mqtt.middlewares.budget.rateLimit.redis]
+    endpoints = [%q]
+`, b.Addr, rdb.Addr))
+	var gws []string
+	for range 2 {
+		port := freePort(t)
+		startGateway(t, map[string]string{"mqtt.toml": cfg}, gatewayOpts{extraEPs: map[string]int{"mqtt": port}})
+		gws = append(gws, fmt.Sprintf("127.0.0.1:%d", port))
+	}
+	// Three messages through the first gateway: the whole burst.
+	r, ack := dialRaw(t, gws[0], packet.Connect{Version: 5, ClientID: "meter-1"})
+	if ack.Code != 0 {
+		t.Fatalf("connect: %#x", ack.Code)
+	}
+	for i := range 3 {
+		r.send(publishPacket(5, "meters/1", 1, uint16(i+1), "kWh"))
+		if h, _ := r.read(); h.Type != packet.PUBACK {
+			t.Fatalf("message %d through the first gateway: packet %d", i+1, h.Type)
+		}
+	}
+	r.send(packet.AppendDisconnect(nil, 5, 0))
+	r.c.Close()
+	// The fourth, through the second gateway, is over the shared limit.
+	r2, ack := dialRaw(t, gws[1], packet.Connect{Version: 5, ClientID: "meter-1"})
+	if ack.Code != 0 {
+		t.Fatalf("connect through the second gateway: %#x", ack.Code)
+	}
+	r2.send(publishPacket(5, "meters/1", 1, 4, "kWh"))
+	if h, body := r2.read(); h.Type != packet.DISCONNECT || body[0] != packet.RCMessageRateTooHigh {
+		t.Fatalf("fourth message through the second gateway: packet %d % x, want DISCONNECT 0x96", h.Type, body)
 	}
 }

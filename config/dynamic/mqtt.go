@@ -85,6 +85,9 @@ type MQTTRateLimit struct {
 	// Action when over the limit: "throttle" (default: stop reading from
 	// the client until it is within the limit) or "disconnect".
 	Action string `json:"action,omitempty"`
+	// Redis shares each client's message budget among every gateway
+	// instance (keys of the HTTP rateLimit's redis section).
+	Redis *RateLimitRedis `json:"redis,omitempty"`
 }
 
 // MQTTTopicACL lists the topic filters a client may publish and subscribe

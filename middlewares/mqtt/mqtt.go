@@ -7,13 +7,17 @@ package mqtt
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strings"
+	"time"
 
+	"github.com/guan-gateway/guan/config"
 	"github.com/guan-gateway/guan/config/dynamic"
 	"github.com/guan-gateway/guan/middlewares"
 	"github.com/guan-gateway/guan/middlewares/basicauth"
 	"github.com/guan-gateway/guan/middlewares/jwt"
 	"github.com/guan-gateway/guan/middlewares/opa"
+	"github.com/guan-gateway/guan/middlewares/ratelimit"
 	gmqtt "github.com/guan-gateway/guan/mqtt"
 	"github.com/guan-gateway/guan/mqtt/packet"
 )
@@ -91,8 +95,26 @@ func Build(env middlewares.Env, m *dynamic.MQTTMiddleware) (gmqtt.Middleware, er
 		default:
 			return nil, fmt.Errorf("rateLimit: unknown action %q: use throttle or disconnect", r.Action)
 		}
-		return &gmqtt.RateLimit{MiddlewareName: name, PerSecond: r.MessagesPerSecond, Burst: burst,
-			BytesPerSecond: float64(r.BytesPerSecond), DisconnectOver: disconnect}, nil
+		rl := &gmqtt.RateLimit{MiddlewareName: name, PerSecond: r.MessagesPerSecond, Burst: burst,
+			BytesPerSecond: float64(r.BytesPerSecond), DisconnectOver: disconnect}
+		if r.Redis != nil && r.MessagesPerSecond > 0 {
+			// The HTTP rateLimit's Redis GCRA, its keys and failure policy:
+			// below one message a second, one message per 1/rate seconds;
+			// above, the rate rounded up per second.
+			avg, period := int64(math.Ceil(r.MessagesPerSecond)), config.Duration(time.Second)
+			if r.MessagesPerSecond < 1 {
+				avg, period = 1, config.Duration(float64(time.Second)/r.MessagesPerSecond)
+			}
+			b := int64(burst)
+			l, err := ratelimit.NewLimiter(env, dynamic.RateLimit{Average: avg, Period: &period, Burst: &b, Redis: r.Redis})
+			if err != nil {
+				return nil, fmt.Errorf("rateLimit.redis: %w", err)
+			}
+			if l != nil {
+				rl.Shared = l
+			}
+		}
+		return rl, nil
 	}
 }
 

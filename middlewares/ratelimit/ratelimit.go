@@ -4,6 +4,7 @@
 package ratelimit
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -133,7 +134,7 @@ func failurePolicy(r *dynamic.RateLimitRedis) (string, error) {
 
 func (l *limiter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	key := l.source(r)
-	d, result, err := l.take(r, key)
+	d, result, err := l.take(r.Context(), key)
 	if err != nil {
 		return // the client left while Redis decided: nobody to answer
 	}
@@ -163,13 +164,13 @@ func (l *limiter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // take decides with Redis when configured, else or on Redis failure with
 // the failure policy. err is set only when the client went away.
-func (l *limiter) take(r *http.Request, key string) (decision, string, error) {
+func (l *limiter) take(ctx context.Context, key string) (decision, string, error) {
 	if l.redis != nil {
-		d, err := l.redis.take(r.Context(), redisKey(l.name, key), l.rule)
+		d, err := l.redis.take(ctx, redisKey(l.name, key), l.rule)
 		switch {
 		case err == nil:
 			return d, verdict(d, resultAllowed, resultLimited), nil
-		case r.Context().Err() != nil && !errors.Is(err, errUnavailable):
+		case ctx.Err() != nil && !errors.Is(err, errUnavailable):
 			return decision{}, "", err
 		}
 		switch l.policy {
@@ -194,4 +195,42 @@ func verdict(d decision, allowed, limited string) string {
 
 func ceilSeconds(d time.Duration) int64 {
 	return int64((d + time.Second - 1) / time.Second)
+}
+
+// Limiter decides for keys of the caller's choosing, outside HTTP: the MQTT
+// rateLimit uses it to share a client's message budget across gateways
+// through Redis, with the same rule, keys and failure policy.
+type Limiter struct{ l *limiter }
+
+// NewLimiter builds a limiter from rateLimit's keys (sourceCriterion is
+// not used); nil when average is 0 (no limit).
+func NewLimiter(env middlewares.Env, cfg dynamic.RateLimit) (*Limiter, error) {
+	h, err := New(env, cfg, http.NotFoundHandler())
+	if err != nil {
+		return nil, err
+	}
+	l, ok := h.(*limiter)
+	if !ok {
+		return nil, nil
+	}
+	return &Limiter{l: l}, nil
+}
+
+// Take spends one unit of key's budget: whether it was there, and if not
+// how long until it is. The decision is counted as the HTTP one is.
+func (x *Limiter) Take(ctx context.Context, key string) (bool, time.Duration) {
+	d, result, err := x.l.take(ctx, key)
+	if err != nil {
+		return false, time.Second
+	}
+	if x.l.decision != nil {
+		x.l.decision(result)
+	}
+	switch result {
+	case resultOpen:
+		return true, 0
+	case resultClosed:
+		return false, time.Second
+	}
+	return d.allowed, d.retryAfter
 }
