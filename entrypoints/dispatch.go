@@ -144,6 +144,8 @@ func (e *EntryPoint) route(c *conn, rt Routing) {
 			return &parkableTLS{Conn: tc, rec: rec, raw: c}, nil
 		}
 		if gm != nil {
+			// tlcp.Conn says itself whether it holds bytes, so it can be
+			// parked on its socket as it is.
 			handshake = func() (net.Conn, error) { return e.handshakeTLCP(tlcp.Server(c, gm)) }
 		}
 		c.setProto(protoMQTT)

@@ -634,28 +634,7 @@ func TestMQTTOverTLSAndTLCP(t *testing.T) {
 	defer tc.Close()
 	roundTrip(tc, "tls")
 
-	// A TLS client parked while idle wakes up for what it sends next: two
-	// packets in one write, then a PUBLISH larger than one read, then
-	// silence, then one more — each comes back.
-	tr := &rawMQTT{t: t, c: tc, br: bufio.NewReader(tc), v: 4}
-	time.Sleep(300 * time.Millisecond)
-	both := append(packet.AppendSubscribe(nil, 4, 2, nil, []packet.Subscription{{Filter: "tls/more"}}), publishPacket(4, "tls/more", 0, 0, "pipelined")...)
-	tr.send(both)
-	if h, _ := tr.read(); h.Type != packet.SUBACK {
-		t.Fatalf("pipelined SUBSCRIBE: packet %d", h.Type)
-	}
-	for _, payload := range []string{"pipelined", strings.Repeat("L", 6000), "after silence"} {
-		if payload == "after silence" {
-			time.Sleep(300 * time.Millisecond)
-			tr.send(publishPacket(4, "tls/more", 0, 0, payload))
-		} else if len(payload) > 100 {
-			tr.send(publishPacket(4, "tls/more", 0, 0, payload))
-		}
-		h, body := tr.read()
-		if h.Type != packet.PUBLISH || !strings.HasSuffix(string(body), payload) {
-			t.Fatalf("TLS after parking: packet %d, %d bytes, want %q", h.Type, len(body), payload[:min(len(payload), 20)])
-		}
-	}
+	afterIdle(t, tc, "tls")
 
 	roots := smx509.NewCertPool()
 	roots.AddCert(sm.CA.Cert)
@@ -667,6 +646,7 @@ func TestMQTTOverTLSAndTLCP(t *testing.T) {
 	}
 	defer gc.Close()
 	roundTrip(gc, "tlcp")
+	afterIdle(t, gc, "tlcp")
 
 	// Plain MQTT is refused on an entrypoint whose routers have tls.
 	if c, err := net.Dial("tcp", addr); err == nil {
@@ -895,5 +875,32 @@ func TestMQTTLimitsAndEnforcement(t *testing.T) {
 	}
 	if h, body := rl.read(); h.Type != packet.DISCONNECT || body[0] != packet.RCMessageRateTooHigh {
 		t.Fatalf("rate limit disconnect: %d % x", h.Type, body)
+	}
+}
+
+// afterIdle checks that a client parked while idle wakes up for what it
+// sends next: two packets in one write, then a PUBLISH larger than one
+// read, then silence, then one more — each comes back.
+func afterIdle(t *testing.T, c net.Conn, name string) {
+	t.Helper()
+	tr := &rawMQTT{t: t, c: c, br: bufio.NewReader(c), v: 4}
+	topic := "tls/more-" + name
+	time.Sleep(300 * time.Millisecond)
+	both := append(packet.AppendSubscribe(nil, 4, 2, nil, []packet.Subscription{{Filter: topic}}), publishPacket(4, topic, 0, 0, "pipelined")...)
+	tr.send(both)
+	if h, _ := tr.read(); h.Type != packet.SUBACK {
+		t.Fatalf("%s: pipelined SUBSCRIBE: packet %d", name, h.Type)
+	}
+	for _, payload := range []string{"pipelined", strings.Repeat("L", 6000), "after silence"} {
+		if payload == "after silence" {
+			time.Sleep(300 * time.Millisecond)
+			tr.send(publishPacket(4, topic, 0, 0, payload))
+		} else if len(payload) > 100 {
+			tr.send(publishPacket(4, topic, 0, 0, payload))
+		}
+		h, body := tr.read()
+		if h.Type != packet.PUBLISH || !strings.HasSuffix(string(body), payload) {
+			t.Fatalf("%s after parking: packet %d, %d bytes, want %q", name, h.Type, len(body), payload[:min(len(payload), 20)])
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -570,4 +571,21 @@ func (c *Conn) Close() error {
 		c.outMu.Unlock()
 	}
 	return c.conn.Close()
+}
+
+// Holding reports whether the connection holds bytes read from its socket
+// that a Read has not returned yet (a partial or further record, or
+// decrypted data): an idle poller must not wait on the socket then.
+func (c *Conn) Holding() bool {
+	c.inMu.Lock()
+	defer c.inMu.Unlock()
+	return len(c.input) > 0 || c.hdrN > 0 || c.rawOff < len(c.raw) || len(c.hand) > 0
+}
+
+// SyscallConn exposes the socket under the connection, for an idle poller.
+func (c *Conn) SyscallConn() (syscall.RawConn, error) {
+	if sc, ok := c.conn.(syscall.Conn); ok {
+		return sc.SyscallConn()
+	}
+	return nil, errors.ErrUnsupported
 }
