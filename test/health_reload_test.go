@@ -31,7 +31,16 @@ func sickBackend(t *testing.T) (url string, hits *atomic.Int64) {
 // hour away.
 func TestHealthStateSurvivesAddedServer(t *testing.T) {
 	sick, sickHits := sickBackend(t)
-	good, goodHits := backend(t, "good")
+	// The good server counts requests, not health probes: the reload
+	// probes it at a moment of the runtime's choosing.
+	var goodCount atomic.Int64
+	good := "http://" + serveOn(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/health" {
+			goodCount.Add(1)
+		}
+		w.Header().Set("X-Backend", "good")
+	}))
+	goodHits := func() int { return int(goodCount.Load()) }
 	cfg := func(urls ...string) string {
 		var sb strings.Builder
 		sb.WriteString(`
