@@ -70,12 +70,16 @@ func (a *api) mqtt() MQTTState {
 func mqttList[T any](a *api, pick func(MQTTState) []T, name func(T) string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		items := pick(a.mqtt())
-		q := r.URL.Query().Get("search")
+		q, st := r.URL.Query().Get("search"), r.URL.Query().Get("status")
 		out := make([]T, 0, len(items))
 		for _, it := range items {
-			if q == "" || strings.Contains(name(it), q) {
-				out = append(out, it)
+			if q != "" && !strings.Contains(name(it), q) {
+				continue
 			}
+			if rt, ok := any(it).(MQTTRouter); ok && st != "" && rt.Status != st {
+				continue
+			}
+			out = append(out, it)
 		}
 		slices.SortFunc(out, func(x, y T) int { return strings.Compare(name(x), name(y)) })
 		writeJSON(w, out)

@@ -36,6 +36,12 @@ func TestDashboardInBrowser(t *testing.T) {
 [http.routers.broken]
   rule = "Host(` + "`broken.test`" + `)"
   service = "missing"
+[mqtt.routers.devices]
+  rule = "ClientIDPrefix(` + "`dev-`" + `)"
+  service = "brokers"
+[mqtt.services.brokers.loadBalancer]
+  [[mqtt.services.brokers.loadBalancer.servers]]
+    address = "127.0.0.1:1"
 `
 	g := startGateway(t, map[string]string{"main.toml": cfg}, gatewayOpts{})
 	dom := chromiumDOM(t, g.apiURL("/dashboard/#http-routers"))
@@ -48,6 +54,19 @@ func TestDashboardInBrowser(t *testing.T) {
 	dom = chromiumDOM(t, g.apiURL("/dashboard/#http-services"))
 	if !strings.Contains(dom, a) || !strings.Contains(dom, "UP") {
 		t.Errorf("services view does not show the server %s as UP", a)
+	}
+	// MQTT routers and broker pools, with their live connections.
+	dom = chromiumDOM(t, g.apiURL("/dashboard/#mqtt-routers"))
+	for _, want := range []string{"devices@file", "ClientIDPrefix(`dev-`)", "WebSocket only", "brokers@file"} {
+		if !strings.Contains(dom, want) {
+			t.Errorf("MQTT routers view does not show %q", want)
+		}
+	}
+	dom = chromiumDOM(t, g.apiURL("/dashboard/#mqtt-services"))
+	for _, want := range []string{"brokers@file", "127.0.0.1:1", "clientID", "0 connected"} {
+		if !strings.Contains(dom, want) {
+			t.Errorf("MQTT services view does not show %q", want)
+		}
 	}
 	if t.Failed() {
 		fmt.Println(dom)

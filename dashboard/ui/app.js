@@ -16,6 +16,8 @@
     "tcp-routers": { title: "TCP Routers", path: "/tcp/routers", render: renderTCPRouters },
     "tcp-services": { title: "TCP Services", path: "/tcp/services", render: renderTCPServices },
     "tcp-middlewares": { title: "TCP Middlewares", path: "/tcp/middlewares", render: renderMiddlewares },
+    "mqtt-routers": { title: "MQTT Routers", path: "/mqtt/routers", render: renderMQTTRouters },
+    "mqtt-services": { title: "MQTT Services", path: "/mqtt/services", render: renderMQTTServices },
     "entrypoints": { title: "Entrypoints", path: "/entrypoints", render: renderEntryPoints }
   };
 
@@ -172,6 +174,33 @@
       return el("tr", null, [
         nameCell(s), el("td", null, [s.type || ""]), el("td", null, [serviceDetail(s)]),
         el("td", null, [chips(s.usedBy)]), statusCell(s)
+      ]);
+    }));
+  }
+
+  function renderMQTTRouters(items) {
+    return table(["Name", "Rule", "Entrypoints", "Service", "Middlewares", "Connections", "Status"], items.map(function (r) {
+      return el("tr", null, [
+        nameCell(r), el("td", null, [el("code", null, [r.rule || ""])]),
+        el("td", null, [chips(r.entryPoints && r.entryPoints.length ? r.entryPoints : ["WebSocket only"])]),
+        el("td", { class: "mono" }, [r.service || ""]), el("td", null, [chips(r.middlewares)]),
+        el("td", null, [String(r.connections || 0)]), statusCell(r)
+      ]);
+    }));
+  }
+
+  function renderMQTTServices(items) {
+    return table(["Name", "Affinity", "Brokers", "Connections", "Used by"], items.map(function (s) {
+      var brokers = el("div", null, (s.servers || []).map(function (b) {
+        return el("div", { class: "server" }, [
+          el("span", { class: "mono" }, [b.address]), " ",
+          el("span", { class: "badge " + (b.status === "down" ? "disabled" : "enabled") }, [b.status || "up"]), " ",
+          el("span", null, [(b.connections || 0) + " connected"])
+        ]);
+      }));
+      return el("tr", null, [
+        nameCell(s), el("td", null, [s.affinity || ""]), el("td", null, [brokers]),
+        el("td", null, [String(s.connections || 0)]), el("td", null, [chips(s.usedBy)])
       ]);
     }));
   }
