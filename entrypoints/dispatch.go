@@ -138,7 +138,7 @@ func (e *EntryPoint) route(c *conn, rt Routing) {
 			// can be parked on its socket (see tlspark.go).
 			rec := &recordConn{Conn: c}
 			tc := cryptotls.Server(rec, mqttTLS)
-			if _, err := e.handshakeTLS(tc); err != nil {
+			if _, err := e.handshake(tc); err != nil {
 				return tc, err
 			}
 			return &parkableTLS{Conn: tc, rec: rec, raw: c}, nil
@@ -146,7 +146,7 @@ func (e *EntryPoint) route(c *conn, rt Routing) {
 		if gm != nil {
 			// tlcp.Conn says itself whether it holds bytes, so it can be
 			// parked on its socket as it is.
-			handshake = func() (net.Conn, error) { return e.handshakeTLCP(tlcp.Server(c, gm)) }
+			handshake = func() (net.Conn, error) { return e.handshake(tlcp.Server(c, gm)) }
 		}
 		c.setProto(protoMQTT)
 		sc, err := handshake()
@@ -169,9 +169,9 @@ func (e *EntryPoint) route(c *conn, rt Routing) {
 		gm, ok := e.pickTLCP(c, rt, term, info)
 		switch {
 		case gm != nil:
-			e.terminateTCP(c, h, func() (net.Conn, error) { return e.handshakeTLCP(tlcp.Server(c, gm)) })
+			e.terminateTCP(c, h, func() (net.Conn, error) { return e.handshake(tlcp.Server(c, gm)) })
 		case ok:
-			e.terminateTCP(c, h, func() (net.Conn, error) { return e.handshakeTLS(cryptotls.Server(c, term)) })
+			e.terminateTCP(c, h, func() (net.Conn, error) { return e.handshake(cryptotls.Server(c, term)) })
 		}
 		return
 	}
@@ -238,13 +238,14 @@ func (e *EntryPoint) terminateTCP(c *conn, h TCPHandler, handshake func() (net.C
 	h.ServeTCP(sc)
 }
 
-func (e *EntryPoint) handshakeTLS(tc *cryptotls.Conn) (net.Conn, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), e.set.peekTimeout())
-	defer cancel()
-	return tc, tc.HandshakeContext(ctx)
+// handshaker is a server-side TLS or TLCP connection before its handshake.
+type handshaker interface {
+	net.Conn
+	HandshakeContext(ctx context.Context) error
 }
 
-func (e *EntryPoint) handshakeTLCP(tc *tlcp.Conn) (net.Conn, error) {
+// handshake runs a TLS or TLCP handshake within the peek timeout.
+func (e *EntryPoint) handshake(tc handshaker) (net.Conn, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), e.set.peekTimeout())
 	defer cancel()
 	return tc, tc.HandshakeContext(ctx)

@@ -152,6 +152,23 @@ func (e *EntryPoint) fallback(c net.Conn, pending []byte, state *cryptotls.Conne
 // serveHTTPS completes the TLS handshake of an HTTPS connection, then serves
 // it: HTTP/2 with net/http, HTTP/1.x with the entrypoint's own server.
 func (e *EntryPoint) serveHTTPS(tc *cryptotls.Conn) {
+	if !e.handshakeHTTP(tc, "TLS") {
+		return
+	}
+	state := tc.ConnectionState()
+	if state.NegotiatedProtocol == "h2" {
+		tc.SetReadDeadline(time.Time{})
+		e.httpLn.hand(tc)
+		return
+	}
+	e.h1.ServeConn(tc, &state)
+}
+
+// handshakeHTTP runs the handshake of an HTTPS connection under the
+// entrypoint's read and write timeouts (the peek timeout when reads have
+// none); the read deadline stays for the first request. It closes tc on
+// failure.
+func (e *EntryPoint) handshakeHTTP(tc handshaker, proto string) bool {
 	if d := e.set.readTimeout; d > 0 {
 		tc.SetReadDeadline(time.Now().Add(d))
 	} else {
@@ -160,19 +177,13 @@ func (e *EntryPoint) serveHTTPS(tc *cryptotls.Conn) {
 	if d := e.set.writeTimeout; d > 0 {
 		tc.SetWriteDeadline(time.Now().Add(d))
 	}
-	if err := tc.Handshake(); err != nil {
-		e.log.Debug("TLS handshake failed", "remote", tc.RemoteAddr().String(), "error", err)
+	if err := tc.HandshakeContext(context.Background()); err != nil {
+		e.log.Debug(proto+" handshake failed", "remote", tc.RemoteAddr().String(), "error", err)
 		tc.Close()
-		return
+		return false
 	}
 	tc.SetWriteDeadline(time.Time{})
-	state := tc.ConnectionState()
-	if state.NegotiatedProtocol == "h2" {
-		tc.SetReadDeadline(time.Time{})
-		e.httpLn.hand(tc)
-		return
-	}
-	e.h1.ServeConn(tc, &state)
+	return true
 }
 
 // MQTT returns the entrypoint's MQTT handler (live sessions, counts).
@@ -193,20 +204,9 @@ func mqttSettings(c *static.MQTTEntryPoint) mqtt.Settings {
 // negotiates no ALPN, so there is no HTTP/2). Requests see the handshake as
 // Request.TLS with Version tlcp.VersionTLCP.
 func (e *EntryPoint) serveTLCP(tc *tlcp.Conn) {
-	if d := e.set.readTimeout; d > 0 {
-		tc.SetReadDeadline(time.Now().Add(d))
-	} else {
-		tc.SetReadDeadline(time.Now().Add(e.set.peekTimeout()))
-	}
-	if d := e.set.writeTimeout; d > 0 {
-		tc.SetWriteDeadline(time.Now().Add(d))
-	}
-	if err := tc.Handshake(); err != nil {
-		e.log.Debug("TLCP handshake failed", "remote", tc.RemoteAddr().String(), "error", err)
-		tc.Close()
+	if !e.handshakeHTTP(tc, "TLCP") {
 		return
 	}
-	tc.SetWriteDeadline(time.Time{})
 	state := tc.TLSState()
 	e.h1.ServeConn(tc, &state)
 }

@@ -107,6 +107,7 @@ type conn struct {
 	br, bbr   *bufio.Reader // client and broker side
 	maxPacket int
 	crc, brc  syscall.RawConn // sockets for parking; nil: goroutines block in Read
+	holder    holder          // the client connection, when crc is set
 	keepAlive *time.Timer
 	finished  atomic.Bool
 }
@@ -117,13 +118,11 @@ type hooks struct {
 	publish   []PublishHook
 	subscribe []SubscribeHook
 	rate      []RateHook
-	names     map[any]string
 }
 
 func hooksOf(mws []Middleware) hooks {
-	h := hooks{names: map[any]string{}}
+	var h hooks
 	for _, m := range mws {
-		h.names[m] = m.Name()
 		if x, ok := m.(ConnectHook); ok {
 			h.connect = append(h.connect, x)
 		}
@@ -139,6 +138,9 @@ func hooksOf(mws []Middleware) hooks {
 	}
 	return h
 }
+
+// nameOf names a hook: every hook is a Middleware.
+func nameOf(hook any) string { return hook.(Middleware).Name() }
 
 // inspects reports whether client packets must be framed and looked at.
 func (h *hooks) inspects() bool { return len(h.publish)+len(h.subscribe)+len(h.rate) > 0 }
@@ -220,7 +222,7 @@ func (h *Handler) ServeMQTT(c net.Conn, serverName string, table Table) {
 	k.hooks = hooksOf(route.Middlewares)
 	for _, m := range k.hooks.connect {
 		if reason := m.Connect(&k.s, cp); reason != 0 {
-			h.log().Debug("MQTT CONNECT refused", "router", route.Name, "middleware", k.hooks.names[m], "clientID", cp.ClientID, "reason", reason)
+			h.log().Debug("MQTT CONNECT refused", "router", route.Name, "middleware", nameOf(m), "clientID", cp.ClientID, "reason", reason)
 			h.denied(k, m, "connect")
 			refuse(reason, "refused")
 			return
@@ -409,7 +411,7 @@ func (k *conn) mergeSuback(raw []byte, hdr packet.Header) []byte {
 	codes := body[2:]
 	if k.s.Version == packet.V5 {
 		// Skip the SUBACK's properties.
-		n, l := varint(codes)
+		n, l := packet.Varint(codes)
 		if l == 0 || l+n > len(codes) {
 			return raw
 		}
@@ -475,24 +477,12 @@ func readPacket(br *bufio.Reader, max int) ([]byte, packet.Header, error) {
 	return raw, hdr, nil
 }
 
-func varint(b []byte) (int, int) {
-	v, mult := 0, 1
-	for i := 0; i < len(b) && i < 4; i++ {
-		v += int(b[i]&0x7f) * mult
-		if b[i]&0x80 == 0 {
-			return v, i + 1
-		}
-		mult *= 128
-	}
-	return 0, 0
-}
-
 // propsOf returns the raw properties of a SUBSCRIBE body (MQTT 5).
 func propsOf(body []byte, version byte) []byte {
 	if version != packet.V5 || len(body) < 3 {
 		return nil
 	}
-	n, l := varint(body[2:])
+	n, l := packet.Varint(body[2:])
 	if l == 0 || 2+l+n > len(body) {
 		return nil
 	}
@@ -621,13 +611,13 @@ func (h *Handler) event(router, result string) {
 
 func (h *Handler) denied(k *conn, m any, what string) {
 	if h.Events != nil {
-		h.Events.Denied(k.s.Router, k.hooks.names[m], what)
+		h.Events.Denied(k.s.Router, nameOf(m), what)
 	}
 }
 
 func (h *Handler) throttled(k *conn, m any) {
 	if h.Events != nil {
-		h.Events.Throttled(k.s.Router, k.hooks.names[m])
+		h.Events.Throttled(k.s.Router, nameOf(m))
 	}
 }
 

@@ -32,8 +32,8 @@ func (k *conn) relay() {
 		// A client side is parked only when its connection can say it
 		// holds no bytes of its own (plain TCP, or TLS read record by
 		// record); the broker side is plain TCP.
-		if _, ok := k.client.(interface{ Holding() bool }); ok {
-			k.crc = rawConn(k.client)
+		if h, ok := k.client.(holder); ok {
+			k.holder, k.crc = h, rawConn(k.client)
 		}
 		k.brc = rawConn(k.broker)
 	}
@@ -64,12 +64,17 @@ func (k *conn) finish(err error) {
 	k.h.release(k.ip)
 }
 
-// idleClient reports whether the client side has nothing to read now.
+// holder is a connection that can say whether it holds bytes read from its
+// socket that a Read has not returned yet.
+type holder interface{ Holding() bool }
+
+// idleClient reports whether the client side has nothing to read now;
+// only called when k.holder is set.
 func (k *conn) idleClient() bool {
 	if k.br.Buffered() > 0 {
 		return false
 	}
-	if p, ok := k.client.(interface{ Holding() bool }); ok && p.Holding() {
+	if k.holder.Holding() {
 		return false
 	}
 	return !readable(k.crc)

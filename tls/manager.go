@@ -75,7 +75,7 @@ func NewManager(cfg *dynamic.TLSConfiguration, baseDir func(i int) string) (*Man
 				report("tls.certificates[%d] (certFile %s): an SM2 pair needs both encCertFile and encKeyFile", i, describe(c.CertFile))
 				continue
 			}
-			pair, err := loadSMPair(c.CertFile, c.KeyFile, c.EncCertFile, c.EncKeyFile, dir)
+			pair, err := LoadSMPair(c.CertFile, c.KeyFile, c.EncCertFile, c.EncKeyFile, dir)
 			if err != nil {
 				if prev, ok := lastGoodLoad(key); ok {
 					report("tls.certificates[%d]: %v; the pair loaded before keeps serving", i, err)

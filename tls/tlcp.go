@@ -133,7 +133,9 @@ func pruneSessionCaches(live map[string]bool) {
 	}
 }
 
-func loadSMPair(certFile, keyFile, encCertFile, encKeyFile, dir string) (*tlcp.Certificate, error) {
+// LoadSMPair reads an SM2 signing pair and its encryption pair, each value
+// a file path (relative to dir) or inline PEM; errors name the key at fault.
+func LoadSMPair(certFile, keyFile, encCertFile, encKeyFile, dir string) (*tlcp.Certificate, error) {
 	read := func(field, v string) ([]byte, error) {
 		b, err := readFileOrContent(v, dir)
 		if err != nil {

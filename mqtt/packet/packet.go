@@ -100,6 +100,20 @@ func AppendVarint(dst []byte, v int) []byte {
 	}
 }
 
+// Varint decodes a variable byte integer at the start of b and returns it
+// with its length; the length is 0 when b does not hold a valid one.
+func Varint(b []byte) (v, n int) {
+	mult := 1
+	for i := 0; i < len(b) && i < 4; i++ {
+		v += int(b[i]&0x7f) * mult
+		if b[i]&0x80 == 0 {
+			return v, i + 1
+		}
+		mult *= 128
+	}
+	return 0, 0
+}
+
 // reader consumes MQTT fields; any short or bad read sets err.
 type reader struct {
 	b   []byte
@@ -157,20 +171,16 @@ func (r *reader) str(what string) string {
 }
 
 func (r *reader) varint(what string) int {
-	v, mult := 0, 1
-	for i := 0; i < 4; i++ {
-		c := r.byte1(what)
-		if r.err != nil {
-			return 0
-		}
-		v += int(c&0x7f) * mult
-		if c&0x80 == 0 {
-			return v
-		}
-		mult *= 128
+	if r.err != nil {
+		return 0
 	}
-	r.fail(what + ": variable byte integer too long")
-	return 0
+	v, n := Varint(r.b)
+	if n == 0 {
+		r.fail(what + ": bad variable byte integer")
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
 }
 
 // properties reads an MQTT 5 property block and returns it raw.

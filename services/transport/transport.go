@@ -170,23 +170,11 @@ func tlcpClientConfig(cfg *dynamic.TLCPClient, baseDir string) (*tlcp.Config, er
 		return nil, errors.New("rootCAs is needed to verify the servers' SM2 certificates (or insecureSkipVerify)")
 	}
 	for i, p := range cfg.Certificates {
-		var pems [4][]byte
-		for j, f := range [4][2]string{{"certFile", p.CertFile}, {"keyFile", p.KeyFile}, {"encCertFile", p.EncCertFile}, {"encKeyFile", p.EncKeyFile}} {
-			b, err := readPEM(f[1], baseDir)
-			if err != nil {
-				return nil, fmt.Errorf("certificates[%d].%s: %w", i, f[0], err)
-			}
-			pems[j] = b
-		}
-		sign, err := tlcp.NewKeyPair(pems[0], pems[1])
+		pair, err := guantls.LoadSMPair(p.CertFile, p.KeyFile, p.EncCertFile, p.EncKeyFile, baseDir)
 		if err != nil {
-			return nil, fmt.Errorf("certificates[%d] (certFile, keyFile): %w", i, err)
+			return nil, fmt.Errorf("certificates[%d]: %w", i, err)
 		}
-		enc, err := tlcp.NewKeyPair(pems[2], pems[3])
-		if err != nil {
-			return nil, fmt.Errorf("certificates[%d] (encCertFile, encKeyFile): %w", i, err)
-		}
-		c.Certificates = append(c.Certificates, &tlcp.Certificate{Sign: sign, Enc: enc})
+		c.Certificates = append(c.Certificates, pair)
 	}
 	for i, name := range cfg.CipherSuites {
 		id, err := tlcp.CipherSuiteByName(name)
