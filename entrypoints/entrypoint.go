@@ -57,6 +57,7 @@ type EntryPoint struct {
 	h1      *http1.Server // HTTP/1.x
 	mqtt    *mqtt.Handler // when the snapshot gives the entrypoint mqtt routers
 	httpLn  *handoff
+	quic    *quicServer // HTTP/3 or MQTT over QUIC; nil when neither is on
 
 	started    atomic.Bool
 	acceptDone chan struct{}
@@ -137,6 +138,17 @@ func New(o Options) (*EntryPoint, error) {
 		RequestContext: newRequestContext,
 		Fallback:       e.fallback,
 		Log:            logger,
+	}
+	if set.quic.http3 || set.quic.mqtt {
+		if e.quic, err = newQUIC(e, eh); err != nil {
+			if o.Listener == nil {
+				ln.Close()
+			}
+			return nil, err
+		}
+		if set.quic.http3 {
+			eh.altSvc = e.quic.altSvc()
+		}
 	}
 	return e, nil
 }
@@ -278,6 +290,15 @@ func (e *EntryPoint) Name() string { return e.name }
 // Addr returns the listening address.
 func (e *EntryPoint) Addr() net.Addr { return e.ln.Addr() }
 
+// QUICAddr returns the UDP address of HTTP/3 or MQTT over QUIC; nil when
+// the entrypoint has neither.
+func (e *EntryPoint) QUICAddr() net.Addr {
+	if e.quic == nil {
+		return nil
+	}
+	return e.quic.Addr()
+}
+
 // Start begins accepting connections in the background.
 func (e *EntryPoint) Start() error {
 	if !e.started.CompareAndSwap(false, true) {
@@ -289,6 +310,9 @@ func (e *EntryPoint) Start() error {
 		}
 	}()
 	go e.acceptLoop()
+	if e.quic != nil {
+		e.quic.start()
+	}
 	return nil
 }
 
@@ -370,6 +394,11 @@ func (e *EntryPoint) Shutdown(ctx context.Context) error {
 	if e.started.Load() {
 		<-e.acceptDone
 	}
+	if e.quic != nil && e.started.Load() {
+		// HTTP/3 clients get GOAWAY; MQTT-over-QUIC sessions are drained
+		// with the others below.
+		e.quic.shutdown(ctx)
+	}
 	e.mu.Lock()
 	e.draining = true
 	drained := make(chan struct{})
@@ -399,7 +428,10 @@ func (e *EntryPoint) Shutdown(ctx context.Context) error {
 	e.httpLn.Close()
 	select {
 	case <-drained:
-		return srvErr
+		if e.quic == nil || e.quic.wait(ctx) {
+			e.closeQUIC()
+			return srvErr
+		}
 	case <-ctx.Done():
 	}
 
@@ -409,6 +441,7 @@ func (e *EntryPoint) Shutdown(ctx context.Context) error {
 	e.mu.Lock()
 	open := len(e.conns)
 	e.mu.Unlock()
+	open += e.closeQUIC()
 	_ = e.srv.Close()
 	e.mu.Lock()
 	left := make([]*conn, 0, len(e.conns))
@@ -421,6 +454,15 @@ func (e *EntryPoint) Shutdown(ctx context.Context) error {
 	}
 	e.log.Warn("grace period over; closed remaining connections", "connections", open)
 	return fmt.Errorf("entrypoint %q: %d connections still open at the end of the grace period were closed: %w", e.name, open, ctx.Err())
+}
+
+// closeQUIC closes the QUIC side and returns how many of its connections
+// were still open.
+func (e *EntryPoint) closeQUIC() int {
+	if e.quic == nil {
+		return 0
+	}
+	return e.quic.close()
 }
 
 // File returns a duplicate of the listening socket, to hand to a new

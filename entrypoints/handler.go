@@ -10,6 +10,7 @@ import (
 
 	"github.com/guan-gateway/guan/entrypoints/forwarded"
 	"github.com/guan-gateway/guan/reqinfo"
+	"github.com/guan-gateway/guan/tls/tlcp"
 	"github.com/guan-gateway/guan/urlpath"
 )
 
@@ -36,6 +37,8 @@ type entryHandler struct {
 	log              *slog.Logger
 	// observability.accessLogs/metrics = false on the entrypoint
 	noAccessLog, noMetrics bool
+	// altSvc announces HTTP/3 on TLS responses (entryPoints.<name>.http3).
+	altSvc []string
 }
 
 func (h *entryHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -51,6 +54,9 @@ func (h *entryHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (h *entryHandler) serve(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	if h.altSvc != nil && r.TLS != nil && r.ProtoMajor < 3 && r.TLS.Version != tlcp.VersionTLCP {
+		w.Header()["Alt-Svc"] = h.altSvc
+	}
 	if h.limitsKA {
 		h.limitKeepAlive(w, r, start)
 	}

@@ -14,3 +14,15 @@ func listen(addr string, reusePort bool) (net.Listener, error) {
 	}
 	return net.Listen("tcp", addr)
 }
+
+// listenUDP opens the UDP socket of an entrypoint's QUIC side.
+func listenUDP(addr string, reusePort bool) (*net.UDPConn, error) {
+	if reusePort {
+		return nil, errors.New("reusePort is not supported on this operating system")
+	}
+	ua, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return net.ListenUDP("udp", ua)
+}

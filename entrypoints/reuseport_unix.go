@@ -14,6 +14,20 @@ import (
 // that other sockets (of this process or another) may bind the same
 // address; the kernel spreads new connections over them.
 func listen(addr string, reusePort bool) (net.Listener, error) {
+	return listenConfig(reusePort).Listen(context.Background(), "tcp", addr)
+}
+
+// listenUDP opens the UDP socket of an entrypoint's QUIC side, with
+// SO_REUSEPORT as for its TCP listener.
+func listenUDP(addr string, reusePort bool) (*net.UDPConn, error) {
+	pc, err := listenConfig(reusePort).ListenPacket(context.Background(), "udp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return pc.(*net.UDPConn), nil
+}
+
+func listenConfig(reusePort bool) *net.ListenConfig {
 	var lc net.ListenConfig
 	if reusePort {
 		lc.Control = func(_, _ string, c syscall.RawConn) error {
@@ -26,5 +40,5 @@ func listen(addr string, reusePort bool) (net.Listener, error) {
 			return serr
 		}
 	}
-	return lc.Listen(context.Background(), "tcp", addr)
+	return &lc
 }

@@ -40,7 +40,26 @@ type settings struct {
 	deniedEncoded                          encodedChars // http.encodedCharacters switches set to false
 	noAccessLog, noMetrics                 bool         // observability.accessLogs/metrics = false
 	reusePort                              bool
+	quic                                   quicSettings
 }
+
+// quicSettings are the entrypoint's HTTP/3 and MQTT-over-QUIC settings.
+type quicSettings struct {
+	http3, mqtt      bool // what the UDP side serves (one of them at most)
+	advertisedPort   int  // http3.advertisedPort; 0: the entrypoint's port
+	allow0RTT        bool
+	maxStreams       int64
+	idleTimeout      time.Duration
+	handshakeTimeout time.Duration
+}
+
+// QUIC defaults (entryPoints.<name>.quic).
+const (
+	DefaultQUICMaxStreams       = 100
+	DefaultQUICIdleTimeout      = 30 * time.Second
+	DefaultQUICMQTTIdleTimeout  = 5 * time.Minute // above 1.5× the keep-alive of common MQTT clients
+	DefaultQUICHandshakeTimeout = 10 * time.Second
+)
 
 func dur(d *config.Duration, def time.Duration) time.Duration {
 	if d == nil {
@@ -111,6 +130,9 @@ func resolve(name string, ep *static.EntryPoint) (settings, error) {
 		}
 		s.maxConcurrentStreams = h2.MaxConcurrentStreams
 	}
+	if err := resolveQUIC(name, ep, &s.quic); err != nil {
+		return s, err
+	}
 	if fh := ep.ForwardedHeaders; fh != nil {
 		s.insecureForwarded = fh.Insecure
 		s.trustedIPs = fh.TrustedIPs
@@ -122,6 +144,39 @@ func resolve(name string, ep *static.EntryPoint) (settings, error) {
 		}
 	}
 	return s, nil
+}
+
+func resolveQUIC(name string, ep *static.EntryPoint, q *quicSettings) error {
+	q.http3 = ep.HTTP3 != nil
+	q.mqtt = ep.MQTT != nil && ep.MQTT.QUIC
+	if q.http3 && q.mqtt {
+		return fmt.Errorf("entryPoints.%s: http3 and mqtt.quic together: an entrypoint with mqtt routers speaks only MQTT; give HTTP/3 its own entrypoint", name)
+	}
+	if q.http3 {
+		q.advertisedPort = ep.HTTP3.AdvertisedPort
+		q.allow0RTT = ep.HTTP3.Allow0RTT
+	}
+	q.maxStreams = DefaultQUICMaxStreams
+	q.idleTimeout = DefaultQUICIdleTimeout
+	if q.mqtt {
+		q.maxStreams = 1 // the session's stream
+		q.idleTimeout = DefaultQUICMQTTIdleTimeout
+	}
+	q.handshakeTimeout = DefaultQUICHandshakeTimeout
+	if c := ep.QUIC; c != nil {
+		if c.MaxIncomingStreams < 0 {
+			return fmt.Errorf("entryPoints.%s.quic.maxIncomingStreams: %d is negative", name, c.MaxIncomingStreams)
+		}
+		if c.MaxIncomingStreams > 0 && !q.mqtt {
+			q.maxStreams = c.MaxIncomingStreams
+		}
+		q.idleTimeout = dur(c.MaxIdleTimeout, q.idleTimeout)
+		q.handshakeTimeout = dur(c.HandshakeTimeout, q.handshakeTimeout)
+		if q.idleTimeout <= 0 || q.handshakeTimeout <= 0 {
+			return fmt.Errorf("entryPoints.%s.quic: maxIdleTimeout and handshakeTimeout must be positive", name)
+		}
+	}
+	return nil
 }
 
 // parseAddress accepts ":80", "127.0.0.1:8080", "[::1]:443" and a "/tcp"

@@ -48,6 +48,7 @@ type Metrics struct {
 	certsNotAfter  *prometheus.GaugeVec
 	decisions      *prometheus.CounterVec // middleware, type, result
 	mirrorDropped  *prometheus.CounterVec // service, mirror
+	httpVersions   *prometheus.CounterVec // entrypoint, http_version (Guan extension)
 
 	// addInternals counts requests routed by *@internal routers too.
 	addInternals bool
@@ -67,6 +68,7 @@ type Metrics struct {
 	tlsCache    sync.Map // tlsKey -> prometheus.Counter
 	decCache    sync.Map // [3]string -> prometheus.Counter
 	dropCache   sync.Map // [2]string -> prometheus.Counter
+	verCache    sync.Map // verKey -> prometheus.Counter
 
 	certsMu sync.Mutex // serializes SetCertificates
 
@@ -178,6 +180,11 @@ func New(cfg *static.Prometheus) *Metrics {
 	)
 	if cfg.AddEntryPointsLabels == nil || *cfg.AddEntryPointsLabels {
 		m.entryPoints = m.newRequestVecs("entrypoint", "an entrypoint", buckets, "entrypoint")
+		m.httpVersions = prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "guan_entrypoint_requests_http_version_total",
+			Help: "Requests served by an entrypoint, by HTTP version (1.0, 1.1, 2, 3).",
+		}, []string{"entrypoint", "http_version"})
+		m.reg.MustRegister(m.httpVersions)
 	}
 	if cfg.AddRoutersLabels {
 		m.routers = m.newRequestVecs("router", "a router", buckets, "router", "service")
@@ -410,6 +417,7 @@ func (m *Metrics) observe(entryPoint string, r *http.Request, info *reqinfo.Info
 		if r.TLS != nil {
 			m.countTLS(m.entryPoints, tlsKey{'e', r.TLS.Version, r.TLS.CipherSuite, entryPoint, ""})
 		}
+		m.countVersion(entryPoint, r.ProtoMajor, r.ProtoMinor)
 	}
 	if m.routers != nil && info.Router != "" {
 		k := routerKey{code, method, proto, info.Router, info.Service}
@@ -475,6 +483,25 @@ func (m *Metrics) countTLS(v *requestVecs, k tlsKey) {
 	c.(prometheus.Counter).Inc()
 }
 
+type verKey struct {
+	entryPoint   string
+	major, minor int
+}
+
+// countVersion counts a request by HTTP version, so HTTP/3's share shows.
+func (m *Metrics) countVersion(entryPoint string, major, minor int) {
+	k := verKey{entryPoint, major, minor}
+	c, ok := m.verCache.Load(k)
+	if !ok {
+		v := strconv.Itoa(major)
+		if major < 2 {
+			v += "." + strconv.Itoa(minor)
+		}
+		c = m.resolve(&m.verCache, k, func() any { return m.httpVersions.WithLabelValues(entryPoint, v) })
+	}
+	c.(prometheus.Counter).Inc()
+}
+
 // ConnOpened adds delta (+1 on accept, -1 on close) to the open connections
 // of entryPoint. protocol is the entrypoint's classification of the
 // connection; the label is Traefik's: "HTTP" for HTTP and HTTPS connections,
@@ -496,7 +523,7 @@ func connProtocol(p string) string {
 	switch strings.ToLower(p) {
 	case "http", "https", "h2c", "h2", "h3":
 		return "HTTP"
-	case "udp":
+	case "udp", "mqtt-quic":
 		return "UDP"
 	}
 	return "TCP" // tcp, tls, tls-passthrough

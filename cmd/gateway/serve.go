@@ -322,6 +322,10 @@ func serve(source staticSource, stderr io.Writer) int {
 			log.Error("entrypoint", "entryPoint", name, "error", err)
 			return 1
 		}
+		if q := ep.QUICAddr(); q != nil {
+			log.Info("entrypoint listening", "entryPoint", name, "address", ep.Addr().String(), "quic", q.String())
+			continue
+		}
 		log.Info("entrypoint listening", "entryPoint", name, "address", ep.Addr().String())
 	}
 	releaseStartupPages(log)

@@ -540,14 +540,14 @@ func TestFile(t *testing.T) {
 }
 
 // A Traefik section Guan does not implement is still an error, but the
-// message says so instead of suggesting a look-alike key ("http" for
-// "http3", "providersThrottleDuration, file" for "docker").
+// message says so instead of suggesting a look-alike key ("tcp" for
+// "udp", "providersThrottleDuration, file" for "docker").
 func TestUnsupportedTraefikSections(t *testing.T) {
 	var st static.Configuration
 	_, err := decode.Bytes("s.toml", []byte(`
 [entryPoints.web]
   address = ":80"
-  [entryPoints.web.http3]
+  [entryPoints.web.udp]
 [providers.docker]
   exposedByDefault = false
 [providers.File]
@@ -556,7 +556,7 @@ func TestUnsupportedTraefikSections(t *testing.T) {
 [metrics.datadog]
 `), &st)
 	want := []string{
-		`s.toml:4:20: entryPoints.web.http3: not supported yet (HTTP/3 entrypoints)`,
+		`s.toml:4:20: entryPoints.web.udp: not supported yet (UDP entrypoints)`,
 		`s.toml:5:12: providers.docker: not supported yet (Traefik's Docker provider); Guan reads dynamic configuration from files (providers.file)`,
 		`s.toml:9:2: Tracing: not supported yet (Traefik's OpenTelemetry tracing)`,
 		`s.toml:10:10: metrics.datadog: not supported yet (Traefik's Datadog metrics exporter); Guan exports Prometheus metrics (metrics.prometheus)`,

@@ -46,7 +46,6 @@ var unsupported = []struct {
 	{"serversTransport.spiffe", "SPIFFE identities", ""},
 	{"tcpServersTransport.tls.spiffe", "SPIFFE identities", ""},
 	{"entryPoints.*.proxyProtocol", "the PROXY protocol", ""},
-	{"entryPoints.*.http3", "HTTP/3 entrypoints", ""},
 	{"entryPoints.*.udp", "UDP entrypoints", ""},
 	{"entryPoints.*.allowACMEByPass", "ACME challenges", ""},
 

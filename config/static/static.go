@@ -59,6 +59,28 @@ type EntryPoint struct {
 	Observability *dynamic.Observability `json:"observability,omitempty"`
 	// MQTT holds the limits of an entrypoint that carries mqtt routers.
 	MQTT *MQTTEntryPoint `json:"mqtt,omitempty"`
+	// HTTP3 serves HTTP/3 on the UDP port of the entrypoint's address
+	// (Traefik's key; the section's presence turns it on).
+	HTTP3 *HTTP3 `json:"http3,omitempty"`
+	// QUIC tunes the QUIC transport under http3 and mqtt.quic.
+	QUIC *QUIC `json:"quic,omitempty"`
+}
+
+// HTTP3 turns HTTP/3 on for an entrypoint.
+type HTTP3 struct {
+	// AdvertisedPort is the port announced in Alt-Svc (default: the
+	// entrypoint's own), for a UDP port mapped elsewhere in front.
+	AdvertisedPort int `json:"advertisedPort,omitempty"`
+	// Allow0RTT accepts requests in 0-RTT early data; only safe methods
+	// are served early, others get 425 Too Early.
+	Allow0RTT bool `json:"allow0RTT,omitempty"`
+}
+
+// QUIC holds the limits and timeouts of an entrypoint's QUIC connections.
+type QUIC struct {
+	MaxIncomingStreams int64            `json:"maxIncomingStreams,omitempty"` // concurrent bidirectional streams; default 100
+	MaxIdleTimeout     *config.Duration `json:"maxIdleTimeout,omitempty"`     // default 30s; 5m with mqtt.quic
+	HandshakeTimeout   *config.Duration `json:"handshakeTimeout,omitempty"`   // default 10s
 }
 
 // MQTTEntryPoint limits the MQTT clients of an entrypoint.
@@ -67,6 +89,9 @@ type MQTTEntryPoint struct {
 	MaxConnectionsPerIP int              `json:"maxConnectionsPerIP,omitempty"` // 0: no limit
 	ConnectTimeout      *config.Duration `json:"connectTimeout,omitempty"`      // accept to CONNECT; default 10s
 	MaxPacketSize       int              `json:"maxPacketSize,omitempty"`       // bytes; default 1 MiB
+	// QUIC also listens on the UDP port of the address, ALPN "mqtt", one
+	// MQTT session per QUIC connection on its first bidirectional stream.
+	QUIC bool `json:"quic,omitempty"`
 }
 
 // Transport holds timeouts and the shutdown grace period.

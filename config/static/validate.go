@@ -170,6 +170,19 @@ func (c *Configuration) validateEntryPoint(v *validator, name string, ep *EntryP
 	if h := ep.HTTP2; h != nil && h.MaxConcurrentStreams < 0 {
 		v.add(at("http2", "maxConcurrentStreams"), "must not be negative")
 	}
+	if h := ep.HTTP3; h != nil && (h.AdvertisedPort < 0 || h.AdvertisedPort > 65535) {
+		v.add(at("http3", "advertisedPort"), "%d is not a port: give 1-65535, or leave it out to announce the entrypoint's own", h.AdvertisedPort)
+	}
+	if q := ep.QUIC; q != nil {
+		if q.MaxIncomingStreams < 0 {
+			v.add(at("quic", "maxIncomingStreams"), "must not be negative")
+		}
+		v.nonNegative(at("quic", "maxIdleTimeout"), q.MaxIdleTimeout)
+		v.nonNegative(at("quic", "handshakeTimeout"), q.HandshakeTimeout)
+		if ep.HTTP3 == nil && (ep.MQTT == nil || !ep.MQTT.QUIC) {
+			v.add(at("quic"), "nothing listens on QUIC here: add an http3 section or set mqtt.quic = true")
+		}
+	}
 }
 
 // validateServersTransport checks what can be checked without reading

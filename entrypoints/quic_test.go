@@ -1,0 +1,488 @@
+package entrypoints
+
+import (
+	"bytes"
+	"context"
+	cryptotls "crypto/tls"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/guan-gateway/guan/config/static"
+	"github.com/quic-go/quic-go"
+	"github.com/quic-go/quic-go/http3"
+)
+
+// h3Setup is an entrypoint with HTTP/3 and a certificate for h3.test.
+type h3Setup struct {
+	ep     *EntryPoint
+	ca     *testCA
+	conns  *connCounter
+	client *cryptotls.Config
+}
+
+func startH3(t *testing.T, h3 *static.HTTP3, handler http.Handler) *h3Setup {
+	t.Helper()
+	ca := newCA(t)
+	certPEM, keyPEM := ca.issue(t, false, "h3.test")
+	cert, err := cryptotls.X509KeyPair([]byte(certPEM), []byte(keyPEM))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srvTLS := &cryptotls.Config{Certificates: []cryptotls.Certificate{cert}, NextProtos: []string{"h2", "http/1.1"}}
+	conns := newConnCounter()
+	ep := startEP(t, epOpts{
+		cfg:     &static.EntryPoint{HTTP3: h3},
+		handler: handler,
+		routing: &testRouting{peek: true, https: func(ConnInfo) *cryptotls.Config { return srvTLS }},
+		onConn:  conns.hook,
+	})
+	return &h3Setup{ep: ep, ca: ca, conns: conns, client: &cryptotls.Config{RootCAs: ca.pool, ServerName: "h3.test"}}
+}
+
+func (s *h3Setup) h3URL(path string) string {
+	return fmt.Sprintf("https://127.0.0.1:%d%s", s.ep.QUICAddr().(*net.UDPAddr).Port, path)
+}
+
+func echoProto() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%s %s %s early=%s", r.Method, r.Proto, r.TLS.ServerName, r.Header.Get("Early-Data"))
+	})
+}
+
+func TestHTTP3ServesWithTheHTTPSCertificateAndAnnouncesItself(t *testing.T) {
+	s := startH3(t, &static.HTTP3{}, echoProto())
+	tcpPort := s.ep.Addr().(*net.TCPAddr).Port
+	if udp := s.ep.QUICAddr().(*net.UDPAddr).Port; udp != tcpPort {
+		t.Fatalf("QUIC on UDP port %d, TCP on %d: want the same port", udp, tcpPort)
+	}
+
+	tr := &http3.Transport{TLSClientConfig: s.client}
+	defer tr.Close()
+	resp, err := (&http.Client{Transport: tr}).Get(s.h3URL("/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if got := string(body); got != "GET HTTP/3.0 h3.test early=" {
+		t.Fatalf("HTTP/3 response %q", got)
+	}
+	if open, opened := s.conns.get(ProtoHTTP3); open != 1 || opened != 1 {
+		t.Fatalf("h3 connections open=%d opened=%d, want 1/1", open, opened)
+	}
+
+	// HTTPS over TCP announces HTTP/3 on the same port.
+	tcpClient := &http.Client{Transport: &http.Transport{TLSClientConfig: s.client.Clone()}}
+	resp, err = tcpClient.Get(fmt.Sprintf("https://127.0.0.1:%d/", tcpPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got, want := resp.Header.Get("Alt-Svc"), fmt.Sprintf(`h3=":%d"; ma=2592000`, tcpPort); got != want {
+		t.Fatalf("Alt-Svc %q, want %q", got, want)
+	}
+
+	tr.Close()
+	waitFor(t, "the h3 connection to be counted closed", func() bool { open, _ := s.conns.get(ProtoHTTP3); return open == 0 })
+}
+
+func TestHTTP3AdvertisedPort(t *testing.T) {
+	s := startH3(t, &static.HTTP3{AdvertisedPort: 443}, echoProto())
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: s.client.Clone()}}
+	resp, err := c.Get(fmt.Sprintf("https://%s/", s.ep.Addr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := resp.Header.Get("Alt-Svc"); got != `h3=":443"; ma=2592000` {
+		t.Fatalf("Alt-Svc %q", got)
+	}
+}
+
+func TestHTTP3RefusesTLS12OnlyOptionsAndOtherALPN(t *testing.T) {
+	ca := newCA(t)
+	certPEM, keyPEM := ca.issue(t, false, "h3.test")
+	cert, _ := cryptotls.X509KeyPair([]byte(certPEM), []byte(keyPEM))
+	tls12 := &cryptotls.Config{Certificates: []cryptotls.Certificate{cert}, MaxVersion: cryptotls.VersionTLS12}
+	ep := startEP(t, epOpts{
+		cfg:     &static.EntryPoint{HTTP3: &static.HTTP3{}},
+		routing: &testRouting{peek: true, https: func(ConnInfo) *cryptotls.Config { return tls12 }},
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := quic.DialAddr(ctx, ep.QUICAddr().String(), &cryptotls.Config{RootCAs: ca.pool, ServerName: "h3.test", NextProtos: []string{http3.NextProtoH3}}, nil)
+	if err == nil {
+		t.Fatal("QUIC handshake with TLS options capped at TLS 1.2 succeeded")
+	}
+}
+
+// delayRelay forwards UDP datagrams between one client and a server with a
+// fixed one-way delay, as a network with that latency would; Rebind
+// changes its source port towards the server, as a NAT that lost its
+// mapping does.
+type delayRelay struct {
+	ln     *net.UDPConn
+	server *net.UDPAddr
+	delay  time.Duration
+	up     atomic.Pointer[net.UDPConn]
+	client atomic.Pointer[net.UDPAddr]
+}
+
+func newDelayRelay(t *testing.T, server net.Addr, delay time.Duration) *delayRelay {
+	ln, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &delayRelay{ln: ln, server: server.(*net.UDPAddr), delay: delay}
+	t.Cleanup(func() {
+		ln.Close()
+		if up := r.up.Load(); up != nil {
+			up.Close()
+		}
+	})
+	r.Rebind(t)
+	go func() {
+		buf := make([]byte, 65536)
+		for {
+			n, from, err := ln.ReadFromUDP(buf)
+			if err != nil {
+				return
+			}
+			r.client.Store(from)
+			p := bytes.Clone(buf[:n])
+			time.AfterFunc(r.delay, func() { _, _ = r.up.Load().WriteToUDP(p, r.server) })
+		}
+	}()
+	return r
+}
+
+func (r *delayRelay) Rebind(t *testing.T) {
+	up, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if old := r.up.Swap(up); old != nil {
+		time.AfterFunc(time.Second, func() { old.Close() })
+	}
+	go func() {
+		buf := make([]byte, 65536)
+		for {
+			n, _, err := up.ReadFromUDP(buf)
+			if err != nil {
+				return
+			}
+			p := bytes.Clone(buf[:n])
+			time.AfterFunc(r.delay, func() {
+				if c := r.client.Load(); c != nil {
+					_, _ = r.ln.WriteToUDP(p, c)
+				}
+			})
+		}
+	}()
+}
+
+func (r *delayRelay) Addr() string { return r.ln.LocalAddr().String() }
+
+// resume connects once to collect a session ticket in cache.
+func resume(t *testing.T, addr string, tlsConf *cryptotls.Config) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := quic.DialAddr(ctx, addr, tlsConf, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc := (&http3.Transport{}).NewClientConn(c)
+	req, _ := http.NewRequest(http.MethodGet, "https://h3.test/", nil)
+	resp, err := cc.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if tc, ok := tlsConf.ClientSessionCache.(*ticketCache); ok {
+		select {
+		case <-tc.got:
+		case <-ctx.Done():
+			t.Fatal("no session ticket received")
+		}
+	}
+	_ = c.CloseWithError(0, "")
+}
+
+// ticketCache is a client session cache that says when a ticket arrived.
+type ticketCache struct {
+	cryptotls.ClientSessionCache
+	got  chan struct{}
+	once sync.Once
+}
+
+func newTicketCache() *ticketCache {
+	return &ticketCache{ClientSessionCache: cryptotls.NewLRUClientSessionCache(4), got: make(chan struct{})}
+}
+
+func (c *ticketCache) Put(key string, cs *cryptotls.ClientSessionState) {
+	c.ClientSessionCache.Put(key, cs)
+	if cs != nil {
+		c.once.Do(func() { close(c.got) })
+	}
+}
+
+// earlyRequest sends req on conn at once, before the handshake completes
+// when conn was dialled early, and returns the status and body.
+func earlyRequest(t *testing.T, cc *http3.ClientConn, method string) (int, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	str, err := cc.OpenRequestStream(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(method, "https://h3.test/", nil)
+	if err := str.SendRequestHeader(req); err != nil {
+		t.Fatal(err)
+	}
+	str.Close()
+	resp, err := str.ReadResponse()
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(str)
+	return resp.StatusCode, string(body)
+}
+
+func TestHTTP3ZeroRTT(t *testing.T) {
+	for _, allow := range []bool{true, false} {
+		t.Run(fmt.Sprintf("allow0RTT=%v", allow), func(t *testing.T) {
+			s := startH3(t, &static.HTTP3{Allow0RTT: allow}, echoProto())
+			// 40 ms each way: the requests reach the gateway a round trip
+			// before the client's Finished does.
+			relay := newDelayRelay(t, s.ep.QUICAddr(), 40*time.Millisecond)
+			tlsConf := s.client.Clone()
+			tlsConf.NextProtos = []string{http3.NextProtoH3}
+			tlsConf.ClientSessionCache = newTicketCache()
+			resume(t, relay.Addr(), tlsConf)
+
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			c, err := quic.DialAddrEarly(ctx, relay.Addr(), tlsConf, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.CloseWithError(0, "")
+			cc := (&http3.Transport{}).NewClientConn(c)
+			type result struct {
+				code int
+				body string
+			}
+			var get, post result
+			var wg sync.WaitGroup
+			wg.Go(func() { get.code, get.body = earlyRequest(t, cc, http.MethodGet) })
+			wg.Go(func() { post.code, post.body = earlyRequest(t, cc, http.MethodPost) })
+			wg.Wait()
+			<-c.HandshakeComplete()
+			state := c.ConnectionState()
+			if !state.TLS.DidResume {
+				t.Fatal("the session was not resumed")
+			}
+			if state.Used0RTT != allow {
+				t.Fatalf("0-RTT used: %v, want %v", state.Used0RTT, allow)
+			}
+			if allow {
+				if get.code != 200 || get.body != "GET HTTP/3.0 h3.test early=1" {
+					t.Fatalf("early GET: %d %q, want 200 marked Early-Data: 1", get.code, get.body)
+				}
+				if post.code != http.StatusTooEarly {
+					t.Fatalf("early POST: %d %q, want 425", post.code, post.body)
+				}
+				// After the handshake, the same POST goes through.
+				if code, body := earlyRequest(t, cc, http.MethodPost); code != 200 || body != "POST HTTP/3.0 h3.test early=" {
+					t.Fatalf("POST after the handshake: %d %q", code, body)
+				}
+				return
+			}
+			if get.code != 200 || get.body != "GET HTTP/3.0 h3.test early=" || post.code != 200 {
+				t.Fatalf("without 0-RTT: GET %d %q, POST %d %q; want both served after the handshake", get.code, get.body, post.code, post.body)
+			}
+		})
+	}
+}
+
+func remoteAddrHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, r.RemoteAddr) })
+}
+
+func get3(t *testing.T, cc *http3.ClientConn) string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, "https://h3.test/", nil)
+	resp, err := cc.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+func TestHTTP3ConnectionMigration(t *testing.T) {
+	s := startH3(t, &static.HTTP3{}, remoteAddrHandler())
+	tlsConf := s.client.Clone()
+	tlsConf.NextProtos = []string{http3.NextProtoH3}
+	udp1, _ := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	tr1 := &quic.Transport{Conn: udp1}
+	defer tr1.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := tr1.Dial(ctx, s.ep.QUICAddr(), tlsConf, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc := (&http3.Transport{}).NewClientConn(c)
+	if got := get3(t, cc); got != udp1.LocalAddr().String() {
+		t.Fatalf("before migration the gateway saw %s, want %s", got, udp1.LocalAddr())
+	}
+
+	// The client moves to another socket (another network), on the same
+	// QUIC connection.
+	udp2, _ := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	tr2 := &quic.Transport{Conn: udp2}
+	defer tr2.Close()
+	path, err := c.AddPath(tr2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := path.Probe(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := path.Switch(); err != nil {
+		t.Fatal(err)
+	}
+	if got := get3(t, cc); got != udp2.LocalAddr().String() {
+		t.Fatalf("after migration the gateway saw %s, want %s", got, udp2.LocalAddr())
+	}
+	if _, opened := s.conns.get(ProtoHTTP3); opened != 1 {
+		t.Fatalf("%d QUIC connections opened, want the one that migrated", opened)
+	}
+}
+
+func TestHTTP3SurvivesNATRebinding(t *testing.T) {
+	s := startH3(t, &static.HTTP3{}, remoteAddrHandler())
+	relay := newDelayRelay(t, s.ep.QUICAddr(), 0)
+	tlsConf := s.client.Clone()
+	tlsConf.NextProtos = []string{http3.NextProtoH3}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := quic.DialAddr(ctx, relay.Addr(), tlsConf, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseWithError(0, "")
+	cc := (&http3.Transport{}).NewClientConn(c)
+	before := get3(t, cc)
+	relay.Rebind(t)
+	// The gateway validates the new path (PATH_CHALLENGE) before it moves
+	// the connection there; requests keep being answered meanwhile.
+	want := relay.up.Load().LocalAddr().String()
+	var after string
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if after = get3(t, cc); after == want {
+			break
+		}
+	}
+	if after != want {
+		t.Fatalf("after rebinding the gateway saw %s (before: %s), want the new port %s", after, before, want)
+	}
+	if _, opened := s.conns.get(ProtoHTTP3); opened != 1 {
+		t.Fatalf("%d QUIC connections opened, want 1", opened)
+	}
+}
+
+func TestHTTP3DrainLetsRequestsFinish(t *testing.T) {
+	release := make(chan struct{})
+	started := make(chan struct{})
+	s := startH3(t, &static.HTTP3{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		<-release
+		io.WriteString(w, "finished")
+	}))
+	tr := &http3.Transport{TLSClientConfig: s.client}
+	defer tr.Close()
+	done := make(chan string, 1)
+	go func() {
+		resp, err := (&http.Client{Transport: tr}).Get(s.h3URL("/"))
+		if err != nil {
+			done <- err.Error()
+			return
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		done <- string(b)
+	}()
+	<-started
+	shut := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		shut <- s.ep.Shutdown(ctx)
+	}()
+	time.Sleep(100 * time.Millisecond)
+	close(release)
+	if got := <-done; got != "finished" {
+		t.Fatalf("in-flight request during drain: %q", got)
+	}
+	if err := <-shut; err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	// The UDP port is closed: a new handshake fails.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if _, err := quic.DialAddr(ctx, s.ep.QUICAddr().String(), &cryptotls.Config{RootCAs: s.ca.pool, ServerName: "h3.test", NextProtos: []string{"h3"}}, nil); err == nil {
+		t.Fatal("QUIC handshake after shutdown succeeded")
+	}
+}
+
+func TestSmallUDPBuffersAreReported(t *testing.T) {
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.SetReadBuffer(64 << 10); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	warnSmallUDPBuffers(slog.New(slog.NewTextHandler(&out, nil)), c)
+	if !strings.Contains(out.String(), "net.core.rmem_max") {
+		t.Fatalf("no warning for a 64 KiB receive buffer: %q", out.String())
+	}
+}
+
+func TestHTTP3DrainClosesIdleConnections(t *testing.T) {
+	s := startH3(t, &static.HTTP3{}, echoProto())
+	tlsConf := s.client.Clone()
+	tlsConf.NextProtos = []string{http3.NextProtoH3}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := quic.DialAddr(ctx, s.ep.QUICAddr().String(), tlsConf, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseWithError(0, "")
+	get3(t, (&http3.Transport{}).NewClientConn(c))
+	// The client stays connected and idle: the drain must not wait for it.
+	if err := s.ep.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown with an idle HTTP/3 client: %v", err)
+	}
+	select {
+	case <-c.Context().Done():
+	case <-ctx.Done():
+		t.Fatal("the idle HTTP/3 connection was not closed by the drain")
+	}
+}
