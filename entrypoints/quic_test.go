@@ -11,11 +11,11 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/guan-gateway/guan/config/static"
+	"github.com/guan-gateway/guan/test/udprelay"
 	"github.com/quic-go/quic-go"
 	"github.com/quic-go/quic-go/http3"
 )
@@ -124,73 +124,6 @@ func TestHTTP3RefusesTLS12OnlyOptionsAndOtherALPN(t *testing.T) {
 	}
 }
 
-// delayRelay forwards UDP datagrams between one client and a server with a
-// fixed one-way delay, as a network with that latency would; Rebind
-// changes its source port towards the server, as a NAT that lost its
-// mapping does.
-type delayRelay struct {
-	ln     *net.UDPConn
-	server *net.UDPAddr
-	delay  time.Duration
-	up     atomic.Pointer[net.UDPConn]
-	client atomic.Pointer[net.UDPAddr]
-}
-
-func newDelayRelay(t *testing.T, server net.Addr, delay time.Duration) *delayRelay {
-	ln, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &delayRelay{ln: ln, server: server.(*net.UDPAddr), delay: delay}
-	t.Cleanup(func() {
-		ln.Close()
-		if up := r.up.Load(); up != nil {
-			up.Close()
-		}
-	})
-	r.Rebind(t)
-	go func() {
-		buf := make([]byte, 65536)
-		for {
-			n, from, err := ln.ReadFromUDP(buf)
-			if err != nil {
-				return
-			}
-			r.client.Store(from)
-			p := bytes.Clone(buf[:n])
-			time.AfterFunc(r.delay, func() { _, _ = r.up.Load().WriteToUDP(p, r.server) })
-		}
-	}()
-	return r
-}
-
-func (r *delayRelay) Rebind(t *testing.T) {
-	up, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if old := r.up.Swap(up); old != nil {
-		time.AfterFunc(time.Second, func() { old.Close() })
-	}
-	go func() {
-		buf := make([]byte, 65536)
-		for {
-			n, _, err := up.ReadFromUDP(buf)
-			if err != nil {
-				return
-			}
-			p := bytes.Clone(buf[:n])
-			time.AfterFunc(r.delay, func() {
-				if c := r.client.Load(); c != nil {
-					_, _ = r.ln.WriteToUDP(p, c)
-				}
-			})
-		}
-	}()
-}
-
-func (r *delayRelay) Addr() string { return r.ln.LocalAddr().String() }
-
 // resume connects once to collect a session ticket in cache.
 func resume(t *testing.T, addr string, tlsConf *cryptotls.Config) {
 	t.Helper()
@@ -264,7 +197,7 @@ func TestHTTP3ZeroRTT(t *testing.T) {
 			s := startH3(t, &static.HTTP3{Allow0RTT: allow}, echoProto())
 			// 40 ms each way: the requests reach the gateway a round trip
 			// before the client's Finished does.
-			relay := newDelayRelay(t, s.ep.QUICAddr(), 40*time.Millisecond)
+			relay := udprelay.Start(t, s.ep.QUICAddr(), 40*time.Millisecond)
 			tlsConf := s.client.Clone()
 			tlsConf.NextProtos = []string{http3.NextProtoH3}
 			tlsConf.ClientSessionCache = newTicketCache()
@@ -374,7 +307,7 @@ func TestHTTP3ConnectionMigration(t *testing.T) {
 
 func TestHTTP3SurvivesNATRebinding(t *testing.T) {
 	s := startH3(t, &static.HTTP3{}, remoteAddrHandler())
-	relay := newDelayRelay(t, s.ep.QUICAddr(), 0)
+	relay := udprelay.Start(t, s.ep.QUICAddr(), 0)
 	tlsConf := s.client.Clone()
 	tlsConf.NextProtos = []string{http3.NextProtoH3}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -389,7 +322,7 @@ func TestHTTP3SurvivesNATRebinding(t *testing.T) {
 	relay.Rebind(t)
 	// The gateway validates the new path (PATH_CHALLENGE) before it moves
 	// the connection there; requests keep being answered meanwhile.
-	want := relay.up.Load().LocalAddr().String()
+	want := relay.ServerSide()
 	var after string
 	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if after = get3(t, cc); after == want {

@@ -13,6 +13,7 @@ command -v redis-server >/dev/null || need+=(redis-server)
 command -v testssl >/dev/null || need+=(testssl.sh)
 command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 command -v mosquitto_pub >/dev/null || need+=(mosquitto-clients)
+command -v gtlsclient >/dev/null || need+=(ngtcp2-client)
 if ((${#need[@]})); then
 	echo "installing: ${need[*]}"
 	if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
