@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -28,7 +29,7 @@ type h3Setup struct {
 	client *cryptotls.Config
 }
 
-func startH3(t *testing.T, h3 *static.HTTP3, handler http.Handler) *h3Setup {
+func startH3(t *testing.T, cfg *static.EntryPoint, handler http.Handler) *h3Setup {
 	t.Helper()
 	ca := newCA(t)
 	certPEM, keyPEM := ca.issue(t, false, "h3.test")
@@ -39,7 +40,7 @@ func startH3(t *testing.T, h3 *static.HTTP3, handler http.Handler) *h3Setup {
 	srvTLS := &cryptotls.Config{Certificates: []cryptotls.Certificate{cert}, NextProtos: []string{"h2", "http/1.1"}}
 	conns := newConnCounter()
 	ep := startEP(t, epOpts{
-		cfg:     &static.EntryPoint{HTTP3: h3},
+		cfg:     cfg,
 		handler: handler,
 		routing: &testRouting{peek: true, https: func(ConnInfo) *cryptotls.Config { return srvTLS }},
 		onConn:  conns.hook,
@@ -58,7 +59,7 @@ func echoProto() http.Handler {
 }
 
 func TestHTTP3ServesWithTheHTTPSCertificateAndAnnouncesItself(t *testing.T) {
-	s := startH3(t, &static.HTTP3{}, echoProto())
+	s := startH3(t, &static.EntryPoint{HTTP3: &static.HTTP3{}}, echoProto())
 	tcpPort := s.ep.Addr().(*net.TCPAddr).Port
 	if udp := s.ep.QUICAddr().(*net.UDPAddr).Port; udp != tcpPort {
 		t.Fatalf("QUIC on UDP port %d, TCP on %d: want the same port", udp, tcpPort)
@@ -95,7 +96,7 @@ func TestHTTP3ServesWithTheHTTPSCertificateAndAnnouncesItself(t *testing.T) {
 }
 
 func TestHTTP3AdvertisedPort(t *testing.T) {
-	s := startH3(t, &static.HTTP3{AdvertisedPort: 443}, echoProto())
+	s := startH3(t, &static.EntryPoint{HTTP3: &static.HTTP3{AdvertisedPort: 443}}, echoProto())
 	c := &http.Client{Transport: &http.Transport{TLSClientConfig: s.client.Clone()}}
 	resp, err := c.Get(fmt.Sprintf("https://%s/", s.ep.Addr()))
 	if err != nil {
@@ -194,7 +195,7 @@ func earlyRequest(t *testing.T, cc *http3.ClientConn, method string) (int, strin
 func TestHTTP3ZeroRTT(t *testing.T) {
 	for _, allow := range []bool{true, false} {
 		t.Run(fmt.Sprintf("allow0RTT=%v", allow), func(t *testing.T) {
-			s := startH3(t, &static.HTTP3{Allow0RTT: allow}, echoProto())
+			s := startH3(t, &static.EntryPoint{HTTP3: &static.HTTP3{Allow0RTT: allow}}, echoProto())
 			// 40 ms each way: the requests reach the gateway a round trip
 			// before the client's Finished does.
 			relay := udprelay.Start(t, s.ep.QUICAddr(), 40*time.Millisecond)
@@ -265,7 +266,7 @@ func get3(t *testing.T, cc *http3.ClientConn) string {
 }
 
 func TestHTTP3ConnectionMigration(t *testing.T) {
-	s := startH3(t, &static.HTTP3{}, remoteAddrHandler())
+	s := startH3(t, &static.EntryPoint{HTTP3: &static.HTTP3{}}, remoteAddrHandler())
 	tlsConf := s.client.Clone()
 	tlsConf.NextProtos = []string{http3.NextProtoH3}
 	udp1, _ := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
@@ -306,7 +307,7 @@ func TestHTTP3ConnectionMigration(t *testing.T) {
 }
 
 func TestHTTP3SurvivesNATRebinding(t *testing.T) {
-	s := startH3(t, &static.HTTP3{}, remoteAddrHandler())
+	s := startH3(t, &static.EntryPoint{HTTP3: &static.HTTP3{}}, remoteAddrHandler())
 	relay := udprelay.Start(t, s.ep.QUICAddr(), 0)
 	tlsConf := s.client.Clone()
 	tlsConf.NextProtos = []string{http3.NextProtoH3}
@@ -340,7 +341,7 @@ func TestHTTP3SurvivesNATRebinding(t *testing.T) {
 func TestHTTP3DrainLetsRequestsFinish(t *testing.T) {
 	release := make(chan struct{})
 	started := make(chan struct{})
-	s := startH3(t, &static.HTTP3{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s := startH3(t, &static.EntryPoint{HTTP3: &static.HTTP3{}}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		close(started)
 		<-release
 		io.WriteString(w, "finished")
@@ -398,7 +399,7 @@ func TestSmallUDPBuffersAreReported(t *testing.T) {
 }
 
 func TestHTTP3DrainClosesIdleConnections(t *testing.T) {
-	s := startH3(t, &static.HTTP3{}, echoProto())
+	s := startH3(t, &static.EntryPoint{HTTP3: &static.HTTP3{}}, echoProto())
 	tlsConf := s.client.Clone()
 	tlsConf.NextProtos = []string{http3.NextProtoH3}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -418,4 +419,47 @@ func TestHTTP3DrainClosesIdleConnections(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("the idle HTTP/3 connection was not closed by the drain")
 	}
+}
+
+func TestQUICLimits(t *testing.T) {
+	var inFlight, most atomic.Int32
+	release := make(chan struct{})
+	s := startH3(t, &static.EntryPoint{HTTP3: &static.HTTP3{}, QUIC: &static.QUIC{MaxIncomingStreams: 2, MaxIdleTimeout: cfgDur(300 * time.Millisecond)}}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := inFlight.Add(1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		<-release
+		inFlight.Add(-1)
+	}))
+	tlsConf := s.client.Clone()
+	tlsConf.NextProtos = []string{http3.NextProtoH3}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := quic.DialAddr(ctx, s.ep.QUICAddr().String(), tlsConf, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc := (&http3.Transport{}).NewClientConn(c)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() { get3(t, cc) })
+	}
+	waitFor(t, "two requests in flight", func() bool { return inFlight.Load() == 2 })
+	time.Sleep(100 * time.Millisecond)
+	if n := inFlight.Load(); n != 2 {
+		t.Fatalf("%d requests in flight with maxIncomingStreams = 2", n)
+	}
+	close(release)
+	wg.Wait()
+	if m := most.Load(); m != 2 {
+		t.Fatalf("at most %d requests were in flight, want 2", m)
+	}
+
+	// Quiet for longer than maxIdleTimeout: the gateway drops the
+	// connection (silently, as QUIC does on idle timeout).
+	if open, _ := s.conns.get(ProtoHTTP3); open != 1 {
+		t.Fatalf("%d connections open before the idle period", open)
+	}
+	waitFor(t, "the idle connection to be dropped", func() bool { open, _ := s.conns.get(ProtoHTTP3); return open == 0 })
+	c.CloseWithError(0, "")
 }

@@ -158,6 +158,25 @@ func TestHTTP3Routing(t *testing.T) {
 		t.Errorf("HostRegexp over HTTP/3: %d", code)
 	}
 
+	// A router added by a reload is served over HTTP/3 on the next request.
+	late, _ := backend(t, "late")
+	h.g.writeDynamic("late.toml", ticked(fmt.Sprintf(`
+[http.routers.late]
+  entryPoints = ["websecure"]
+  rule = "Host(´h3.test´) && Path(´/late´)"
+  priority = 300
+  service = "late"
+  [http.routers.late.tls]
+[[http.services.late.loadBalancer.servers]]
+  url = %q
+`, late)))
+	eventually(t, 5*time.Second, func() error {
+		if _, body, _, _ := do3(t, c, "GET", base+"/late", nil); body != "late GET /late" {
+			return fmt.Errorf("after the reload: %q", body)
+		}
+		return nil
+	})
+
 	// HTTPS over TCP announces HTTP/3.
 	tcp := &http.Client{Transport: &http.Transport{TLSClientConfig: clientTLS("h3.test", h.ca.pool, nil), DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		return (&net.Dialer{}).DialContext(ctx, "tcp", h.udpAddr)

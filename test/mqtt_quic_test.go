@@ -165,6 +165,15 @@ func TestMQTTOverQUIC(t *testing.T) {
 		t.Fatalf("the QUIC connections are not counted:\n%s", grepLines(m, "guan_open_connections"))
 	}
 
+	// An MQTT 5 client, told to go on SIGTERM.
+	_, r5 := dialMQTTQUIC(t, addr, roots)
+	r5.v = 5
+	r5.send((&packet.Connect{ProtocolName: "MQTT", Version: 5, ClientID: "dev-q5", KeepAlive: 30,
+		HasUsername: true, Username: "fleet", HasPassword: true, Password: []byte("secret")}).Append(nil))
+	if h, body := r5.read(); h.Type != packet.CONNACK || body[1] != 0 {
+		t.Fatalf("MQTT 5 CONNACK over QUIC: type %d % x", h.Type, body)
+	}
+
 	// A wrong password: CONNACK 0x04 (bad user name or password), then the
 	// connection ends.
 	bad, rb := dialMQTTQUIC(t, addr, roots)
@@ -176,5 +185,13 @@ func TestMQTTOverQUIC(t *testing.T) {
 	case <-bad.Context().Done():
 	case <-time.After(5 * time.Second):
 		t.Fatal("the refused client's QUIC connection stayed open")
+	}
+
+	// SIGTERM: DISCONNECT 0x8B "server shutting down" within the grace
+	// period (the drain spreads the clients over 80% of 10 s).
+	go g.stop()
+	r5.wait = 12 * time.Second
+	if h, body := r5.read(); h.Type != packet.DISCONNECT || len(body) < 1 || body[0] != packet.RCServerShuttingDown {
+		t.Fatalf("on SIGTERM over QUIC: packet %d % x, want DISCONNECT 0x8B", h.Type, body)
 	}
 }

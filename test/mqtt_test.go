@@ -33,6 +33,8 @@ type rawMQTT struct {
 	c  net.Conn
 	br *bufio.Reader
 	v  byte
+	// wait bounds each read; 5 s when zero.
+	wait time.Duration
 }
 
 func dialRaw(t *testing.T, addr string, cp packet.Connect) (*rawMQTT, packet.Connack) {
@@ -67,7 +69,11 @@ func (r *rawMQTT) send(b []byte) {
 
 func (r *rawMQTT) read() (packet.Header, []byte) {
 	r.t.Helper()
-	_ = r.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	wait := r.wait
+	if wait == 0 {
+		wait = 5 * time.Second
+	}
+	_ = r.c.SetReadDeadline(time.Now().Add(wait))
 	var head []byte
 	for {
 		b, err := r.br.ReadByte()
