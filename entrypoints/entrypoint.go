@@ -13,8 +13,10 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/guan-gateway/guan/config/static"
@@ -140,11 +142,22 @@ func New(o Options) (*EntryPoint, error) {
 		Log:            logger,
 	}
 	if set.quic.http3 || set.quic.mqtt {
-		if e.quic, err = newQUIC(e, eh); err != nil {
-			if o.Listener == nil {
-				ln.Close()
+		for attempt := 1; ; attempt++ {
+			if e.quic, err = newQUIC(e, eh); err == nil {
+				break
 			}
-			return nil, err
+			if o.Listener != nil {
+				return nil, err
+			}
+			e.ln.Close()
+			if !strings.HasSuffix(set.address, ":0") || attempt == 10 || !errors.Is(err, syscall.EADDRINUSE) {
+				return nil, err
+			}
+			// The system picked a TCP port whose UDP twin is taken: pick again.
+			if e.ln, err = listen(set.address, set.reusePort); err != nil {
+				return nil, fmt.Errorf("entrypoint %q: listen on %s: %w", o.Name, set.address, err)
+			}
+			e.httpLn = newHandoff(e.ln.Addr())
 		}
 		if set.quic.http3 {
 			eh.altSvc = e.quic.altSvc()

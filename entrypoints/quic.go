@@ -39,12 +39,12 @@ type quicServer struct {
 	ln   quicListener
 	h3   *http3.Server
 	open sync.WaitGroup // connections being served
-	n    atomic.Int64   // their number, for the shutdown log
 	done chan struct{}  // closed when the accept loop returned
 
+	mu    sync.Mutex
+	conns map[*quic.Conn]struct{} // every open connection, to close them at the end
 	// HTTP/3 connections and their requests in flight, so that a drain
 	// closes the idle ones at once instead of waiting for their clients.
-	mu       sync.Mutex
 	h3conns  map[*h3Conn]struct{}
 	draining atomic.Bool
 }
@@ -70,7 +70,8 @@ func newQUIC(e *EntryPoint, h http.Handler) (*quicServer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("entrypoint %q: QUIC: listen on UDP port %d: %w", e.name, tcp.Port, err)
 	}
-	q := &quicServer{e: e, set: set, udp: udp, tr: &quic.Transport{Conn: udp}, done: make(chan struct{}), h3conns: map[*h3Conn]struct{}{}}
+	q := &quicServer{e: e, set: set, udp: udp, tr: &quic.Transport{Conn: udp}, done: make(chan struct{}),
+		conns: map[*quic.Conn]struct{}{}, h3conns: map[*h3Conn]struct{}{}}
 	conf := &quic.Config{
 		HandshakeIdleTimeout: set.handshakeTimeout,
 		MaxIdleTimeout:       set.idleTimeout,
@@ -106,6 +107,10 @@ func newQUIC(e *EntryPoint, h http.Handler) (*quicServer, error) {
 					delete(q.h3conns, hc)
 					q.mu.Unlock()
 				})
+				if q.draining.Load() {
+					// Served after the drain listed the idle connections.
+					q.closeIdle(hc)
+				}
 				return context.WithValue(ctx, quicConnKey{}, hc)
 			},
 			Logger: e.log,
@@ -190,7 +195,9 @@ func (q *quicServer) accept() {
 			return
 		}
 		q.open.Add(1)
-		q.n.Add(1)
+		q.mu.Lock()
+		q.conns[c] = struct{}{}
+		q.mu.Unlock()
 		go q.serve(c)
 	}
 }
@@ -209,7 +216,9 @@ func (q *quicServer) serve(c *quic.Conn) {
 		if q.e.onConn != nil {
 			q.e.onConn(proto, -1)
 		}
-		q.n.Add(-1)
+		q.mu.Lock()
+		delete(q.conns, c)
+		q.mu.Unlock()
 		q.open.Done()
 	})
 	if q.set.http3 {
@@ -303,15 +312,26 @@ func (q *quicServer) wait(ctx context.Context) bool {
 	}
 }
 
-// close ends every connection (CONNECTION_CLOSE) and the UDP socket.
+// close ends every connection with CONNECTION_CLOSE, then the UDP socket,
+// and returns how many connections were still open. It does not wait for
+// HTTP/3 handlers that ignore their cancelled context.
 func (q *quicServer) close() int {
-	n := int(q.n.Load())
+	q.mu.Lock()
+	left := make([]*quic.Conn, 0, len(q.conns))
+	for c := range q.conns {
+		left = append(left, c)
+	}
+	q.mu.Unlock()
+	for _, c := range left {
+		_ = c.CloseWithError(quic.ApplicationErrorCode(http3.ErrCodeNoError), "shutting down")
+	}
 	if q.h3 != nil {
-		_ = q.h3.Close()
+		// http3.Server.Close waits for every handler to return.
+		go func() { _ = q.h3.Close() }()
 	}
 	_ = q.tr.Close()
 	_ = q.udp.Close()
-	return n
+	return len(left)
 }
 
 // quicConnKey finds the QUIC connection of an HTTP/3 request.
@@ -386,7 +406,14 @@ func safeMethod(m string) bool {
 type streamConn struct {
 	*quic.Stream
 	conn   *quic.Conn
+	wmu    sync.Mutex // quic-go's Close must not run concurrently with Write
 	closed atomic.Bool
+}
+
+func (s *streamConn) Write(p []byte) (int, error) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	return s.Stream.Write(p)
 }
 
 func (s *streamConn) LocalAddr() net.Addr  { return s.conn.LocalAddr() }
@@ -404,7 +431,12 @@ func (s *streamConn) Close() error {
 		return nil
 	}
 	s.Stream.CancelRead(0)
+	// A writer blocked on flow control gives up now (as on a closed
+	// net.Conn); what was written before is still sent, then FIN.
+	_ = s.Stream.SetWriteDeadline(time.Now())
+	s.wmu.Lock()
 	err := s.Stream.Close()
+	s.wmu.Unlock()
 	go func() {
 		t := time.NewTimer(quicLinger)
 		defer t.Stop()

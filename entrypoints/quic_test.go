@@ -169,27 +169,27 @@ func (c *ticketCache) Put(key string, cs *cryptotls.ClientSessionState) {
 	}
 }
 
-// earlyRequest sends req on conn at once, before the handshake completes
-// when conn was dialled early, and returns the status and body.
-func earlyRequest(t *testing.T, cc *http3.ClientConn, method string) (int, string) {
-	t.Helper()
+// earlyRequest sends a request on cc at once, before the handshake
+// completes when cc's connection was dialled early, and returns the status
+// and body. It may run on its own goroutine: it reports, not fails.
+func earlyRequest(cc *http3.ClientConn, method string) (int, string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	str, err := cc.OpenRequestStream(ctx)
 	if err != nil {
-		t.Fatal(err)
+		return 0, "", err
 	}
 	req, _ := http.NewRequest(method, "https://h3.test/", nil)
 	if err := str.SendRequestHeader(req); err != nil {
-		t.Fatal(err)
+		return 0, "", err
 	}
 	str.Close()
 	resp, err := str.ReadResponse()
 	if err != nil {
-		t.Fatal(err)
+		return 0, "", err
 	}
-	body, _ := io.ReadAll(str)
-	return resp.StatusCode, string(body)
+	body, err := io.ReadAll(str)
+	return resp.StatusCode, string(body), err
 }
 
 func TestHTTP3ZeroRTT(t *testing.T) {
@@ -215,12 +215,16 @@ func TestHTTP3ZeroRTT(t *testing.T) {
 			type result struct {
 				code int
 				body string
+				err  error
 			}
 			var get, post result
 			var wg sync.WaitGroup
-			wg.Go(func() { get.code, get.body = earlyRequest(t, cc, http.MethodGet) })
-			wg.Go(func() { post.code, post.body = earlyRequest(t, cc, http.MethodPost) })
+			wg.Go(func() { get.code, get.body, get.err = earlyRequest(cc, http.MethodGet) })
+			wg.Go(func() { post.code, post.body, post.err = earlyRequest(cc, http.MethodPost) })
 			wg.Wait()
+			if get.err != nil || post.err != nil {
+				t.Fatalf("early requests: GET %v, POST %v", get.err, post.err)
+			}
 			<-c.HandshakeComplete()
 			state := c.ConnectionState()
 			if !state.TLS.DidResume {
@@ -237,8 +241,8 @@ func TestHTTP3ZeroRTT(t *testing.T) {
 					t.Fatalf("early POST: %d %q, want 425", post.code, post.body)
 				}
 				// After the handshake, the same POST goes through.
-				if code, body := earlyRequest(t, cc, http.MethodPost); code != 200 || body != "POST HTTP/3.0 h3.test early=" {
-					t.Fatalf("POST after the handshake: %d %q", code, body)
+				if code, body, err := earlyRequest(cc, http.MethodPost); code != 200 || body != "POST HTTP/3.0 h3.test early=" {
+					t.Fatalf("POST after the handshake: %d %q %v", code, body, err)
 				}
 				return
 			}
@@ -255,14 +259,23 @@ func remoteAddrHandler() http.Handler {
 
 func get3(t *testing.T, cc *http3.ClientConn) string {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, "https://h3.test/", nil)
-	resp, err := cc.RoundTrip(req)
+	body, err := tryGet3(cc)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return body
+}
+
+// tryGet3 is get3 for other goroutines than the test's.
+func tryGet3(cc *http3.ClientConn) (string, error) {
+	req, _ := http.NewRequest(http.MethodGet, "https://h3.test/", nil)
+	resp, err := cc.RoundTrip(req)
+	if err != nil {
+		return "", err
+	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
+	b, err := io.ReadAll(resp.Body)
+	return string(b), err
 }
 
 func TestHTTP3ConnectionMigration(t *testing.T) {
@@ -441,8 +454,12 @@ func TestQUICLimits(t *testing.T) {
 	}
 	cc := (&http3.Transport{}).NewClientConn(c)
 	var wg sync.WaitGroup
+	errs := make(chan error, 4)
 	for range 4 {
-		wg.Go(func() { get3(t, cc) })
+		wg.Go(func() {
+			_, err := tryGet3(cc)
+			errs <- err
+		})
 	}
 	waitFor(t, "two requests in flight", func() bool { return inFlight.Load() == 2 })
 	time.Sleep(100 * time.Millisecond)
@@ -451,6 +468,12 @@ func TestQUICLimits(t *testing.T) {
 	}
 	close(release)
 	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 	if m := most.Load(); m != 2 {
 		t.Fatalf("at most %d requests were in flight, want 2", m)
 	}
@@ -462,4 +485,36 @@ func TestQUICLimits(t *testing.T) {
 	}
 	waitFor(t, "the idle connection to be dropped", func() bool { open, _ := s.conns.get(ProtoHTTP3); return open == 0 })
 	c.CloseWithError(0, "")
+}
+
+// A handler that ignores its cancelled context does not hold the
+// shutdown past the grace period.
+func TestHTTP3ShutdownDoesNotWaitForStuckHandlers(t *testing.T) {
+	stuck := make(chan struct{})
+	defer close(stuck)
+	started := make(chan struct{}, 1)
+	s := startH3(t, &static.EntryPoint{HTTP3: &static.HTTP3{}}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		started <- struct{}{}
+		<-stuck
+	}))
+	tr := &http3.Transport{TLSClientConfig: s.client}
+	defer tr.Close()
+	go func() {
+		if resp, err := (&http.Client{Transport: tr}).Get(s.h3URL("/")); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	<-started
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- s.ep.Shutdown(ctx) }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("shutdown reported a clean drain with a request still running")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("shutdown still waiting for a stuck handler 5 s after a 0.5 s grace period")
+	}
 }

@@ -490,11 +490,14 @@ func propsOf(body []byte, version byte) []byte {
 }
 
 func remoteIP(c net.Conn) netip.Addr {
-	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
-		ip, _ := netip.AddrFromSlice(a.IP)
-		return ip.Unmap()
+	var ip netip.Addr
+	switch a := c.RemoteAddr().(type) {
+	case *net.TCPAddr:
+		ip, _ = netip.AddrFromSlice(a.IP)
+	case *net.UDPAddr: // MQTT over QUIC
+		ip, _ = netip.AddrFromSlice(a.IP)
 	}
-	return netip.Addr{}
+	return ip.Unmap()
 }
 
 func (h *Handler) admit(ip netip.Addr) bool {

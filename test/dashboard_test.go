@@ -43,8 +43,15 @@ func TestDashboardInBrowser(t *testing.T) {
   [[mqtt.services.brokers.loadBalancer.servers]]
     address = "127.0.0.1:1"
 `
-	g := startGateway(t, map[string]string{"main.toml": cfg}, gatewayOpts{})
-	dom := chromiumDOM(t, g.apiURL("/dashboard/#http-routers"))
+	g := startGateway(t, map[string]string{"main.toml": cfg}, gatewayOpts{
+		extraEPs:    map[string]int{"websecure": freePort(t)},
+		extraStatic: "[entryPoints.websecure.http3]\n",
+	})
+	dom := chromiumDOM(t, g.apiURL("/dashboard/#entrypoints"))
+	if !strings.Contains(dom, "websecure") || !strings.Contains(dom, "HTTP/3 (UDP)") {
+		t.Errorf("entrypoints view does not show websecure with HTTP/3")
+	}
+	dom = chromiumDOM(t, g.apiURL("/dashboard/#http-routers"))
 	for _, want := range []string{"main@file", "broken@file", "PathPrefix(`/`)", "disabled",
 		`service "missing@file" does not exist`, "enabled"} {
 		if !strings.Contains(dom, strings.ReplaceAll(want, `"`, "&quot;")) && !strings.Contains(dom, want) {

@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -82,7 +84,7 @@ func TestMQTTOverQUIC(t *testing.T) {
   keyFile = '''%s'''
 [mqtt.routers.secure]
   entryPoints = ["mqtts"]
-  rule = "HostSNI(´mq.test´) && ClientIDPrefix(´dev-´)"
+  rule = "HostSNI(´mq.test´) && ClientIDPrefix(´dev-´) && ClientIP(´127.0.0.0/8´)"
   service = "brokers"
   middlewares = ["fleet-auth", "fleet-acl"]
   [mqtt.routers.secure.tls]
@@ -90,7 +92,7 @@ func TestMQTTOverQUIC(t *testing.T) {
 	port := freePort(t)
 	g := startGateway(t, map[string]string{"mqtt.toml": cfg}, gatewayOpts{
 		extraEPs:    map[string]int{"mqtts": port, "mqtt": freePort(t)},
-		extraStatic: "[entryPoints.mqtts.mqtt]\n  quic = true\n",
+		extraStatic: "[entryPoints.mqtts.mqtt]\n  quic = true\n  maxConnectionsPerIP = 3\n",
 	})
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	roots := clientTLS("mq.test", ca.pool, nil)
@@ -165,15 +167,6 @@ func TestMQTTOverQUIC(t *testing.T) {
 		t.Fatalf("the QUIC connections are not counted:\n%s", grepLines(m, "guan_open_connections"))
 	}
 
-	// An MQTT 5 client, told to go on SIGTERM.
-	_, r5 := dialMQTTQUIC(t, addr, roots)
-	r5.v = 5
-	r5.send((&packet.Connect{ProtocolName: "MQTT", Version: 5, ClientID: "dev-q5", KeepAlive: 30,
-		HasUsername: true, Username: "fleet", HasPassword: true, Password: []byte("secret")}).Append(nil))
-	if h, body := r5.read(); h.Type != packet.CONNACK || body[1] != 0 {
-		t.Fatalf("MQTT 5 CONNACK over QUIC: type %d % x", h.Type, body)
-	}
-
 	// A wrong password: CONNACK 0x04 (bad user name or password), then the
 	// connection ends.
 	bad, rb := dialMQTTQUIC(t, addr, roots)
@@ -185,6 +178,24 @@ func TestMQTTOverQUIC(t *testing.T) {
 	case <-bad.Context().Done():
 	case <-time.After(5 * time.Second):
 		t.Fatal("the refused client's QUIC connection stayed open")
+	}
+
+	// A third client from 127.0.0.1 (maxConnectionsPerIP = 3: the QUIC
+	// clients are counted by their address as TCP ones are)...
+	_, r5 := dialMQTTQUIC(t, addr, roots)
+	r5.v = 5
+	r5.send((&packet.Connect{ProtocolName: "MQTT", Version: 5, ClientID: "dev-q5", KeepAlive: 30,
+		HasUsername: true, Username: "fleet", HasPassword: true, Password: []byte("secret")}).Append(nil))
+	if h, body := r5.read(); h.Type != packet.CONNACK || body[1] != 0 {
+		t.Fatalf("MQTT 5 CONNACK over QUIC: type %d % x", h.Type, body)
+	}
+
+	// ...and a fourth is closed without a CONNACK.
+	_, r4 := dialMQTTQUIC(t, addr, roots)
+	r4.send(connectPacket("dev-q4", "secret"))
+	_ = r4.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if b, err := r4.br.ReadByte(); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("a fourth client from one address: byte %#x, %v; want the connection closed", b, err)
 	}
 
 	// SIGTERM: DISCONNECT 0x8B "server shutting down" within the grace

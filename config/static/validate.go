@@ -177,8 +177,11 @@ func (c *Configuration) validateEntryPoint(v *validator, name string, ep *EntryP
 		if q.MaxIncomingStreams < 0 {
 			v.add(at("quic", "maxIncomingStreams"), "must not be negative")
 		}
-		v.nonNegative(at("quic", "maxIdleTimeout"), q.MaxIdleTimeout)
-		v.nonNegative(at("quic", "handshakeTimeout"), q.HandshakeTimeout)
+		for key, d := range map[string]*config.Duration{"maxIdleTimeout": q.MaxIdleTimeout, "handshakeTimeout": q.HandshakeTimeout} {
+			if d != nil && *d <= 0 {
+				v.add(at("quic", key), "must be positive, got %s: leave it out for the default", d.Std())
+			}
+		}
 		if ep.HTTP3 == nil && (ep.MQTT == nil || !ep.MQTT.QUIC) {
 			v.add(at("quic"), "nothing listens on QUIC here: add an http3 section or set mqtt.quic = true")
 		}

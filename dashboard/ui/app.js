@@ -205,9 +205,19 @@
     }));
   }
 
+  // What an entrypoint listens for: TCP always, and on the same port over
+  // UDP, HTTP/3 or MQTT over QUIC when configured.
+  function protocols(e) {
+    var p = ["TCP"];
+    if (e.http3) p.push("HTTP/3 (UDP)");
+    if (e.mqtt && e.mqtt.quic) p.push("MQTT over QUIC (UDP)");
+    return p;
+  }
+
   function renderEntryPoints(items) {
-    return table(["Name", "Address"], items.map(function (e) {
-      return el("tr", null, [el("td", { class: "mono" }, [e.name]), el("td", { class: "mono" }, [e.address])]);
+    return table(["Name", "Address", "Protocols"], items.map(function (e) {
+      return el("tr", null, [el("td", { class: "mono" }, [e.name]), el("td", { class: "mono" }, [e.address]),
+        el("td", null, [chips(protocols(e))])]);
     }));
   }
 
