@@ -274,6 +274,8 @@ func (h *Handler) ServeMQTT(c net.Conn, serverName string, table Table) {
 		return
 	}
 	h.event(route.Name, "accepted")
+	// connectTimeout bounded the CONNECT; from here the keep-alive does.
+	_ = c.SetReadDeadline(time.Time{})
 	k.traffic = nopTraffic
 	if h.Events != nil {
 		k.traffic = h.Events.Traffic(route.Name)

@@ -92,7 +92,7 @@ func TestMQTTOverQUIC(t *testing.T) {
 	port := freePort(t)
 	g := startGateway(t, map[string]string{"mqtt.toml": cfg}, gatewayOpts{
 		extraEPs:    map[string]int{"mqtts": port, "mqtt": freePort(t)},
-		extraStatic: "[entryPoints.mqtts.mqtt]\n  quic = true\n  maxConnectionsPerIP = 3\n",
+		extraStatic: "[entryPoints.mqtts.mqtt]\n  quic = true\n  maxConnectionsPerIP = 3\n  connectTimeout = \"1s\"\n",
 	})
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	roots := clientTLS("mq.test", ca.pool, nil)
@@ -137,6 +137,8 @@ func TestMQTTOverQUIC(t *testing.T) {
 	if err := path.Switch(); err != nil {
 		t.Fatal(err)
 	}
+	// Quiet for longer than connectTimeout, which bounds only the CONNECT.
+	time.Sleep(1500 * time.Millisecond)
 	mosquittoPub(t, b.Addr, "devices/dev-q1/down/cmd", "after-move")
 	expect("after-move")
 	r.send(retained("devices/dev-q1/up/state", "up-after-move"))

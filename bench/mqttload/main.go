@@ -5,7 +5,10 @@
 // Rounds are interleaved (direct, Guan, direct, Guan...) and medians
 // reported; the table is printed and written to bench/results/.
 //
-//	go run ./bench/mqttload [-gateway BIN] [-rounds 3] [-duration 5s] [-idle 5000,9000]
+// Idle clients over QUIC share one client UDP socket, so their count is
+// bounded by the gateway's broker connections alone (one descriptor each).
+//
+//	go run ./bench/mqttload [-gateway BIN] [-rounds 3] [-duration 5s] [-idle 5000,9000] [-idle-quic 5000,15000]
 package main
 
 import (
@@ -20,6 +23,7 @@ import (
 	"encoding/pem"
 	"flag"
 	"fmt"
+	"io"
 	"math/big"
 	"net"
 	"net/http"
@@ -34,6 +38,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/quic-go/quic-go"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/guan-gateway/guan/mqtt/packet"
@@ -46,6 +51,7 @@ func main() {
 	publishers := flag.Int("publishers", 4, "publishing connections")
 	payload := flag.Int("payload", 1024, "payload bytes")
 	idle := flag.String("idle", "5000,9000", "idle connection counts to measure memory at (the fd limit bounds them)")
+	idleQUIC := flag.String("idle-quic", "5000,15000", "idle MQTT-over-QUIC connection counts to measure memory at")
 	out := flag.String("out", "bench/results", "directory for the report")
 	flag.Parse()
 
@@ -73,19 +79,19 @@ func main() {
 		connGuan = append(connGuan, connectRate(gw.addr, *duration, true))
 	}
 	var idleRows []string
-	for _, useTLS := range []bool{false, true} {
-		for _, f := range strings.Split(*idle, ",") {
+	for _, kind := range []string{"plain TCP", "TLS", "QUIC"} {
+		counts := *idle
+		if kind == "QUIC" {
+			counts = *idleQUIC
+		}
+		for _, f := range strings.Split(counts, ",") {
 			n, err := strconv.Atoi(strings.TrimSpace(f))
 			if err != nil || n <= 0 {
 				continue
 			}
-			kind := "plain TCP"
-			if useTLS {
-				kind = "TLS"
-			}
 			// A fresh gateway per count: memory freed by an earlier run stays
 			// in the process and would hide the cost.
-			fresh := startGatewayTLS(filepath.Join(work, fmt.Sprint("idle", n, useTLS)), *gwBin, brokerAddr, useTLS)
+			fresh := startGatewayMode(filepath.Join(work, fmt.Sprint("idle", n, kind)), *gwBin, brokerAddr, kind)
 			perConn, err := idleMemory(fresh, n)
 			fresh.stop()
 			if err != nil {
@@ -167,17 +173,24 @@ func startMosquitto(dir string) *proc {
 
 type gateway struct {
 	*proc
-	api string
-	tls bool
+	api  string
+	tls  bool
+	quic bool
 }
 
 func (g *gateway) stop() { _ = g.Process.Kill(); _ = g.Wait() }
 
-func startGateway(dir, bin, broker string) *gateway { return startGatewayTLS(dir, bin, broker, false) }
+func startGateway(dir, bin, broker string) *gateway { return startGatewayMode(dir, bin, broker, "plain TCP") }
 
-// startGatewayTLS starts the gateway; with useTLS its MQTT entrypoint takes
-// TLS (a self-signed certificate for 127.0.0.1) instead of plain MQTT.
-func startGatewayTLS(dir, bin, broker string, useTLS bool) *gateway {
+// startGatewayMode starts the gateway; its MQTT entrypoint takes plain
+// MQTT ("plain TCP"), TLS with a self-signed certificate for 127.0.0.1
+// ("TLS"), or that and MQTT over QUIC on the same port ("QUIC").
+func startGatewayMode(dir, bin, broker, mode string) *gateway {
+	useTLS := mode != "plain TCP"
+	quicSection := ""
+	if mode == "QUIC" {
+		quicSection = "[entryPoints.mqtt.mqtt]\n  quic = true\n"
+	}
 	port, api := freePort(), freePort()
 	hash, _ := bcrypt.GenerateFromPassword([]byte("secret"), 5)
 	dyn := filepath.Join(dir, "dynamic")
@@ -201,7 +214,7 @@ func startGatewayTLS(dir, bin, broker string, useTLS bool) *gateway {
 	check(os.WriteFile(static, []byte(fmt.Sprintf(`
 [entryPoints.mqtt]
   address = "127.0.0.1:%d"
-[entryPoints.traefik]
+%s[entryPoints.traefik]
   address = "127.0.0.1:%d"
 [providers.file]
   directory = %q
@@ -211,11 +224,11 @@ func startGatewayTLS(dir, bin, broker string, useTLS bool) *gateway {
   debug = true
 [log]
   level = "ERROR"
-`, port, api, dyn)), 0o644))
+`, port, quicSection, api, dyn)), 0o644))
 	cmd := exec.Command(bin, "--configFile="+static)
 	cmd.Stderr = os.Stderr
 	check(cmd.Start())
-	g := &gateway{proc: &proc{Cmd: cmd, addr: fmt.Sprintf("127.0.0.1:%d", port)}, api: fmt.Sprintf("127.0.0.1:%d", api), tls: useTLS}
+	g := &gateway{proc: &proc{Cmd: cmd, addr: fmt.Sprintf("127.0.0.1:%d", port)}, api: fmt.Sprintf("127.0.0.1:%d", api), tls: useTLS, quic: mode == "QUIC"}
 	waitListening(g.addr)
 	time.Sleep(time.Second) // the file provider's first configuration
 	return g
@@ -265,6 +278,67 @@ func mqttConnectTLS(addr, clientID string, auth bool, keepAlive uint16, useTLS b
 	_ = c.SetReadDeadline(time.Time{})
 	return c, br, nil
 }
+
+// quicClients opens MQTT-over-QUIC sessions from one UDP socket.
+type quicClients struct {
+	tr   *quic.Transport
+	addr *net.UDPAddr
+}
+
+func newQUICClients(addr string) (*quicClients, error) {
+	udp, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		return nil, err
+	}
+	ua, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return &quicClients{tr: &quic.Transport{Conn: udp}, addr: ua}, nil
+}
+
+func (q *quicClients) close() { q.tr.Close() }
+
+// connect opens a QUIC connection (ALPN mqtt), its stream, and a session
+// with keep-alive 0; the connection pings below the gateway's QUIC idle
+// timeout.
+func (q *quicClients) connect(clientID string) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := q.tr.Dial(ctx, q.addr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"mqtt"}}, &quic.Config{KeepAlivePeriod: time.Minute})
+	if err != nil {
+		return nil, err
+	}
+	str, err := c.OpenStreamSync(ctx)
+	if err != nil {
+		c.CloseWithError(0, "")
+		return nil, err
+	}
+	sc := quicStream{Stream: str, conn: c}
+	cp := packet.Connect{ProtocolName: "MQTT", Version: packet.V311, CleanStart: true, ClientID: clientID}
+	if _, err := sc.Write(cp.Append(nil)); err != nil {
+		sc.Close()
+		return nil, err
+	}
+	_ = sc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	ack := make([]byte, 4)
+	if _, err := ioReadFull(bufio.NewReader(sc), ack); err != nil || ack[3] != 0 {
+		sc.Close()
+		return nil, fmt.Errorf("CONNACK % x: %v", ack, err)
+	}
+	_ = sc.SetReadDeadline(time.Time{})
+	return sc, nil
+}
+
+// quicStream is a client's MQTT-over-QUIC stream as a net.Conn.
+type quicStream struct {
+	*quic.Stream
+	conn *quic.Conn
+}
+
+func (s quicStream) LocalAddr() net.Addr  { return s.conn.LocalAddr() }
+func (s quicStream) RemoteAddr() net.Addr { return s.conn.RemoteAddr() }
+func (s quicStream) Close() error         { return s.conn.CloseWithError(0, "") }
 
 func ioReadFull(br *bufio.Reader, b []byte) (int, error) {
 	n := 0
@@ -411,8 +485,25 @@ func idleMemory(g *gateway, n int) (float64, error) {
 		}
 	}
 	before := rssKB(g.Process.Pid)
+	var qc *quicClients
+	if g.quic {
+		var err error
+		if qc, err = newQUICClients(g.addr); err != nil {
+			return 0, err
+		}
+		defer qc.close()
+	}
 	for i := range n {
-		c, _, err := mqttConnectTLS(g.addr, fmt.Sprintf("load-idle-%d-%d", seq.Add(1), i), false, 0, g.tls)
+		id := fmt.Sprintf("load-idle-%d-%d", seq.Add(1), i)
+		if qc != nil {
+			c, err := qc.connect(id)
+			if err != nil {
+				return 0, fmt.Errorf("connection %d: %w", i, err)
+			}
+			conns = append(conns, c)
+			continue
+		}
+		c, _, err := mqttConnectTLS(g.addr, id, false, 0, g.tls)
 		if err != nil {
 			return 0, fmt.Errorf("connection %d: %w", i, err)
 		}
@@ -428,7 +519,35 @@ func idleMemory(g *gateway, n int) (float64, error) {
 	}
 	time.Sleep(2 * time.Second)
 	after := rssKB(g.Process.Pid)
+	heap, stacks, goroutines := runtimeMem(g)
+	fmt.Fprintf(os.Stderr, "  %d idle: RSS +%d KB; Go heap in use %d KB, stacks %d KB, %d goroutines\n",
+		n, after-before, heap>>10, stacks>>10, goroutines)
 	return float64(after-before) / float64(n), nil
+}
+
+// runtimeMem reads the gateway's heap and stack bytes in use and its
+// goroutine count from its pprof endpoints.
+func runtimeMem(g *gateway) (heap, stacks int64, goroutines int) {
+	resp, err := http.Get("http://" + g.api + "/debug/pprof/heap?debug=1")
+	if err != nil {
+		return 0, 0, 0
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for l := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "# HeapInuse = "); ok {
+			heap, _ = strconv.ParseInt(v, 10, 64)
+		}
+		if v, ok := strings.CutPrefix(l, "# StackInuse = "); ok {
+			stacks, _ = strconv.ParseInt(v, 10, 64)
+		}
+	}
+	if resp, err := http.Get("http://" + g.api + "/debug/pprof/goroutine?debug=1"); err == nil {
+		line, _ := bufio.NewReader(resp.Body).ReadString('\n')
+		resp.Body.Close()
+		fmt.Sscanf(line, "goroutine profile: total %d", &goroutines)
+	}
+	return heap, stacks, goroutines
 }
 
 func mosquittoVersion() string {
