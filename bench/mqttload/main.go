@@ -180,7 +180,9 @@ type gateway struct {
 
 func (g *gateway) stop() { _ = g.Process.Kill(); _ = g.Wait() }
 
-func startGateway(dir, bin, broker string) *gateway { return startGatewayMode(dir, bin, broker, "plain TCP") }
+func startGateway(dir, bin, broker string) *gateway {
+	return startGatewayMode(dir, bin, broker, "plain TCP")
+}
 
 // startGatewayMode starts the gateway; its MQTT entrypoint takes plain
 // MQTT ("plain TCP"), TLS with a self-signed certificate for 127.0.0.1
