@@ -540,8 +540,8 @@ func runtimeMem(g *gateway) (heap, stacks int64, goroutines int) {
 		if v, ok := strings.CutPrefix(l, "# HeapInuse = "); ok {
 			heap, _ = strconv.ParseInt(v, 10, 64)
 		}
-		if v, ok := strings.CutPrefix(l, "# StackInuse = "); ok {
-			stacks, _ = strconv.ParseInt(v, 10, 64)
+		if v, ok := strings.CutPrefix(l, "# Stack = "); ok { // "in use / from the OS"
+			stacks, _ = strconv.ParseInt(strings.Fields(v)[0], 10, 64)
 		}
 	}
 	if resp, err := http.Get("http://" + g.api + "/debug/pprof/goroutine?debug=1"); err == nil {
