@@ -258,3 +258,45 @@ func TestRedirectionDefaultsAndPortTarget(t *testing.T) {
 		t.Fatalf("redirect = %+v", r)
 	}
 }
+
+// The QUIC keys are checked with the rest, at their line.
+func TestValidateQUICKeys(t *testing.T) {
+	src := `
+[entryPoints.web]
+  address = ":443"
+  [entryPoints.web.http3]
+    advertisedPort = 70000
+  [entryPoints.web.quic]
+    maxIncomingStreams = -1
+    maxIdleTimeout = "0s"
+[entryPoints.both]
+  address = ":8883"
+  [entryPoints.both.http3]
+  [entryPoints.both.mqtt]
+    quic = true
+[entryPoints.none]
+  address = ":9000"
+  [entryPoints.none.quic]
+    handshakeTimeout = "5s"
+`
+	_, _, err := static.Parse("q.toml", []byte(src))
+	var errs config.Errors
+	if !errors.As(err, &errs) {
+		t.Fatalf("err = %v", err)
+	}
+	want := []string{
+		`q.toml:5:5: entryPoints.web.http3.advertisedPort: 70000 is not a port`,
+		`q.toml:7:5: entryPoints.web.quic.maxIncomingStreams: must not be negative`,
+		`q.toml:8:5: entryPoints.web.quic.maxIdleTimeout: must be positive, got 0s`,
+		`q.toml:13:5: entryPoints.both.mqtt.quic: http3 is on too`,
+		`q.toml:16:21: entryPoints.none.quic: nothing listens on QUIC here`,
+	}
+	if len(errs) != len(want) {
+		t.Fatalf("got %d errors, want %d:\n%v", len(errs), len(want), err)
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(errs[i].Error(), w) {
+			t.Errorf("error %d:\n got %s\nwant %s", i, errs[i], w)
+		}
+	}
+}

@@ -170,6 +170,9 @@ func (c *Configuration) validateEntryPoint(v *validator, name string, ep *EntryP
 	if h := ep.HTTP2; h != nil && h.MaxConcurrentStreams < 0 {
 		v.add(at("http2", "maxConcurrentStreams"), "must not be negative")
 	}
+	if ep.HTTP3 != nil && ep.MQTT != nil && ep.MQTT.QUIC {
+		v.add(at("mqtt", "quic"), "http3 is on too: an entrypoint with mqtt routers speaks only MQTT; give HTTP/3 its own entrypoint")
+	}
 	if h := ep.HTTP3; h != nil && (h.AdvertisedPort < 0 || h.AdvertisedPort > 65535) {
 		v.add(at("http3", "advertisedPort"), "%d is not a port: give 1-65535, or leave it out to announce the entrypoint's own", h.AdvertisedPort)
 	}
