@@ -5,6 +5,7 @@ import (
 	cryptotls "crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"slices"
@@ -378,7 +379,51 @@ func (h *h3Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			_ = rc.SetWriteDeadline(now.Add(h.write))
 		}
 	}
+	settleBody(r)
 	h.next.ServeHTTP(w, r)
+}
+
+// settleBody finds out whether a request whose method usually has no body
+// (GET, HEAD, DELETE, OPTIONS, TRACE) and whose header gives no length
+// carries one: HTTP/3 says it with the stream's end, not in the header.
+// Clients send that end with the header, so one read answers at once
+// (bounded by the read timeout otherwise). Without this the request would
+// go upstream with a chunked body that some servers refuse on a GET, and
+// the proxy would stream it from a goroutine of its own.
+func settleBody(r *http.Request) {
+	if r.ContentLength != -1 || r.Body == nil || r.Body == http.NoBody {
+		return
+	}
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodDelete, http.MethodOptions, http.MethodTrace:
+	default:
+		return
+	}
+	var first [1]byte
+	n, err := r.Body.Read(first[:])
+	switch {
+	case n == 0 && err == io.EOF:
+		r.Body.Close()
+		r.Body, r.ContentLength = http.NoBody, 0
+	case n == 1:
+		r.Body = &prefixedBody{first: first[0], ReadCloser: r.Body}
+	}
+}
+
+// prefixedBody gives back the byte settleBody read before the rest.
+type prefixedBody struct {
+	first byte
+	done  bool
+	io.ReadCloser
+}
+
+func (b *prefixedBody) Read(p []byte) (int, error) {
+	if !b.done && len(p) > 0 {
+		b.done = true
+		p[0] = b.first
+		return 1, nil
+	}
+	return b.ReadCloser.Read(p)
 }
 
 // early reports a connection whose handshake is not complete: its requests

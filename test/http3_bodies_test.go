@@ -34,6 +34,9 @@ func TestHTTP3BodiesStreamingAndTrailers(t *testing.T) {
 			case <-time.After(10 * time.Second):
 			}
 			io.WriteString(w, "data: last\n\n")
+		case "/shape":
+			b, _ := io.ReadAll(r.Body)
+			fmt.Fprintf(w, "%d %v %q", r.ContentLength, r.TransferEncoding, b)
 		case "/trailer":
 			w.Header().Set("Trailer", "X-Checksum")
 			io.WriteString(w, "body")
@@ -93,6 +96,31 @@ func TestHTTP3BodiesStreamingAndTrailers(t *testing.T) {
 		rest, _ := io.ReadAll(br)
 		if string(rest) != "\ndata: last\n\n" {
 			t.Fatalf("rest of the stream: %q", rest)
+		}
+	})
+	// HTTP/3 carries no "no body" flag in the header: a GET reaches the
+	// upstream without a body, not with an empty chunked one; a GET that
+	// does carry a body keeps all of it.
+	t.Run("body framing", func(t *testing.T) {
+		resp, err := c.Get(base + "/shape")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(got) != `0 [] ""` {
+			t.Fatalf("a bodiless GET reached the upstream as %s", got)
+		}
+		req, _ := http.NewRequest(http.MethodGet, base+"/shape", io.NopCloser(bytes.NewReader([]byte("query-in-body"))))
+		req.ContentLength = -1
+		resp, err = c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(got) != `-1 [chunked] "query-in-body"` {
+			t.Fatalf("a GET with a body reached the upstream as %s", got)
 		}
 	})
 	t.Run("trailers", func(t *testing.T) {
