@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"slices"
 	"strconv"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"github.com/guan-gateway/guan/mqtt"
 	"github.com/quic-go/quic-go"
 	"github.com/quic-go/quic-go/http3"
+	"golang.org/x/time/rate"
 )
 
 // Protocols of the QUIC side reported to Options.OnConn.
@@ -71,7 +73,7 @@ func newQUIC(e *EntryPoint, h http.Handler) (*quicServer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("entrypoint %q: QUIC: listen on UDP port %d: %w", e.name, tcp.Port, err)
 	}
-	q := &quicServer{e: e, set: set, udp: udp, tr: &quic.Transport{Conn: udp}, done: make(chan struct{}),
+	q := &quicServer{e: e, set: set, udp: udp, tr: newTransport(udp), done: make(chan struct{}),
 		conns: map[*quic.Conn]struct{}{}, h3conns: map[*h3Conn]struct{}{}}
 	conf := &quic.Config{
 		HandshakeIdleTimeout: set.handshakeTimeout,
@@ -118,6 +120,29 @@ func newQUIC(e *EntryPoint, h http.Handler) (*quicServer, error) {
 		}
 	}
 	return q, nil
+}
+
+// Above retryPerCPU new connection attempts per second per CPU (two
+// seconds' worth at once) — more full handshakes than the machine can do —
+// a client must first prove it receives packets at its address with a
+// Retry round trip (RFC 9000 §8.1.2): spoofed-source floods then cost the
+// gateway a stateless packet each instead of a handshake. Clients holding
+// a token from an earlier connection skip it.
+var retryPerCPU = 1000
+
+// retries counts the Retry packets sent, for tests.
+var retries atomic.Int64
+
+func newTransport(udp *net.UDPConn) *quic.Transport {
+	per := rate.Limit(retryPerCPU * runtime.GOMAXPROCS(0))
+	lim := rate.NewLimiter(per, 2*int(per))
+	return &quic.Transport{Conn: udp, VerifySourceAddress: func(net.Addr) bool {
+		if lim.Allow() {
+			return false
+		}
+		retries.Add(1)
+		return true
+	}}
 }
 
 func hostOf(addr string) string {

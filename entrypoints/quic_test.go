@@ -518,3 +518,34 @@ func TestHTTP3ShutdownDoesNotWaitForStuckHandlers(t *testing.T) {
 		t.Fatal("shutdown still waiting for a stuck handler 5 s after a 0.5 s grace period")
 	}
 }
+
+// Above the rate of new connection attempts, clients go through a Retry
+// first, and still connect; below it, none is sent.
+func TestQUICRetryAboveTheConnectionRate(t *testing.T) {
+	connect := func(s *h3Setup) {
+		t.Helper()
+		for i := range 3 {
+			tr := &http3.Transport{TLSClientConfig: s.client}
+			resp, err := (&http.Client{Transport: tr}).Get(s.h3URL("/"))
+			if err != nil {
+				t.Fatalf("connection %d: %v", i, err)
+			}
+			resp.Body.Close()
+			tr.Close()
+		}
+	}
+	before := retries.Load()
+	connect(startH3(t, &static.EntryPoint{HTTP3: &static.HTTP3{}}, echoProto()))
+	if n := retries.Load() - before; n != 0 {
+		t.Fatalf("%d Retry packets for 3 connections under the rate", n)
+	}
+
+	old := retryPerCPU
+	retryPerCPU = 0 // every attempt pays a Retry
+	defer func() { retryPerCPU = old }()
+	before = retries.Load()
+	connect(startH3(t, &static.EntryPoint{HTTP3: &static.HTTP3{}}, echoProto()))
+	if n := retries.Load() - before; n < 3 {
+		t.Fatalf("%d Retry packets for 3 connections over the rate, want one each at least", n)
+	}
+}
