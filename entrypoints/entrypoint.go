@@ -350,10 +350,7 @@ func (e *EntryPoint) acceptLoop() {
 			raw.Close()
 			continue
 		}
-		var rt Routing
-		if e.routing != nil {
-			rt = e.routing()
-		}
+		rt := e.current()
 		if rt == nil || !rt.PeekNeeded() {
 			c.setProto(protoHTTP)
 			go e.h1.ServeConn(c, nil)
@@ -361,6 +358,14 @@ func (e *EntryPoint) acceptLoop() {
 		}
 		go e.route(c, rt)
 	}
+}
+
+// current returns the snapshot's routing view; nil for plain HTTP only.
+func (e *EntryPoint) current() Routing {
+	if e.routing == nil {
+		return nil
+	}
+	return e.routing()
 }
 
 func (e *EntryPoint) track(c *conn) bool {

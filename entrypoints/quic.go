@@ -168,10 +168,7 @@ func (q *quicServer) altSvc() []string {
 // snapshot: the HTTPS configuration for this SNI (HTTP/3) or the MQTT
 // routers' one, restricted to TLS 1.3 and the QUIC application protocol.
 func (q *quicServer) tlsFor(hello *cryptotls.ClientHelloInfo) (*cryptotls.Config, error) {
-	var rt Routing
-	if q.e.routing != nil {
-		rt = q.e.routing()
-	}
+	rt := q.e.current()
 	if rt == nil {
 		return nil, errors.New("no routes")
 	}
@@ -277,10 +274,8 @@ func (q *quicServer) serveMQTT(c *quic.Conn) {
 		return
 	}
 	var table mqtt.Table
-	if q.e.routing != nil {
-		if rt := q.e.routing(); rt != nil {
-			table, _ = rt.MQTT()
-		}
+	if rt := q.e.current(); rt != nil {
+		table, _ = rt.MQTT()
 	}
 	if table == nil {
 		_ = c.CloseWithError(0, "no mqtt routers")

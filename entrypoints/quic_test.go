@@ -48,6 +48,31 @@ func startH3(t *testing.T, cfg *static.EntryPoint, handler http.Handler) *h3Setu
 	return &h3Setup{ep: ep, ca: ca, conns: conns, client: &cryptotls.Config{RootCAs: ca.pool, ServerName: "h3.test"}}
 }
 
+// h3TLS is the client's TLS configuration for raw QUIC dials (ALPN h3).
+func (s *h3Setup) h3TLS() *cryptotls.Config {
+	c := s.client.Clone()
+	c.NextProtos = []string{http3.NextProtoH3}
+	return c
+}
+
+// dialH3 opens an HTTP/3 connection to addr (early: with 0-RTT), closed
+// when the test ends.
+func dialH3(t *testing.T, addr string, tlsConf *cryptotls.Config, early bool) (*quic.Conn, *http3.ClientConn) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	dial := quic.DialAddr
+	if early {
+		dial = quic.DialAddrEarly
+	}
+	c, err := dial(ctx, addr, tlsConf, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.CloseWithError(0, "") })
+	return c, (&http3.Transport{}).NewClientConn(c)
+}
+
 func (s *h3Setup) h3URL(path string) string {
 	return fmt.Sprintf("https://127.0.0.1:%d%s", s.ep.QUICAddr().(*net.UDPAddr).Port, path)
 }
@@ -128,19 +153,10 @@ func TestHTTP3RefusesTLS12OnlyOptionsAndOtherALPN(t *testing.T) {
 // resume connects once to collect a session ticket in cache.
 func resume(t *testing.T, addr string, tlsConf *cryptotls.Config) {
 	t.Helper()
+	c, cc := dialH3(t, addr, tlsConf, false)
+	get3(t, cc)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	c, err := quic.DialAddr(ctx, addr, tlsConf, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cc := (&http3.Transport{}).NewClientConn(c)
-	req, _ := http.NewRequest(http.MethodGet, "https://h3.test/", nil)
-	resp, err := cc.RoundTrip(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
 	if tc, ok := tlsConf.ClientSessionCache.(*ticketCache); ok {
 		select {
 		case <-tc.got:
@@ -199,19 +215,10 @@ func TestHTTP3ZeroRTT(t *testing.T) {
 			// 40 ms each way: the requests reach the gateway a round trip
 			// before the client's Finished does.
 			relay := udprelay.Start(t, s.ep.QUICAddr(), 40*time.Millisecond)
-			tlsConf := s.client.Clone()
-			tlsConf.NextProtos = []string{http3.NextProtoH3}
+			tlsConf := s.h3TLS()
 			tlsConf.ClientSessionCache = newTicketCache()
 			resume(t, relay.Addr(), tlsConf)
-
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			c, err := quic.DialAddrEarly(ctx, relay.Addr(), tlsConf, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.CloseWithError(0, "")
-			cc := (&http3.Transport{}).NewClientConn(c)
+			c, cc := dialH3(t, relay.Addr(), tlsConf, true)
 			type result struct {
 				code int
 				body string
@@ -322,16 +329,7 @@ func TestHTTP3ConnectionMigration(t *testing.T) {
 func TestHTTP3SurvivesNATRebinding(t *testing.T) {
 	s := startH3(t, &static.EntryPoint{HTTP3: &static.HTTP3{}}, remoteAddrHandler())
 	relay := udprelay.Start(t, s.ep.QUICAddr(), 0)
-	tlsConf := s.client.Clone()
-	tlsConf.NextProtos = []string{http3.NextProtoH3}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, err := quic.DialAddr(ctx, relay.Addr(), tlsConf, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.CloseWithError(0, "")
-	cc := (&http3.Transport{}).NewClientConn(c)
+	_, cc := dialH3(t, relay.Addr(), s.h3TLS(), false)
 	before := get3(t, cc)
 	relay.Rebind(t)
 	// The gateway validates the new path (PATH_CHALLENGE) before it moves
@@ -413,17 +411,11 @@ func TestSmallUDPBuffersAreReported(t *testing.T) {
 
 func TestHTTP3DrainClosesIdleConnections(t *testing.T) {
 	s := startH3(t, &static.EntryPoint{HTTP3: &static.HTTP3{}}, echoProto())
-	tlsConf := s.client.Clone()
-	tlsConf.NextProtos = []string{http3.NextProtoH3}
+	c, cc := dialH3(t, s.ep.QUICAddr().String(), s.h3TLS(), false)
+	get3(t, cc)
+	// The client stays connected and idle: the drain must not wait for it.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	c, err := quic.DialAddr(ctx, s.ep.QUICAddr().String(), tlsConf, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.CloseWithError(0, "")
-	get3(t, (&http3.Transport{}).NewClientConn(c))
-	// The client stays connected and idle: the drain must not wait for it.
 	if err := s.ep.Shutdown(ctx); err != nil {
 		t.Fatalf("shutdown with an idle HTTP/3 client: %v", err)
 	}
@@ -444,15 +436,7 @@ func TestQUICLimits(t *testing.T) {
 		<-release
 		inFlight.Add(-1)
 	}))
-	tlsConf := s.client.Clone()
-	tlsConf.NextProtos = []string{http3.NextProtoH3}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, err := quic.DialAddr(ctx, s.ep.QUICAddr().String(), tlsConf, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cc := (&http3.Transport{}).NewClientConn(c)
+	_, cc := dialH3(t, s.ep.QUICAddr().String(), s.h3TLS(), false)
 	var wg sync.WaitGroup
 	errs := make(chan error, 4)
 	for range 4 {
@@ -484,7 +468,6 @@ func TestQUICLimits(t *testing.T) {
 		t.Fatalf("%d connections open before the idle period", open)
 	}
 	waitFor(t, "the idle connection to be dropped", func() bool { open, _ := s.conns.get(ProtoHTTP3); return open == 0 })
-	c.CloseWithError(0, "")
 }
 
 // A handler that ignores its cancelled context does not hold the

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strconv"
@@ -59,7 +60,7 @@ func TestMQTTIdleConnections(t *testing.T) {
 		}
 		_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
 		ack := make([]byte, 4)
-		if _, err := io_ReadFull(bufio.NewReaderSize(c, 16), ack); err != nil || ack[0] != packet.CONNACK<<4 || ack[3] != 0 {
+		if _, err := io.ReadFull(bufio.NewReaderSize(c, 16), ack); err != nil || ack[0] != packet.CONNACK<<4 || ack[3] != 0 {
 			t.Fatalf("client %d: CONNACK % x, %v", i, ack, err)
 		}
 		_ = c.SetReadDeadline(time.Time{})
@@ -96,7 +97,7 @@ func TestMQTTIdleConnections(t *testing.T) {
 	}
 	resp := make([]byte, 2)
 	_ = probe.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if _, err := io_ReadFull(bufio.NewReaderSize(probe, 16), resp); err != nil || resp[0] != packet.PINGRESP<<4 {
+	if _, err := io.ReadFull(bufio.NewReaderSize(probe, 16), resp); err != nil || resp[0] != packet.PINGRESP<<4 {
 		t.Fatalf("PINGREQ after holding %d connections: % x %v", n, resp, err)
 	}
 	for _, c := range conns {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -84,25 +85,13 @@ func (r *rawMQTT) read() (packet.Header, []byte) {
 		h, hl, err := packet.ParseHeader(head)
 		if err == nil {
 			body := make([]byte, h.Remaining)
-			if _, err := io_ReadFull(r.br, body); err != nil {
+			if _, err := io.ReadFull(r.br, body); err != nil {
 				r.t.Fatal(err)
 			}
 			_ = hl
 			return h, body
 		}
 	}
-}
-
-func io_ReadFull(br *bufio.Reader, b []byte) (int, error) {
-	n := 0
-	for n < len(b) {
-		m, err := br.Read(b[n:])
-		n += m
-		if err != nil {
-			return n, err
-		}
-	}
-	return n, nil
 }
 
 // publish encodes a PUBLISH.
@@ -501,7 +490,7 @@ func TestMQTTDrainOnSIGTERM(t *testing.T) {
 				head = append(head, b)
 				if h, _, err := packet.ParseHeader(head); err == nil {
 					body := make([]byte, h.Remaining)
-					_, _ = io_ReadFull(c.br, body)
+					_, _ = io.ReadFull(c.br, body)
 					arrivals <- arrival{at: time.Since(start), kind: h.Type, body: body}
 					return
 				}

@@ -16,24 +16,16 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"flag"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -41,6 +33,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/guan-gateway/guan/bench/harness"
 	"github.com/quic-go/quic-go"
 	"github.com/quic-go/quic-go/http3"
 )
@@ -57,27 +50,27 @@ func main() {
 	flag.Parse()
 
 	work, err := os.MkdirTemp("", "guan-h3load-")
-	check(err)
+	harness.Check(err)
 	defer os.RemoveAll(work)
 	if *gwBin == "" {
 		*gwBin = filepath.Join(work, "gateway")
 		build := exec.Command("go", "build", "-o", *gwBin, "./cmd/gateway")
 		build.Stdout, build.Stderr = os.Stderr, os.Stderr
-		check(build.Run())
+		harness.Check(build.Run())
 	}
 	upBin := filepath.Join(work, "upstream")
 	build := exec.Command("go", "build", "-o", upBin, "./bench/upstream")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	check(build.Run())
-	up := exec.Command(upBin, "-listen", fmt.Sprintf("127.0.0.1:%d", freePort()))
+	harness.Check(build.Run())
+	up := exec.Command(upBin, "-listen", fmt.Sprintf("127.0.0.1:%d", harness.FreePort()))
 	up.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	upOut, err := up.StdoutPipe()
-	check(err)
-	check(up.Start())
+	harness.Check(err)
+	harness.Check(up.Start())
 	defer up.Process.Kill()
 	line := make([]byte, 64)
 	n, err := upOut.Read(line)
-	check(err)
+	harness.Check(err)
 	upstream := strings.TrimSpace(string(line[:n]))
 
 	gw := startGateway(work, *gwBin, upstream)
@@ -124,17 +117,17 @@ func main() {
 	fmt.Fprintf(&b, "Machine: %d CPUs shared by the load generator, Guan and the upstream. One Guan entrypoint (TCP and UDP on one port), one upstream (HTTP/1.1, keep-alive). Go clients on both sides: net/http (HTTP/2, TLS 1.3) and quic-go's http3. Medians of %d interleaved rounds of %v.\n\n",
 		runtime.NumCPU(), *rounds, *duration)
 	fmt.Fprintf(&b, "| measure | HTTP/2 over TLS | HTTP/3 | HTTP/3 / HTTP/2 |\n|---|---:|---:|---:|\n")
-	fmt.Fprintf(&b, "| GET 1 KiB, %d connections x %d streams (req/s) | %.0f | %.0f | %.2f |\n", *conns, *streams, median(h2), median(h3), median(h3)/median(h2))
-	fmt.Fprintf(&b, "| Guan CPU seconds per 100k requests | %.2f | %.2f | %.2f |\n\n", median(h2cpu), median(h3cpu), median(h3cpu)/median(h2cpu))
+	fmt.Fprintf(&b, "| GET 1 KiB, %d connections x %d streams (req/s) | %.0f | %.0f | %.2f |\n", *conns, *streams, harness.Median(h2), harness.Median(h3), harness.Median(h3)/harness.Median(h2))
+	fmt.Fprintf(&b, "| Guan CPU seconds per 100k requests | %.2f | %.2f | %.2f |\n\n", harness.Median(h2cpu), harness.Median(h3cpu), harness.Median(h3cpu)/harness.Median(h2cpu))
 	fmt.Fprintf(&b, "| new connections, full handshake + one GET + close, %d clients | TLS 1.3 over TCP | HTTP/3 (QUIC) | QUIC / TCP |\n|---|---:|---:|---:|\n", *dialers)
-	fmt.Fprintf(&b, "| connections/s | %.0f | %.0f | %.2f |\n\n", median(c1), median(c3), median(c3)/median(c1))
+	fmt.Fprintf(&b, "| connections/s | %.0f | %.0f | %.2f |\n\n", harness.Median(c1), harness.Median(c3), harness.Median(c3)/harness.Median(c1))
 	fmt.Fprintf(&b, "Gateway RSS per idle HTTP/3 connection (after one request each; QUIC and HTTP/3 state, no upstream connection of its own):\n\n| connections | RSS per connection |\n|---:|---:|\n%s\n\n", strings.Join(idleRows, "\n"))
-	fmt.Fprintf(&b, "Raw rounds: HTTP/2 %v, HTTP/3 %v; connections TCP %v, QUIC %v\n", whole(h2), whole(h3), whole(c1), whole(c3))
+	fmt.Fprintf(&b, "Raw rounds: HTTP/2 %v, HTTP/3 %v; connections TCP %v, QUIC %v\n", harness.Whole(h2), harness.Whole(h3), harness.Whole(c1), harness.Whole(c3))
 	fmt.Print(b.String())
 	if *out != "" {
-		check(os.MkdirAll(*out, 0o755))
+		harness.Check(os.MkdirAll(*out, 0o755))
 		name := filepath.Join(*out, time.Now().UTC().Format("2006-01-02-1504")+"-http3.md")
-		check(os.WriteFile(name, []byte(b.String()), 0o644))
+		harness.Check(os.WriteFile(name, []byte(b.String()), 0o644))
 		fmt.Fprintln(os.Stderr, "wrote", name)
 	}
 }
@@ -355,27 +348,15 @@ func (g *gateway) cpu() float64 {
 }
 
 // rss returns the gateway's resident set in bytes.
-func (g *gateway) rss() int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", g.Process.Pid))
-	if err != nil {
-		return 0
-	}
-	for l := range strings.SplitSeq(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb * 1024
-		}
-	}
-	return 0
-}
+func (g *gateway) rss() int64 { return int64(harness.RSSKB(g.Process.Pid)) * 1024 }
 
 func startGateway(dir, bin, upstream string) *gateway {
-	check(os.MkdirAll(dir, 0o755))
-	port, api := freePort(), freePort()
-	certFile, keyFile := selfSigned(dir)
+	harness.Check(os.MkdirAll(dir, 0o755))
+	port, api := harness.FreePort(), harness.FreePort()
+	certFile, keyFile := harness.SelfSigned(dir, "bench.test")
 	dyn := filepath.Join(dir, "dynamic")
-	check(os.MkdirAll(dyn, 0o755))
-	check(os.WriteFile(filepath.Join(dyn, "bench.toml"), []byte(fmt.Sprintf(`
+	harness.Check(os.MkdirAll(dyn, 0o755))
+	harness.Check(os.WriteFile(filepath.Join(dyn, "bench.toml"), []byte(fmt.Sprintf(`
 [[tls.certificates]]
   certFile = %q
   keyFile = %q
@@ -388,7 +369,7 @@ func startGateway(dir, bin, upstream string) *gateway {
   url = "http://%[4]s"
 `, certFile, keyFile, "`", upstream)), 0o644))
 	static := filepath.Join(dir, "static.toml")
-	check(os.WriteFile(static, []byte(fmt.Sprintf(`
+	harness.Check(os.WriteFile(static, []byte(fmt.Sprintf(`
 [entryPoints.websecure]
   address = "127.0.0.1:%d"
   [entryPoints.websecure.http3]
@@ -405,7 +386,7 @@ func startGateway(dir, bin, upstream string) *gateway {
 	cmd := exec.Command(bin, "--configFile="+static)
 	cmd.Stderr = os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // gone with us, even on check's exit
-	check(cmd.Start())
+	harness.Check(cmd.Start())
 	for i := 0; ; i++ {
 		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/ping", api))
 		if err == nil {
@@ -413,56 +394,9 @@ func startGateway(dir, bin, upstream string) *gateway {
 			break
 		}
 		if i > 200 {
-			check(fmt.Errorf("gateway did not start"))
+			harness.Check(fmt.Errorf("gateway did not start"))
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
 	return &gateway{Cmd: cmd, addr: fmt.Sprintf("127.0.0.1:%d", port), port: port}
-}
-
-// selfSigned writes an ECDSA P-256 certificate for bench.test.
-func selfSigned(dir string) (string, string) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	check(err)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "bench.test"}, DNSNames: []string{"bench.test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	check(err)
-	kb, err := x509.MarshalPKCS8PrivateKey(key)
-	check(err)
-	certFile, keyFile := filepath.Join(dir, "bench.crt"), filepath.Join(dir, "bench.key")
-	check(os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644))
-	check(os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kb}), 0o600))
-	return certFile, keyFile
-}
-
-func freePort() int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	check(err)
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-func check(err error) {
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "h3load:", err)
-		os.Exit(1)
-	}
-}
-
-func median(v []float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	return s[len(s)/2]
-}
-
-func whole(v []float64) []int {
-	out := make([]int, len(v))
-	for i, x := range v {
-		out[i] = int(x)
-	}
-	return out
 }

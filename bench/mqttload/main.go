@@ -14,24 +14,16 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"flag"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -41,6 +33,7 @@ import (
 	"github.com/quic-go/quic-go"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/guan-gateway/guan/bench/harness"
 	"github.com/guan-gateway/guan/mqtt/packet"
 )
 
@@ -56,13 +49,13 @@ func main() {
 	flag.Parse()
 
 	work, err := os.MkdirTemp("", "guan-mqttload-")
-	check(err)
+	harness.Check(err)
 	defer os.RemoveAll(work)
 	if *gwBin == "" {
 		*gwBin = filepath.Join(work, "gateway")
 		build := exec.Command("go", "build", "-o", *gwBin, "./cmd/gateway")
 		build.Stdout, build.Stderr = os.Stderr, os.Stderr
-		check(build.Run())
+		harness.Check(build.Run())
 	}
 	broker := startMosquitto(work)
 	defer broker.Process.Kill()
@@ -108,47 +101,19 @@ func main() {
 		runtime.NumCPU(), mosquittoVersion(), *rounds, *duration)
 	fmt.Fprintf(&b, "| measure | direct to Mosquitto | through Guan | Guan / direct |\n|---|---:|---:|---:|\n")
 	fmt.Fprintf(&b, "| QoS 0 PUBLISH, %d B payload, %d publishers (msg/s received) | %.0f | %.0f | %.2f |\n",
-		*payload, *publishers, median(direct), median(guan), median(guan)/median(direct))
+		*payload, *publishers, harness.Median(direct), harness.Median(guan), harness.Median(guan)/harness.Median(direct))
 	fmt.Fprintf(&b, "| CONNECT + CONNACK + DISCONNECT per second (Guan: connectAuth, route, broker connect) | %.0f | %.0f | %.2f |\n\n",
-		median(connDirect), median(connGuan), median(connGuan)/median(connDirect))
+		harness.Median(connDirect), harness.Median(connGuan), harness.Median(connGuan)/harness.Median(connDirect))
 	fmt.Fprintf(&b, "Gateway RSS per idle proxied connection (client and broker side together):\n\n| client side | connections | RSS per connection |\n|---|---:|---:|\n%s\n",
 		strings.Join(idleRows, "\n"))
-	fmt.Fprintf(&b, "\nRaw rounds: direct %v, Guan %v; connects direct %v, Guan %v\n", round(direct), round(guan), round(connDirect), round(connGuan))
+	fmt.Fprintf(&b, "\nRaw rounds: direct %v, Guan %v; connects direct %v, Guan %v\n", harness.Whole(direct), harness.Whole(guan), harness.Whole(connDirect), harness.Whole(connGuan))
 	fmt.Print(b.String())
 	if *out != "" {
-		check(os.MkdirAll(*out, 0o755))
+		harness.Check(os.MkdirAll(*out, 0o755))
 		name := filepath.Join(*out, time.Now().UTC().Format("2006-01-02-1504")+"-mqtt.md")
-		check(os.WriteFile(name, []byte(b.String()), 0o644))
+		harness.Check(os.WriteFile(name, []byte(b.String()), 0o644))
 		fmt.Fprintln(os.Stderr, "wrote", name)
 	}
-}
-
-func check(err error) {
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "mqttload:", err)
-		os.Exit(1)
-	}
-}
-
-func median(v []float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	return s[len(s)/2]
-}
-
-func round(v []float64) []int {
-	out := make([]int, len(v))
-	for i, x := range v {
-		out[i] = int(x)
-	}
-	return out
-}
-
-func freePort() int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	check(err)
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 type proc struct {
@@ -157,17 +122,17 @@ type proc struct {
 }
 
 func startMosquitto(dir string) *proc {
-	port := freePort()
+	port := harness.FreePort()
 	conf := filepath.Join(dir, "mosquitto.conf")
-	check(os.WriteFile(conf, []byte(fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\nmax_keepalive 65535\nmax_queued_messages 100000\n", port)), 0o644))
+	harness.Check(os.WriteFile(conf, []byte(fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\nmax_keepalive 65535\nmax_queued_messages 100000\n", port)), 0o644))
 	bin, err := exec.LookPath("mosquitto")
 	if err != nil {
 		bin = "/usr/sbin/mosquitto"
 	}
 	cmd := exec.Command("sh", "-c", `ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$0" -c "$1"`, bin, conf)
-	check(cmd.Start())
+	harness.Check(cmd.Start())
 	p := &proc{Cmd: cmd, addr: fmt.Sprintf("127.0.0.1:%d", port)}
-	waitListening(p.addr)
+	harness.WaitListening(p.addr)
 	return p
 }
 
@@ -193,11 +158,11 @@ func startGatewayMode(dir, bin, broker, mode string) *gateway {
 	if mode == "QUIC" {
 		quicSection = "[entryPoints.mqtt.mqtt]\n  quic = true\n"
 	}
-	port, api := freePort(), freePort()
+	port, api := harness.FreePort(), harness.FreePort()
 	hash, _ := bcrypt.GenerateFromPassword([]byte("secret"), 5)
 	dyn := filepath.Join(dir, "dynamic")
-	check(os.MkdirAll(dyn, 0o755))
-	check(os.WriteFile(filepath.Join(dyn, "mqtt.toml"), []byte(fmt.Sprintf(`
+	harness.Check(os.MkdirAll(dyn, 0o755))
+	harness.Check(os.WriteFile(filepath.Join(dyn, "mqtt.toml"), []byte(fmt.Sprintf(`
 [mqtt.routers.load]
   entryPoints = ["mqtt"]
   rule = "ClientIDPrefix(%[1]sload-%[1]s)"
@@ -213,7 +178,7 @@ func startGatewayMode(dir, bin, broker, mode string) *gateway {
   address = %[3]q
 `, "`", hash, broker)+tlsSection(dir, useTLS)), 0o644))
 	static := filepath.Join(dir, "static.toml")
-	check(os.WriteFile(static, []byte(fmt.Sprintf(`
+	harness.Check(os.WriteFile(static, []byte(fmt.Sprintf(`
 [entryPoints.mqtt]
   address = "127.0.0.1:%d"
 %s[entryPoints.traefik]
@@ -229,22 +194,11 @@ func startGatewayMode(dir, bin, broker, mode string) *gateway {
 `, port, quicSection, api, dyn)), 0o644))
 	cmd := exec.Command(bin, "--configFile="+static)
 	cmd.Stderr = os.Stderr
-	check(cmd.Start())
+	harness.Check(cmd.Start())
 	g := &gateway{proc: &proc{Cmd: cmd, addr: fmt.Sprintf("127.0.0.1:%d", port)}, api: fmt.Sprintf("127.0.0.1:%d", api), tls: useTLS, quic: mode == "QUIC"}
-	waitListening(g.addr)
+	harness.WaitListening(g.addr)
 	time.Sleep(time.Second) // the file provider's first configuration
 	return g
-}
-
-func waitListening(addr string) {
-	for i := 0; i < 200; i++ {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-	check(fmt.Errorf("%s never listened", addr))
 }
 
 func mqttConnect(addr, clientID string, auth bool, keepAlive uint16) (net.Conn, *bufio.Reader, error) {
@@ -273,7 +227,7 @@ func mqttConnectTLS(addr, clientID string, auth bool, keepAlive uint16, useTLS b
 	br := bufio.NewReader(c)
 	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	ack := make([]byte, 4)
-	if _, err := ioReadFull(br, ack); err != nil || ack[3] != 0 {
+	if _, err := io.ReadFull(br, ack); err != nil || ack[3] != 0 {
 		c.Close()
 		return nil, nil, fmt.Errorf("CONNACK % x: %v", ack, err)
 	}
@@ -324,7 +278,7 @@ func (q *quicClients) connect(clientID string) (net.Conn, error) {
 	}
 	_ = sc.SetReadDeadline(time.Now().Add(10 * time.Second))
 	ack := make([]byte, 4)
-	if _, err := ioReadFull(bufio.NewReader(sc), ack); err != nil || ack[3] != 0 {
+	if _, err := io.ReadFull(bufio.NewReader(sc), ack); err != nil || ack[3] != 0 {
 		sc.Close()
 		return nil, fmt.Errorf("CONNACK % x: %v", ack, err)
 	}
@@ -342,18 +296,6 @@ func (s quicStream) LocalAddr() net.Addr  { return s.conn.LocalAddr() }
 func (s quicStream) RemoteAddr() net.Addr { return s.conn.RemoteAddr() }
 func (s quicStream) Close() error         { return s.conn.CloseWithError(0, "") }
 
-func ioReadFull(br *bufio.Reader, b []byte) (int, error) {
-	n := 0
-	for n < len(b) {
-		m, err := br.Read(b[n:])
-		n += m
-		if err != nil {
-			return n, err
-		}
-	}
-	return n, nil
-}
-
 var seq atomic.Int64
 
 // throughput publishes QoS 0 messages to pubAddr from n connections for d
@@ -361,14 +303,14 @@ var seq atomic.Int64
 func throughput(pubAddr, brokerAddr string, n, size int, d time.Duration) float64 {
 	topic := fmt.Sprintf("load/%d", seq.Add(1))
 	sub, sbr, err := mqttConnect(brokerAddr, fmt.Sprintf("sub-%d", seq.Add(1)), false, 0)
-	check(err)
+	harness.Check(err)
 	defer sub.Close()
 	subscribe := packet.AppendSubscribe(nil, packet.V311, 1, nil, []packet.Subscription{{Filter: topic, Options: 0}})
 	_, err = sub.Write(subscribe)
-	check(err)
+	harness.Check(err)
 	suback := make([]byte, 5)
-	_, err = ioReadFull(sbr, suback)
-	check(err)
+	_, err = io.ReadFull(sbr, suback)
+	harness.Check(err)
 
 	var received atomic.Int64
 	go func() {
@@ -411,7 +353,7 @@ func throughput(pubAddr, brokerAddr string, n, size int, d time.Duration) float6
 	var wg sync.WaitGroup
 	for i := range n {
 		c, _, err := mqttConnect(pubAddr, fmt.Sprintf("load-%d-%d", seq.Add(1), i), false, 0)
-		check(err)
+		harness.Check(err)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -459,18 +401,6 @@ func connectRate(addr string, d time.Duration, auth bool) float64 {
 	return float64(done.Load()) / time.Since(t0).Seconds()
 }
 
-func rssKB(pid int) int {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	check(err)
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			n, _ := strconv.Atoi(strings.Fields(v)[0])
-			return n
-		}
-	}
-	return 0
-}
-
 // idleMemory holds n idle connections through the gateway and returns its
 // RSS growth per connection, in KB.
 func idleMemory(g *gateway, n int) (float64, error) {
@@ -486,7 +416,7 @@ func idleMemory(g *gateway, n int) (float64, error) {
 			resp.Body.Close()
 		}
 	}
-	before := rssKB(g.Process.Pid)
+	before := harness.RSSKB(g.Process.Pid)
 	var qc *quicClients
 	if g.quic {
 		var err error
@@ -520,7 +450,7 @@ func idleMemory(g *gateway, n int) (float64, error) {
 		}
 	}
 	time.Sleep(2 * time.Second)
-	after := rssKB(g.Process.Pid)
+	after := harness.RSSKB(g.Process.Pid)
 	heap, stacks, goroutines := runtimeMem(g)
 	fmt.Fprintf(os.Stderr, "  %d idle: RSS +%d KB; Go heap in use %d KB, stacks %d KB, %d goroutines\n",
 		n, after-before, heap>>10, stacks>>10, goroutines)
@@ -563,17 +493,7 @@ func tlsSection(dir string, useTLS bool) string {
 	if !useTLS {
 		return ""
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	check(err)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	check(err)
-	kb, err := x509.MarshalPKCS8PrivateKey(key)
-	check(err)
-	cert, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	check(os.WriteFile(cert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644))
-	check(os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kb}), 0o600))
+	cert, keyFile := harness.SelfSigned(dir, "127.0.0.1")
 	return fmt.Sprintf(`
 [mqtt.routers.load.tls]
 [mqtt.routers.auth.tls]
