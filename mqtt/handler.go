@@ -183,7 +183,7 @@ func (h *Handler) ServeMQTT(c net.Conn, serverName string, table Table) {
 		maxPacket = defaultMaxPacket
 	}
 	_ = c.SetReadDeadline(time.Now().Add(timeout))
-	br := bufio.NewReaderSize(c, 512)
+	br := takeReader(c)
 	raw, hdr, err := readPacket(br, maxPacket)
 	if err != nil || hdr.Type != packet.CONNECT {
 		h.log().Debug("MQTT connection closed before a CONNECT", "remote", c.RemoteAddr().String(), "error", err)
@@ -258,7 +258,7 @@ func (h *Handler) ServeMQTT(c net.Conn, serverName string, table Table) {
 		refuse(packet.RCServerUnavailable, "broker_unavailable")
 		return
 	}
-	bbr := bufio.NewReaderSize(bc, 512)
+	bbr := takeReader(bc)
 	ack, ackHdr, err := readPacket(bbr, maxPacket)
 	if err != nil || ackHdr.Type != packet.CONNACK {
 		refuse(packet.RCServerUnavailable, "broker_unavailable")

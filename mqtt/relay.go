@@ -1,6 +1,7 @@
 package mqtt
 
 import (
+	"bufio"
 	"errors"
 	"io"
 	"sync"
@@ -21,6 +22,30 @@ var errKeepAlive = errors.New("keep-alive expired")
 
 // copyBufs hold broker bytes only while they are being relayed.
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, 16<<10); return &b }}
+
+// readers are the framing readers of both sides; a side gives its reader
+// back while parked with nothing buffered, so an idle session holds none.
+var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readerSize) }}
+
+const readerSize = 512
+
+// takeReader returns a framing reader on c.
+func takeReader(c io.Reader) *bufio.Reader {
+	br := readers.Get().(*bufio.Reader)
+	br.Reset(c)
+	return br
+}
+
+// dropReader gives br back when it holds nothing; it returns what the
+// side keeps (nil, or br when bytes are buffered).
+func dropReader(br *bufio.Reader) *bufio.Reader {
+	if br == nil || br.Buffered() > 0 {
+		return br
+	}
+	br.Reset(nil)
+	readers.Put(br)
+	return nil
+}
 
 // relay starts both directions; it returns at once when both can park.
 func (k *conn) relay() {
@@ -71,7 +96,7 @@ type holder interface{ Holding() bool }
 // idleClient reports whether the client side has nothing to read now;
 // only called when k.holder is set.
 func (k *conn) idleClient() bool {
-	if k.br.Buffered() > 0 {
+	if k.br != nil && k.br.Buffered() > 0 {
 		return false
 	}
 	if k.holder.Holding() {
@@ -87,8 +112,14 @@ func (k *conn) clientLoop() {
 		if k.finished.Load() {
 			return
 		}
-		if k.crc != nil && k.idleClient() && park(k.crc, k.clientLoop) {
-			return
+		if k.crc != nil && k.idleClient() {
+			k.br = dropReader(k.br)
+			if park(k.crc, k.clientLoop) {
+				return
+			}
+		}
+		if k.br == nil {
+			k.br = takeReader(k.client)
 		}
 		raw, hdr, err := readPacket(k.br, k.maxPacket)
 		if err != nil {
@@ -175,8 +206,11 @@ func (k *conn) brokerLoop() {
 		if k.finished.Load() {
 			return
 		}
-		if k.brc != nil && k.bbr.Buffered() == 0 && !readable(k.brc) && park(k.brc, k.brokerLoop) {
-			return
+		if k.brc != nil && (k.bbr == nil || k.bbr.Buffered() == 0) && !readable(k.brc) {
+			k.bbr = dropReader(k.bbr)
+			if park(k.brc, k.brokerLoop) {
+				return
+			}
 		}
 		var err error
 		if framed {
@@ -192,6 +226,9 @@ func (k *conn) brokerLoop() {
 }
 
 func (k *conn) brokerPacket() error {
+	if k.bbr == nil {
+		k.bbr = takeReader(k.broker)
+	}
 	raw, hdr, err := readPacket(k.bbr, k.maxPacket)
 	if err != nil {
 		return errBrokerGone
@@ -205,7 +242,8 @@ func (k *conn) brokerPacket() error {
 
 // brokerBytes copies what the broker sent (at least one read's worth).
 func (k *conn) brokerBytes() error {
-	if n := k.bbr.Buffered(); n > 0 {
+	if k.bbr != nil && k.bbr.Buffered() > 0 {
+		n := k.bbr.Buffered()
 		b, _ := k.bbr.Peek(n)
 		err := k.writeClient(b)
 		_, _ = k.bbr.Discard(n)

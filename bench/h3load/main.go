@@ -123,13 +123,7 @@ func main() {
 	fmt.Fprintf(&b, "| connections/s | %.0f | %.0f | %.2f |\n\n", harness.Median(c1), harness.Median(c3), harness.Median(c3)/harness.Median(c1))
 	fmt.Fprintf(&b, "Gateway RSS per idle HTTP/3 connection (after one request each; QUIC and HTTP/3 state, no upstream connection of its own):\n\n| connections | RSS per connection |\n|---:|---:|\n%s\n\n", strings.Join(idleRows, "\n"))
 	fmt.Fprintf(&b, "Raw rounds: HTTP/2 %v, HTTP/3 %v; connections TCP %v, QUIC %v\n", harness.Whole(h2), harness.Whole(h3), harness.Whole(c1), harness.Whole(c3))
-	fmt.Print(b.String())
-	if *out != "" {
-		harness.Check(os.MkdirAll(*out, 0o755))
-		name := filepath.Join(*out, time.Now().UTC().Format("2006-01-02-1504")+"-http3.md")
-		harness.Check(os.WriteFile(name, []byte(b.String()), 0o644))
-		fmt.Fprintln(os.Stderr, "wrote", name)
-	}
+	harness.Report(*out, "http3", b.String())
 }
 
 // client is one connection's worth of HTTP client.

@@ -1,7 +1,8 @@
 // Package harness holds what the load commands under bench/ (mqttload,
 // h3load) need around the gateway they measure: free loopback ports, a
 // self-signed certificate, waiting for a listener, the resident memory of
-// a process, medians of rounds, and leaving on the first error.
+// a process, medians of rounds, writing the report, and leaving on the
+// first error.
 package harness
 
 import (
@@ -104,4 +105,17 @@ func Whole(v []float64) []int {
 		out[i] = int(x)
 	}
 	return out
+}
+
+// Report prints a report and, unless dir is empty, writes it into dir as
+// <date-time>-<kind>.md.
+func Report(dir, kind, text string) {
+	fmt.Print(text)
+	if dir == "" {
+		return
+	}
+	Check(os.MkdirAll(dir, 0o755))
+	name := filepath.Join(dir, time.Now().UTC().Format("2006-01-02-1504")+"-"+kind+".md")
+	Check(os.WriteFile(name, []byte(text), 0o644))
+	fmt.Fprintln(os.Stderr, "wrote", name)
 }

@@ -8,7 +8,10 @@
 // Idle clients over QUIC share one client UDP socket, so their count is
 // bounded by the gateway's broker connections alone (one descriptor each).
 //
-//	go run ./bench/mqttload [-gateway BIN] [-rounds 3] [-duration 5s] [-idle 5000,9000] [-idle-quic 5000,15000]
+// Beyond one process's descriptor limit, -fleet spreads the idle sessions
+// over gateway processes sharing the port with reusePort (see fleet.go).
+//
+//	go run ./bench/mqttload [-gateway BIN] [-rounds 3] [-duration 5s] [-idle 5000,9000] [-idle-quic 5000,15000] [-fleet 10000,50000,100000]
 package main
 
 import (
@@ -24,10 +27,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/quic-go/quic-go"
@@ -45,8 +50,19 @@ func main() {
 	payload := flag.Int("payload", 1024, "payload bytes")
 	idle := flag.String("idle", "5000,9000", "idle connection counts to measure memory at (the fd limit bounds them)")
 	idleQUIC := flag.String("idle-quic", "5000,15000", "idle MQTT-over-QUIC connection counts to measure memory at")
+	fleet := flag.String("fleet", "10000,50000,100000", "idle session counts to measure over several gateway processes sharing the port (reusePort)")
+	perGateway := flag.Int("per-gateway", 7000, "fleet sessions per gateway process (two descriptors each)")
 	out := flag.String("out", "bench/results", "directory for the report")
+	hold := flag.String("hold", "", "internal: hold sessions to this address (a fleet's client process)")
+	holdN := flag.Int("hold-n", 0, "internal: sessions to hold")
+	holdSrc := flag.String("hold-src", "127.0.0.1", "internal: source address of the held sessions")
+	holdTLS := flag.Bool("hold-tls", false, "internal: held sessions use TLS")
+	holdPrefix := flag.String("hold-prefix", "load-", "internal: client ID prefix of held sessions")
 	flag.Parse()
+	if *hold != "" {
+		holdSessions(*hold, *holdSrc, *holdN, *holdTLS, *holdPrefix)
+		return
+	}
 
 	work, err := os.MkdirTemp("", "guan-mqttload-")
 	harness.Check(err)
@@ -71,11 +87,43 @@ func main() {
 		connDirect = append(connDirect, connectRate(brokerAddr, *duration, false))
 		connGuan = append(connGuan, connectRate(gw.addr, *duration, true))
 	}
+	idleRows := idleTable(work, *gwBin, brokerAddr, *idle, *idleQUIC)
+	fleetRows := fleetTable(work, *gwBin, *fleet, *perGateway)
+
+	var b strings.Builder
+	fmt.Fprintf(&b, "# MQTT gateway benchmark, %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
+	fmt.Fprintf(&b, "Machine: %d CPUs (load generator, Mosquitto and Guan share them). %s.\n\n", runtime.NumCPU(), mosquittoVersion())
+	if *rounds > 0 {
+		fmt.Fprintf(&b, "Medians of %d interleaved rounds of %v:\n\n", *rounds, *duration)
+		fmt.Fprintf(&b, "| measure | direct to Mosquitto | through Guan | Guan / direct |\n|---|---:|---:|---:|\n")
+		fmt.Fprintf(&b, "| QoS 0 PUBLISH, %d B payload, %d publishers (msg/s received) | %.0f | %.0f | %.2f |\n",
+			*payload, *publishers, harness.Median(direct), harness.Median(guan), harness.Median(guan)/harness.Median(direct))
+		fmt.Fprintf(&b, "| CONNECT + CONNACK + DISCONNECT per second (Guan: connectAuth, route, broker connect) | %.0f | %.0f | %.2f |\n\n",
+			harness.Median(connDirect), harness.Median(connGuan), harness.Median(connGuan)/harness.Median(connDirect))
+	}
+	if len(idleRows) > 0 {
+		fmt.Fprintf(&b, "Gateway RSS per idle proxied connection (client and broker side together), one gateway process:\n\n| client side | connections | RSS per connection |\n|---|---:|---:|\n%s\n\n",
+			strings.Join(idleRows, "\n"))
+	}
+	if len(fleetRows) > 0 {
+		fmt.Fprintf(&b, "The same beyond one process's descriptor limit (%s): gateway processes sharing the MQTT port with `reusePort`, at most %d sessions planned per process; "+
+			"RSS growth summed over the processes, per session. Clients come from holder processes on 127.0.0.10 and up, brokers are %d-session Mosquitto processes.\n\n"+
+			"| client side | sessions | gateway processes (sessions each, min–max) | RSS per session | all gateways' RSS, baselines included | Go heap in use | goroutine stacks |\n|---|---:|---|---:|---:|---:|---:|\n%s\n\n",
+			fdLimit(), *perGateway, perBroker, strings.Join(fleetRows, "\n"))
+	}
+	if *rounds > 0 {
+		fmt.Fprintf(&b, "Raw rounds: direct %v, Guan %v; connects direct %v, Guan %v\n", harness.Whole(direct), harness.Whole(guan), harness.Whole(connDirect), harness.Whole(connGuan))
+	}
+	harness.Report(*out, "mqtt", b.String())
+}
+
+// idleTable measures idle sessions held by one fresh gateway per count.
+func idleTable(work, gwBin, brokerAddr, idle, idleQUIC string) []string {
 	var idleRows []string
 	for _, kind := range []string{"plain TCP", "TLS", "QUIC"} {
-		counts := *idle
+		counts := idle
 		if kind == "QUIC" {
-			counts = *idleQUIC
+			counts = idleQUIC
 		}
 		for _, f := range strings.Split(counts, ",") {
 			n, err := strconv.Atoi(strings.TrimSpace(f))
@@ -84,7 +132,7 @@ func main() {
 			}
 			// A fresh gateway per count: memory freed by an earlier run stays
 			// in the process and would hide the cost.
-			fresh := startGatewayMode(filepath.Join(work, fmt.Sprint("idle", n, kind)), *gwBin, brokerAddr, kind)
+			fresh := startGatewayMode(filepath.Join(work, fmt.Sprint("idle", n, kind)), gwBin, brokerAddr, kind)
 			perConn, err := idleMemory(fresh, n)
 			fresh.stop()
 			if err != nil {
@@ -94,26 +142,38 @@ func main() {
 			idleRows = append(idleRows, fmt.Sprintf("| %s | %d | %.1f KB |", kind, n, perConn))
 		}
 	}
+	return idleRows
+}
 
-	var b strings.Builder
-	fmt.Fprintf(&b, "# MQTT gateway benchmark, %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
-	fmt.Fprintf(&b, "Machine: %d CPUs (load generator, Mosquitto and Guan share them). %s. Medians of %d interleaved rounds of %v.\n\n",
-		runtime.NumCPU(), mosquittoVersion(), *rounds, *duration)
-	fmt.Fprintf(&b, "| measure | direct to Mosquitto | through Guan | Guan / direct |\n|---|---:|---:|---:|\n")
-	fmt.Fprintf(&b, "| QoS 0 PUBLISH, %d B payload, %d publishers (msg/s received) | %.0f | %.0f | %.2f |\n",
-		*payload, *publishers, harness.Median(direct), harness.Median(guan), harness.Median(guan)/harness.Median(direct))
-	fmt.Fprintf(&b, "| CONNECT + CONNACK + DISCONNECT per second (Guan: connectAuth, route, broker connect) | %.0f | %.0f | %.2f |\n\n",
-		harness.Median(connDirect), harness.Median(connGuan), harness.Median(connGuan)/harness.Median(connDirect))
-	fmt.Fprintf(&b, "Gateway RSS per idle proxied connection (client and broker side together):\n\n| client side | connections | RSS per connection |\n|---|---:|---:|\n%s\n",
-		strings.Join(idleRows, "\n"))
-	fmt.Fprintf(&b, "\nRaw rounds: direct %v, Guan %v; connects direct %v, Guan %v\n", harness.Whole(direct), harness.Whole(guan), harness.Whole(connDirect), harness.Whole(connGuan))
-	fmt.Print(b.String())
-	if *out != "" {
-		harness.Check(os.MkdirAll(*out, 0o755))
-		name := filepath.Join(*out, time.Now().UTC().Format("2006-01-02-1504")+"-mqtt.md")
-		harness.Check(os.WriteFile(name, []byte(b.String()), 0o644))
-		fmt.Fprintln(os.Stderr, "wrote", name)
+// fleetTable measures idle sessions over several gateway processes.
+func fleetTable(work, gwBin, counts string, perGateway int) []string {
+	var rows []string
+	for _, kind := range []string{"plain TCP", "TLS"} {
+		for _, f := range strings.Split(counts, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n <= 0 {
+				continue
+			}
+			fmt.Fprintf(os.Stderr, "fleet: %d idle %s sessions\n", n, kind)
+			r, err := fleetIdle(work, gwBin, kind, n, perGateway)
+			if err != nil {
+				rows = append(rows, fmt.Sprintf("| %s | %d | %v | | | | |", kind, n, err))
+				continue
+			}
+			rows = append(rows, fmt.Sprintf("| %s | %d | %d (%d–%d) | %.1f KB | %d MB | %d MB | %d MB |", kind, n,
+				len(r.gateways), slices.Min(r.gateways), slices.Max(r.gateways), r.perConn, r.totalRSSKB>>10, r.heapKB>>10, r.stacksKB>>10))
+		}
 	}
+	return rows
+}
+
+// fdLimit describes this process's descriptor limits.
+func fdLimit() string {
+	var l syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
+		return "descriptor limit unknown"
+	}
+	return fmt.Sprintf("RLIMIT_NOFILE soft %d, hard %d", l.Cur, l.Max)
 }
 
 type proc struct {
@@ -153,12 +213,31 @@ func startGateway(dir, bin, broker string) *gateway {
 // MQTT ("plain TCP"), TLS with a self-signed certificate for 127.0.0.1
 // ("TLS"), or that and MQTT over QUIC on the same port ("QUIC").
 func startGatewayMode(dir, bin, broker, mode string) *gateway {
-	useTLS := mode != "plain TCP"
+	return startGatewayWith(dir, bin, gatewayOpts{brokers: []string{broker}, mode: mode})
+}
+
+// gatewayOpts shapes one gateway process.
+type gatewayOpts struct {
+	brokers   []string // the broker service's servers
+	mode      string   // "plain TCP", "TLS" or "QUIC"
+	port      int      // the MQTT entrypoint's port; 0 picks a free one
+	reusePort bool     // several processes share the port (the fleet)
+}
+
+func startGatewayWith(dir, bin string, o gatewayOpts) *gateway {
+	useTLS := o.mode != "plain TCP"
 	quicSection := ""
-	if mode == "QUIC" {
+	if o.mode == "QUIC" {
 		quicSection = "[entryPoints.mqtt.mqtt]\n  quic = true\n"
 	}
-	port, api := harness.FreePort(), harness.FreePort()
+	port, api := o.port, harness.FreePort()
+	if port == 0 {
+		port = harness.FreePort()
+	}
+	var servers strings.Builder
+	for _, b := range o.brokers {
+		fmt.Fprintf(&servers, "[[mqtt.services.broker.loadBalancer.servers]]\n  address = %q\n", b)
+	}
 	hash, _ := bcrypt.GenerateFromPassword([]byte("secret"), 5)
 	dyn := filepath.Join(dir, "dynamic")
 	harness.Check(os.MkdirAll(dyn, 0o755))
@@ -174,13 +253,12 @@ func startGatewayMode(dir, bin, broker, mode string) *gateway {
   middlewares = ["auth"]
 [mqtt.middlewares.auth.connectAuth]
   users = ["bench:%[2]s"]
-[[mqtt.services.broker.loadBalancer.servers]]
-  address = %[3]q
-`, "`", hash, broker)+tlsSection(dir, useTLS)), 0o644))
+%[3]s`, "`", hash, servers.String())+tlsSection(dir, useTLS)), 0o644))
 	static := filepath.Join(dir, "static.toml")
 	harness.Check(os.WriteFile(static, []byte(fmt.Sprintf(`
 [entryPoints.mqtt]
   address = "127.0.0.1:%d"
+  reusePort = %t
 %s[entryPoints.traefik]
   address = "127.0.0.1:%d"
 [providers.file]
@@ -189,14 +267,15 @@ func startGatewayMode(dir, bin, broker, mode string) *gateway {
 [api]
   insecure = true
   debug = true
+[metrics.prometheus]
 [log]
   level = "ERROR"
-`, port, quicSection, api, dyn)), 0o644))
+`, port, o.reusePort, quicSection, api, dyn)), 0o644))
 	cmd := exec.Command(bin, "--configFile="+static)
 	cmd.Stderr = os.Stderr
 	harness.Check(cmd.Start())
-	g := &gateway{proc: &proc{Cmd: cmd, addr: fmt.Sprintf("127.0.0.1:%d", port)}, api: fmt.Sprintf("127.0.0.1:%d", api), tls: useTLS, quic: mode == "QUIC"}
-	harness.WaitListening(g.addr)
+	g := &gateway{proc: &proc{Cmd: cmd, addr: fmt.Sprintf("127.0.0.1:%d", port)}, api: fmt.Sprintf("127.0.0.1:%d", api), tls: useTLS, quic: o.mode == "QUIC"}
+	harness.WaitListening(g.api)
 	time.Sleep(time.Second) // the file provider's first configuration
 	return g
 }
@@ -206,12 +285,21 @@ func mqttConnect(addr, clientID string, auth bool, keepAlive uint16) (net.Conn, 
 }
 
 func mqttConnectTLS(addr, clientID string, auth bool, keepAlive uint16, useTLS bool) (net.Conn, *bufio.Reader, error) {
+	return mqttConnectFrom(nil, addr, clientID, auth, keepAlive, useTLS)
+}
+
+// mqttConnectFrom opens a session from the local address (nil: any).
+func mqttConnectFrom(local *net.TCPAddr, addr, clientID string, auth bool, keepAlive uint16, useTLS bool) (net.Conn, *bufio.Reader, error) {
+	d := &net.Dialer{Timeout: 10 * time.Second}
+	if local != nil {
+		d.LocalAddr = local
+	}
 	var c net.Conn
 	var err error
 	if useTLS {
-		c, err = tls.DialWithDialer(&net.Dialer{Timeout: 10 * time.Second}, "tcp", addr, &tls.Config{InsecureSkipVerify: true})
+		c, err = tls.DialWithDialer(d, "tcp", addr, &tls.Config{InsecureSkipVerify: true})
 	} else {
-		c, err = net.DialTimeout("tcp", addr, 10*time.Second)
+		c, err = d.Dial("tcp", addr)
 	}
 	if err != nil {
 		return nil, nil, err
@@ -411,11 +499,7 @@ func idleMemory(g *gateway, n int) (float64, error) {
 		}
 	}()
 	time.Sleep(time.Second)
-	for range 2 {
-		if resp, err := http.Get("http://" + g.api + "/debug/pprof/heap?gc=1"); err == nil {
-			resp.Body.Close()
-		}
-	}
+	collectGarbage(g)
 	before := harness.RSSKB(g.Process.Pid)
 	var qc *quicClients
 	if g.quic {
@@ -441,14 +525,9 @@ func idleMemory(g *gateway, n int) (float64, error) {
 		}
 		conns = append(conns, c)
 	}
-	// Collect the garbage the handshakes left (a heap profile with gc=1
-	// runs the collector) so RSS shows what the connections hold.
+	// Collect the garbage the handshakes left.
 	time.Sleep(time.Second)
-	for range 2 {
-		if resp, err := http.Get("http://" + g.api + "/debug/pprof/heap?gc=1"); err == nil {
-			resp.Body.Close()
-		}
-	}
+	collectGarbage(g)
 	time.Sleep(2 * time.Second)
 	after := harness.RSSKB(g.Process.Pid)
 	heap, stacks, goroutines := runtimeMem(g)
