@@ -18,6 +18,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -37,6 +38,7 @@ import (
 
 	"github.com/quic-go/quic-go"
 	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/sys/unix"
 
 	"github.com/guan-gateway/guan/bench/harness"
 	"github.com/guan-gateway/guan/mqtt/packet"
@@ -293,6 +295,16 @@ func mqttConnectFrom(local *net.TCPAddr, addr, clientID string, auth bool, keepA
 	d := &net.Dialer{Timeout: 10 * time.Second}
 	if local != nil {
 		d.LocalAddr = local
+		// The port is chosen at connect, by the whole 4-tuple: ports taken
+		// by bind alone would be denied to the gateway's own broker
+		// connections, and a 100k-session fleet would run out of them.
+		d.Control = func(_, _ string, rc syscall.RawConn) error {
+			var serr error
+			err := rc.Control(func(fd uintptr) {
+				serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1)
+			})
+			return errors.Join(err, serr)
+		}
 	}
 	var c net.Conn
 	var err error
