@@ -254,26 +254,33 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Body != nil && r.Body != http.NoBody && tx.IsRequestBodyAccessible() {
-		it, _, err := tx.ReadRequestBodyFrom(r.Body)
+		body, err := requestBody(r)
 		if err != nil {
 			m.fail(w, r, err)
 			return
 		}
-		if it != nil {
-			m.block(w, r, tx, it, id)
-			return
+		if body != nil {
+			it, _, err := tx.ReadRequestBodyFrom(body)
+			if err != nil {
+				m.fail(w, r, err)
+				return
+			}
+			if it != nil {
+				m.block(w, r, tx, it, id)
+				return
+			}
+			// The inspected part comes from the WAF's buffer, the rest
+			// (when the limit action lets it through) from the client.
+			buffered, err := tx.RequestBodyReader()
+			if err != nil {
+				m.fail(w, r, err)
+				return
+			}
+			r.Body = struct {
+				io.Reader
+				io.Closer
+			}{io.MultiReader(buffered, r.Body), r.Body}
 		}
-		// The inspected part comes from the WAF's buffer, the rest (when
-		// the limit action lets it through) from the client.
-		buffered, err := tx.RequestBodyReader()
-		if err != nil {
-			m.fail(w, r, err)
-			return
-		}
-		r.Body = struct {
-			io.Reader
-			io.Closer
-		}{io.MultiReader(buffered, r.Body), r.Body}
 	}
 	it, err := tx.ProcessRequestBody()
 	if err != nil {
@@ -299,6 +306,26 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m.serveInspected(w, r, tx, id)
+}
+
+// requestBody is what to inspect of the request's body, nil when it is
+// empty. HTTP/2 and HTTP/3 requests without a body come with a Body that is
+// not http.NoBody and a ContentLength of 0: one byte read tells, and spares
+// Coraza's copy of an empty body (a 32 KiB buffer each time). A byte that
+// is there despite the zero length is inspected with the rest, so nothing
+// reaches the service uninspected whatever the length claims.
+func requestBody(r *http.Request) (io.Reader, error) {
+	if r.ContentLength != 0 || len(r.TransferEncoding) > 0 {
+		return r.Body, nil
+	}
+	first := make([]byte, 1)
+	if n, err := io.ReadFull(r.Body, first); n == 0 {
+		if err == io.EOF {
+			return nil, nil
+		}
+		return nil, err
+	}
+	return io.MultiReader(bytes.NewReader(first), r.Body), nil
 }
 
 // disruptive lists the rules that would have blocked the request: rules

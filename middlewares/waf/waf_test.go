@@ -248,3 +248,34 @@ func TestConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// HTTP/2 and HTTP/3 requests without a body carry a Body that is not
+// http.NoBody and a ContentLength of 0. They pass without a copy of the
+// body; bytes that come despite the zero length are still inspected and
+// still reach the service whole.
+func TestZeroLengthBodies(t *testing.T) {
+	h := defaultWAF(t)
+	send := func(body, ctype string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("POST", "http://shop.example.com/api/v1/orders", io.NopCloser(strings.NewReader(body)))
+		r.ContentLength = 0
+		r.RemoteAddr = "198.51.100.23:53211"
+		r.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0")
+		r.Header.Set("Accept", "application/json")
+		if ctype != "" {
+			r.Header.Set("Content-Type", ctype)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	if w := send("", ""); w.Code != http.StatusOK || w.Body.String() != "POST /api/v1/orders 0" {
+		t.Fatalf("empty body: %d %q", w.Code, w.Body.String())
+	}
+	ok := `{"customer":{"name":"Chloé Dubois"},"items":[{"sku":"SKU-0001","qty":2}]}`
+	if w := send(ok, "application/json"); w.Code != http.StatusOK || w.Body.String() != fmt.Sprintf("POST /api/v1/orders %d", len(ok)) {
+		t.Fatalf("body despite a zero length: %d %q", w.Code, w.Body.String())
+	}
+	if w := send(`{"user":"admin' --","password":"x' OR 1=1 --"}`, "application/json"); w.Code != http.StatusForbidden {
+		t.Fatalf("attack in a body despite a zero length: %d, want 403", w.Code)
+	}
+}
