@@ -146,6 +146,20 @@ func guanProduct(f fixture, bin, plain, secure string) (*product, error) {
 
 // ---- nginx ----
 
+// Every product sends the upstream the forwarding headers Guan sends (as
+// Traefik does, always): X-Forwarded-For, -Proto, -Host, -Port, -Server and
+// X-Real-Ip, with the client's Host. The upstream shares the machine's
+// cores, and six more header fields cost it more CPU per request (measured
+// behind nginx, GET with 64 connections: 16–19 µs without them, 19–23 µs
+// with them), so unequal requests would bias every ratio.
+const nginxForwarded = `proxy_set_header Host $host;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_set_header X-Forwarded-Host $host;
+      proxy_set_header X-Forwarded-Port $server_port;
+      proxy_set_header X-Forwarded-Server $hostname;
+      proxy_set_header X-Real-Ip $remote_addr;`
+
 func nginxProduct(f fixture, plain, secure string) (*product, error) {
 	dir := f.path("nginx")
 	userLine := ""
@@ -161,7 +175,8 @@ func nginxProduct(f fixture, plain, secure string) (*product, error) {
   }`, f.upstream)
 	proxy := `proxy_pass http://up;
       proxy_http_version 1.1;
-      proxy_set_header Connection "";`
+      proxy_set_header Connection "";
+      ` + nginxForwarded
 	if err := write(filepath.Join(dir, "htpasswd"), shaHtpasswd()+"\n"); err != nil {
 		return nil, err
 	}
@@ -192,9 +207,10 @@ func nginxProduct(f fixture, plain, secure string) (*product, error) {
       proxy_pass http://up/;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
+      %s
     }
   }
-`, plain, benchHost, filepath.Join(dir, "htpasswd"))
+`, plain, benchHost, filepath.Join(dir, "htpasswd"), nginxForwarded)
 		case many:
 			for i := range manyRoutes {
 				fmt.Fprintf(&servers, "  server {\n    listen %s;\n    server_name %s;\n    location / {\n      %s\n    }\n  }\n", plain, hostOf(i), proxy)
@@ -259,6 +275,13 @@ defaults
   http-reuse always
 backend be
   server up %s maxconn 10000
+  option forwardfor
+  http-request set-header X-Forwarded-Proto https if { ssl_fc }
+  http-request set-header X-Forwarded-Proto http if !{ ssl_fc }
+  http-request set-header X-Forwarded-Host %%[req.hdr(host)]
+  http-request set-header X-Forwarded-Port %%[dst_port]
+  http-request set-header X-Forwarded-Server %%[hostname]
+  http-request set-header X-Real-Ip %%[src]
 `, user, password, f.upstream)
 	for _, v := range []variant{base, chain, many} {
 		var fe string
@@ -313,6 +336,12 @@ func caddyProduct(f fixture, plain, secure string) (*product, error) {
 		// Caddy keeps 32 idle upstream connections per host by default;
 		// the others keep as many as the load needs.
 		"transport": obj{"protocol": "http", "keep_alive": obj{"max_idle_conns_per_host": 1024}},
+		// Caddy sets X-Forwarded-For, -Proto and -Host itself.
+		"headers": obj{"request": obj{"set": obj{
+			"X-Forwarded-Port":   []string{"{http.request.port}"},
+			"X-Forwarded-Server": []string{"{system.hostname}"},
+			"X-Real-Ip":          []string{"{http.request.remote.host}"},
+		}}},
 	}
 	hostRoute := func(host string, handlers ...obj) obj {
 		return obj{"match": []obj{{"host": []string{host}}}, "handle": handlers, "terminal": true}
