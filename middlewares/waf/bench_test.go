@@ -2,6 +2,7 @@ package waf
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -18,13 +19,7 @@ func benchInspect(b *testing.B, method, target, ctype, body string) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		r := httptest.NewRequest(method, "http://shop.example.com"+target, strings.NewReader(body))
-		r.RemoteAddr = "198.51.100.23:53211"
-		r.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0")
-		r.Header.Set("Accept", "application/json")
-		if ctype != "" {
-			r.Header.Set("Content-Type", ctype)
-		}
+		r := browserRequest(method, target, ctype, strings.NewReader(body))
 		w := httptest.NewRecorder()
 		start := time.Now()
 		h.ServeHTTP(w, r)
@@ -37,6 +32,18 @@ func benchInspect(b *testing.B, method, target, ctype, body string) {
 	slices.Sort(times)
 	b.ReportMetric(float64(times[len(times)/2].Microseconds()), "p50-µs")
 	b.ReportMetric(float64(times[len(times)*99/100].Microseconds()), "p99-µs")
+}
+
+// browserRequest is a request to the test shop as a browser sends it.
+func browserRequest(method, target, ctype string, body io.Reader) *http.Request {
+	r := httptest.NewRequest(method, "http://shop.example.com"+target, body)
+	r.RemoteAddr = "198.51.100.23:53211"
+	r.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0")
+	r.Header.Set("Accept", "application/json")
+	if ctype != "" {
+		r.Header.Set("Content-Type", ctype)
+	}
+	return r
 }
 
 func BenchmarkCRSSmallGET(b *testing.B) {

@@ -256,14 +256,8 @@ func TestConfigErrors(t *testing.T) {
 func TestZeroLengthBodies(t *testing.T) {
 	h := defaultWAF(t)
 	send := func(body, ctype string) *httptest.ResponseRecorder {
-		r := httptest.NewRequest("POST", "http://shop.example.com/api/v1/orders", io.NopCloser(strings.NewReader(body)))
+		r := browserRequest("POST", "/api/v1/orders", ctype, io.NopCloser(strings.NewReader(body)))
 		r.ContentLength = 0
-		r.RemoteAddr = "198.51.100.23:53211"
-		r.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0")
-		r.Header.Set("Accept", "application/json")
-		if ctype != "" {
-			r.Header.Set("Content-Type", ctype)
-		}
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, r)
 		return w
