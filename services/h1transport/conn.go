@@ -342,6 +342,7 @@ func (pc *conn) writeRequest(req *http.Request, body io.ReadCloser, closeReq boo
 const (
 	uploadIdle      = iota
 	uploadRunning   // the goroutine writes the body
+	uploadSent      // the body is written and flushed; the goroutine is ending
 	uploadAbandoned // the exchange ended first: the goroutine closes the connection
 )
 
@@ -376,6 +377,12 @@ func (pc *conn) startUpload(body io.ReadCloser, n int64, chunked bool) {
 		if err == nil {
 			err = pc.bw.Flush()
 		}
+		if err == nil {
+			// Written whole: an exchange that ends now (the response
+			// can be read before this goroutine runs again) waits for
+			// it instead of abandoning a reusable connection.
+			pc.upload.CompareAndSwap(uploadRunning, uploadSent)
+		}
 		body.Close()
 		switch {
 		case err != nil && pc.werr == nil:
@@ -392,13 +399,17 @@ func (pc *conn) startUpload(body io.ReadCloser, n int64, chunked bool) {
 			}
 			pc.dlMu.Unlock()
 		}
-		if pc.upload.CompareAndSwap(uploadRunning, uploadIdle) {
+		if pc.upload.CompareAndSwap(uploadRunning, uploadIdle) || pc.upload.CompareAndSwap(uploadSent, uploadIdle) {
 			pc.uploadDone <- err
 			return
 		}
 		pc.close() // abandoned by finish
 	}()
 }
+
+// uploadGrace is how long an exchange that ends during its upload waits
+// for the upload to finish before giving up its connection.
+const uploadGrace = 10 * time.Millisecond
 
 // endUpload settles a running upload when the exchange ends. It returns
 // false when the upload failed or had to be abandoned, in which case the
@@ -409,6 +420,20 @@ func (pc *conn) endUpload() (ok, abandoned bool) {
 		return true, false
 	}
 	pc.uploading = false
+	if pc.upload.Load() == uploadRunning {
+		// The response can be read to its end before the goroutine that
+		// wrote the last of the body runs again: give it a moment, so a
+		// finished upload keeps its connection reusable. Only an upload
+		// still going after that (the server answered early) is
+		// abandoned.
+		t := time.NewTimer(uploadGrace)
+		select {
+		case err := <-pc.uploadDone:
+			t.Stop()
+			return err == nil, false
+		case <-t.C:
+		}
+	}
 	if pc.upload.CompareAndSwap(uploadRunning, uploadAbandoned) {
 		pc.nc.Close() // unblock the writer; it recycles the connection
 		return false, true

@@ -220,3 +220,32 @@ func TestBodyWhereNoneMayBe(t *testing.T) {
 		t.Fatalf("%d connections: the connection of a 204 with a body was reused", n)
 	}
 }
+
+// TestFinishedUploadKeepsConnection: the response to a streamed upload can
+// be read to its end before the goroutine that wrote the body's last bytes
+// runs again. The exchange must wait for it rather than give up a reusable
+// connection: every one of these uploads goes down the same connection.
+func TestFinishedUploadKeepsConnection(t *testing.T) {
+	srv, conns := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		w.Write(b)
+	}))
+	tr, _ := newH1(t, Options{})
+	payload := strings.Repeat("x", 64<<10)
+	for i := range 300 {
+		req, _ := http.NewRequest("PUT", srv.URL, io.MultiReader(strings.NewReader("streamed "), strings.NewReader(payload)))
+		req.ContentLength = -1
+		res, err := tr.RoundTrip(req)
+		if err != nil {
+			t.Fatalf("upload %d: %v", i, err)
+		}
+		b, err := io.ReadAll(res.Body)
+		res.Body.Close()
+		if err != nil || len(b) != len(payload)+len("streamed ") {
+			t.Fatalf("upload %d: %d bytes back, %v", i, len(b), err)
+		}
+	}
+	if n := conns.Load(); n != 1 {
+		t.Fatalf("300 uploads in turn used %d connections, want 1", n)
+	}
+}
