@@ -14,8 +14,9 @@ import (
 // An idle client costs no goroutine where the platform allows it: when a
 // side has nothing to read, its goroutine hands the socket to the idle
 // poller (park_linux.go) and ends; a new goroutine continues once bytes
-// arrive. TLS and TLCP connections, and other platforms, keep a goroutine
-// blocked in Read per side.
+// arrive. TLS and TLCP clients park too, as they can say whether they hold
+// bytes (holder). WebSocket and QUIC clients, which cannot, and every
+// side on other platforms keep a goroutine blocked in Read.
 
 var errBrokerGone = errors.New("broker connection ended")
 var errKeepAlive = errors.New("keep-alive expired")
