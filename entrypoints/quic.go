@@ -5,7 +5,6 @@ import (
 	cryptotls "crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"runtime"
@@ -15,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/guan-gateway/guan/bodyprobe"
 	"github.com/guan-gateway/guan/mqtt"
 	"github.com/quic-go/quic-go"
 	"github.com/quic-go/quic-go/http3"
@@ -419,31 +419,14 @@ func settleBody(r *http.Request) {
 	default:
 		return
 	}
-	var first [1]byte
-	n, err := r.Body.Read(first[:])
+	rest, empty, err := bodyprobe.Probe(r.Body)
 	switch {
-	case n == 0 && err == io.EOF:
+	case empty:
 		r.Body.Close()
 		r.Body, r.ContentLength = http.NoBody, 0
-	case n == 1:
-		r.Body = &prefixedBody{first: first[0], ReadCloser: r.Body}
+	case err == nil:
+		r.Body = rest
 	}
-}
-
-// prefixedBody gives back the byte settleBody read before the rest.
-type prefixedBody struct {
-	first byte
-	done  bool
-	io.ReadCloser
-}
-
-func (b *prefixedBody) Read(p []byte) (int, error) {
-	if !b.done && len(p) > 0 {
-		b.done = true
-		p[0] = b.first
-		return 1, nil
-	}
-	return b.ReadCloser.Read(p)
 }
 
 // early reports a connection whose handshake is not complete: its requests

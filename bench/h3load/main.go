@@ -52,12 +52,7 @@ func main() {
 	work, err := os.MkdirTemp("", "guan-h3load-")
 	harness.Check(err)
 	defer os.RemoveAll(work)
-	if *gwBin == "" {
-		*gwBin = filepath.Join(work, "gateway")
-		build := exec.Command("go", "build", "-o", *gwBin, "./cmd/gateway")
-		build.Stdout, build.Stderr = os.Stderr, os.Stderr
-		harness.Check(build.Run())
-	}
+	*gwBin = harness.BuildGateway(work, *gwBin)
 	upBin := filepath.Join(work, "upstream")
 	build := exec.Command("go", "build", "-o", upBin, "./bench/upstream")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
@@ -132,37 +127,36 @@ type client interface {
 	Close()
 }
 
-type h2Client struct {
+type tcpClient struct {
 	*http.Client
 	tr *http.Transport
 }
 
-func (c h2Client) Close() { c.tr.CloseIdleConnections() }
+func (c tcpClient) Close() { c.tr.CloseIdleConnections() }
 
 // newH2 is an HTTP/2 client held to one TCP connection.
 func newH2(addr string) client {
-	tr := &http.Transport{
-		TLSClientConfig:   &tls.Config{InsecureSkipVerify: true, ServerName: "bench.test"},
-		ForceAttemptHTTP2: true,
-		MaxConnsPerHost:   1,
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, "tcp", addr)
-		},
-	}
-	return h2Client{&http.Client{Transport: tr}, tr}
+	return newTCP(addr, func(tr *http.Transport) { tr.ForceAttemptHTTP2, tr.MaxConnsPerHost = true, 1 })
 }
 
 // newH1Close is an HTTP/1.1 client over TLS 1.3 that closes its connection
 // after each request and resumes no session.
 func newH1Close(addr string) client {
+	return newTCP(addr, func(tr *http.Transport) {
+		tr.TLSClientConfig.MinVersion, tr.DisableKeepAlives = tls.VersionTLS13, true
+	})
+}
+
+// newTCP is a client over TLS on TCP to addr, shaped by set.
+func newTCP(addr string, set func(*http.Transport)) client {
 	tr := &http.Transport{
-		TLSClientConfig:   &tls.Config{InsecureSkipVerify: true, ServerName: "bench.test", MinVersion: tls.VersionTLS13},
-		DisableKeepAlives: true,
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true, ServerName: "bench.test"},
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			return (&net.Dialer{}).DialContext(ctx, "tcp", addr)
 		},
 	}
-	return h2Client{&http.Client{Transport: tr}, tr}
+	set(tr)
+	return tcpClient{&http.Client{Transport: tr}, tr}
 }
 
 type h3Client struct {

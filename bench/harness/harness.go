@@ -1,8 +1,8 @@
 // Package harness holds what the load commands under bench/ (mqttload,
 // h3load) need around the gateway they measure: free loopback ports, a
 // self-signed certificate, waiting for a listener, the resident memory of
-// a process, medians of rounds, writing the report, and leaving on the
-// first error.
+// a process, medians of rounds, building the gateway, writing the report,
+// and leaving on the first error.
 package harness
 
 import (
@@ -16,6 +16,7 @@ import (
 	"math/big"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -118,4 +119,17 @@ func Report(dir, kind, text string) {
 	name := filepath.Join(dir, time.Now().UTC().Format("2006-01-02-1504")+"-"+kind+".md")
 	Check(os.WriteFile(name, []byte(text), 0o644))
 	fmt.Fprintln(os.Stderr, "wrote", name)
+}
+
+// BuildGateway returns bin, or when it is empty builds ./cmd/gateway into
+// dir and returns that binary.
+func BuildGateway(dir, bin string) string {
+	if bin != "" {
+		return bin
+	}
+	bin = filepath.Join(dir, "gateway")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/gateway")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	Check(build.Run())
+	return bin
 }

@@ -69,12 +69,7 @@ func main() {
 	work, err := os.MkdirTemp("", "guan-mqttload-")
 	harness.Check(err)
 	defer os.RemoveAll(work)
-	if *gwBin == "" {
-		*gwBin = filepath.Join(work, "gateway")
-		build := exec.Command("go", "build", "-o", *gwBin, "./cmd/gateway")
-		build.Stdout, build.Stderr = os.Stderr, os.Stderr
-		harness.Check(build.Run())
-	}
+	*gwBin = harness.BuildGateway(work, *gwBin)
 	broker := startMosquitto(work)
 	defer broker.Process.Kill()
 	brokerAddr := broker.addr

@@ -180,9 +180,12 @@ func (c *Configuration) validateEntryPoint(v *validator, name string, ep *EntryP
 		if q.MaxIncomingStreams < 0 {
 			v.add(at("quic", "maxIncomingStreams"), "must not be negative")
 		}
-		for key, d := range map[string]*config.Duration{"maxIdleTimeout": q.MaxIdleTimeout, "handshakeTimeout": q.HandshakeTimeout} {
-			if d != nil && *d <= 0 {
-				v.add(at("quic", key), "must be positive, got %s: leave it out for the default", d.Std())
+		for _, t := range []struct {
+			key string
+			d   *config.Duration
+		}{{"maxIdleTimeout", q.MaxIdleTimeout}, {"handshakeTimeout", q.HandshakeTimeout}} {
+			if t.d != nil && *t.d <= 0 {
+				v.add(at("quic", t.key), "must be positive, got %s: leave it out for the default", t.d.Std())
 			}
 		}
 		if ep.HTTP3 == nil && (ep.MQTT == nil || !ep.MQTT.QUIC) {

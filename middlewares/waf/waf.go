@@ -24,6 +24,7 @@ import (
 	"github.com/corazawaf/coraza/v3"
 	"github.com/corazawaf/coraza/v3/types"
 
+	"github.com/guan-gateway/guan/bodyprobe"
 	"github.com/guan-gateway/guan/config/dynamic"
 	"github.com/guan-gateway/guan/middlewares"
 )
@@ -318,14 +319,11 @@ func requestBody(r *http.Request) (io.Reader, error) {
 	if r.ContentLength != 0 || len(r.TransferEncoding) > 0 {
 		return r.Body, nil
 	}
-	first := make([]byte, 1)
-	if n, err := io.ReadFull(r.Body, first); n == 0 {
-		if err == io.EOF {
-			return nil, nil
-		}
+	rest, empty, err := bodyprobe.Probe(r.Body)
+	if empty || err != nil {
 		return nil, err
 	}
-	return io.MultiReader(bytes.NewReader(first), r.Body), nil
+	return rest, nil
 }
 
 // disruptive lists the rules that would have blocked the request: rules
