@@ -17,6 +17,10 @@ import (
 // (RFC 9112 §2.2: some clients send a CRLF after a POST body).
 const maxLeadingEmptyLines = 4
 
+// maxReusedFields: a header map that held more fields than this is not
+// reused, so one large request does not keep a large map on the connection.
+const maxReusedFields = 64
+
 // readRequest reads and checks the next request head. fallback is true
 // when the request needs net/http (see the package comment); err is a
 // read error or a *protocolError to answer.
@@ -91,7 +95,13 @@ func (c *serverConn) readRequest() (req *http.Request, fallback bool, err error)
 		return nil, false, badRequest("malformed request target %q", h1wire.Truncate(target))
 	}
 
-	h := make(http.Header, lines)
+	h := c.header
+	if h == nil || len(h) > maxReusedFields {
+		h = make(http.Header, lines)
+		c.header = h
+	} else {
+		clear(h) // the previous request's handler has returned
+	}
 	if lines > 0 {
 		if err := h1wire.ParseFields(fields, lines, h); err != nil {
 			return nil, false, badRequest("%v", err)

@@ -171,7 +171,8 @@ func (w *response) writeBody(p []byte) (int, error) {
 	}
 	bw := w.c.bw
 	if w.chunked {
-		bw.WriteString(strconv.FormatInt(int64(len(p)), 16))
+		// Formatted in the writer's free space: FormatInt would allocate.
+		bw.Write(strconv.AppendInt(bw.AvailableBuffer(), int64(len(p)), 16))
 		bw.WriteString("\r\n")
 	}
 	n, err := bw.Write(p)
@@ -201,17 +202,17 @@ func (w *response) commit(final bool, first []byte) {
 	switch {
 	case w.length >= 0:
 		if w.bodyOK || w.isHead && bodyAllowed(w.status) || w.status == http.StatusNotModified {
-			writeField(bw, "Content-Length", strconv.FormatInt(w.length, 10))
+			writeLength(bw, w.length)
 		}
 	case !w.bodyOK:
 		if w.isHead && final && w.written > 0 {
 			// What the handler would have sent: a HEAD response tells
 			// the length of the GET one.
-			writeField(bw, "Content-Length", strconv.FormatInt(w.written, 10))
+			writeLength(bw, w.written)
 		}
 	case final && len(w.trailers) == 0:
 		w.length = int64(len(w.buf))
-		writeField(bw, "Content-Length", strconv.FormatInt(w.length, 10))
+		writeLength(bw, w.length)
 	case w.req.ProtoMinor >= 1:
 		w.chunked = true
 		bw.WriteString("Transfer-Encoding: chunked\r\n")
@@ -303,7 +304,7 @@ func (w *response) FlushError() error {
 }
 
 // SetReadDeadline and SetWriteDeadline serve http.ResponseController.
-func (w *response) SetReadDeadline(t time.Time) error  { return w.c.rwc.SetReadDeadline(t) }
+func (w *response) SetReadDeadline(t time.Time) error  { return w.c.src.setDeadline(t) }
 func (w *response) SetWriteDeadline(t time.Time) error { return w.c.rwc.SetWriteDeadline(t) }
 
 // EnableFullDuplex: reading the body while writing the response needs
@@ -354,6 +355,14 @@ func appendValue(dst []byte, v string) []byte {
 		dst = append(dst, c)
 	}
 	return dst
+}
+
+// writeLength writes a Content-Length field, the number formatted in the
+// writer's free space: FormatInt would allocate for every response.
+func writeLength(bw *bufio.Writer, n int64) {
+	bw.WriteString("Content-Length: ")
+	bw.Write(strconv.AppendInt(bw.AvailableBuffer(), n, 10))
+	bw.WriteString("\r\n")
 }
 
 func writeField(bw *bufio.Writer, k, v string) {

@@ -194,22 +194,37 @@ type serverConn struct {
 
 	resp response
 	body *body // the current request's, nil without one
+	// header is the last request's header map, emptied and reused for the
+	// next: like resp's, it is not to be touched once the handler returned.
+	header http.Header
 
-	watchMu    sync.Mutex
-	watchTimer *time.Timer
-	watchArmed bool
-	watching   bool
-	watchDone  chan struct{}
-	aborted    bool // the watch was stopped by us
-	gone       bool // the watch saw the client leave
+	watchMu     sync.Mutex
+	watchTimer  *time.Timer
+	timerSet    bool   // watchTimer will fire
+	armings     uint64 // times armWatch armed the watch
+	armingsSeen uint64 // armings when watchTimer was last set by startWatch
+	watchArmed  bool
+	watching    bool
+	watchDone   chan struct{}
+	aborted     bool // the watch was stopped by us
+	gone        bool // the watch saw the client leave
 }
 
 // source is what the buffered reader reads: the connection, after a byte
 // the disconnect watch read ahead (which belongs to the next request).
+//
+// It also sets the read deadline of the request being read, lazily: only
+// when a read has to go to the socket. A request that arrived whole with
+// its first read (the common case) changes no timer; the deadline a quiet
+// connection waits with stays set for the next wait.
 type source struct {
 	conn    net.Conn
 	ahead   [1]byte
 	hasByte bool
+
+	due        time.Time // the request's read deadline (zero: none)
+	duePending bool      // due is still to be set on conn
+	holdUntil  time.Time // the idle-hold deadline set on conn; zero when another replaced it
 }
 
 func (s *source) Read(p []byte) (int, error) {
@@ -218,7 +233,36 @@ func (s *source) Read(p []byte) (int, error) {
 		s.hasByte = false
 		return 1, nil
 	}
+	if s.duePending {
+		s.duePending = false
+		s.conn.SetReadDeadline(s.due)
+		s.holdUntil = time.Time{}
+	}
 	return s.conn.Read(p)
+}
+
+// requestDeadline gives the request being read d (0: no limit) from now,
+// set on the connection if and when a read needs the socket.
+func (s *source) requestDeadline(d time.Duration) {
+	s.due = time.Time{}
+	if d > 0 {
+		s.due = time.Now().Add(d)
+	}
+	s.duePending = true
+}
+
+// setDeadline sets a read deadline on the connection now.
+func (s *source) setDeadline(t time.Time) error {
+	s.duePending = false
+	s.holdUntil = time.Time{}
+	return s.conn.SetReadDeadline(t)
+}
+
+// deadlineChanged notes that the connection's read deadline was set
+// elsewhere.
+func (s *source) deadlineChanged() {
+	s.duePending = false
+	s.holdUntil = time.Time{}
 }
 
 // serve runs the request loop; true when the connection went to Fallback.
@@ -238,7 +282,7 @@ func (c *serverConn) serve() (handedOff bool) {
 		if !c.state.CompareAndSwap(stateIdle, stateActive) {
 			return false // Shutdown closed it
 		}
-		c.setReadDeadline(s.ReadTimeout)
+		c.src.requestDeadline(s.ReadTimeout)
 		req, fallback, perr := c.readRequest()
 		if perr != nil {
 			c.reject(perr)
@@ -275,6 +319,7 @@ const idleHold = 2 * time.Second
 // awaitRequest waits up to wait (0: no limit) for the first byte of the
 // next request; false when the connection closed, failed or timed out.
 func (c *serverConn) awaitRequest(wait time.Duration) bool {
+	c.src.duePending = false // the last request's, unused
 	if c.br.Buffered() > 0 || c.src.hasByte {
 		return true // pipelined
 	}
@@ -283,7 +328,16 @@ func (c *serverConn) awaitRequest(wait time.Duration) bool {
 	if wait > 0 && wait < hold {
 		hold = wait
 	}
-	c.rwc.SetReadDeadline(start.Add(hold))
+	switch {
+	case hold != idleHold:
+		c.src.setDeadline(start.Add(hold)) // the idle timeout: exact
+	case c.src.holdUntil.Sub(start) < idleHold*3/4:
+		// The buffer goes back after 1.5 to 2 s of quiet: a busy
+		// connection re-arms this deadline about every half second, not
+		// before every request.
+		c.src.setDeadline(start.Add(hold))
+		c.src.holdUntil = start.Add(hold)
+	}
 	_, err := c.br.Peek(1)
 	if err == nil {
 		return true
@@ -296,10 +350,11 @@ func (c *serverConn) awaitRequest(wait time.Duration) bool {
 	c.br.Reset(nil)
 	readerPool.Put(c.br)
 	c.br = nil
+	c.header = nil
 	if wait > 0 {
-		c.rwc.SetReadDeadline(start.Add(wait))
+		c.src.setDeadline(start.Add(wait))
 	} else {
-		c.rwc.SetReadDeadline(time.Time{})
+		c.src.setDeadline(time.Time{})
 	}
 	n, _ := c.src.conn.Read(c.src.ahead[:])
 	c.br = readerPool.Get().(*bufio.Reader)
@@ -313,9 +368,9 @@ func (c *serverConn) awaitRequest(wait time.Duration) bool {
 
 func (c *serverConn) setReadDeadline(d time.Duration) {
 	if d > 0 {
-		c.rwc.SetReadDeadline(time.Now().Add(d))
+		c.src.setDeadline(time.Now().Add(d))
 	} else {
-		c.rwc.SetReadDeadline(time.Time{})
+		c.src.setDeadline(time.Time{})
 	}
 }
 
@@ -406,7 +461,7 @@ func (c *serverConn) handOff() bool {
 		b, _ := c.br.Peek(n)
 		pending = append(pending, b...)
 	}
-	c.rwc.SetReadDeadline(time.Time{})
+	c.src.setDeadline(time.Time{})
 	c.srv.Fallback(c.rwc, pending, c.tls)
 	return true
 }

@@ -4,10 +4,11 @@ import (
 	"time"
 )
 
-// watchDelay is how long a request stays in the handler before the
-// connection is watched for the client leaving. Most requests are answered
-// sooner and never pay for the watch; a slow upstream or a long poll is
-// abandoned at most this long after its client went away.
+// watchDelay is how long a request stays in the handler, at least, before
+// the connection is watched for the client leaving (at most twice as long;
+// see armWatch). Most requests are answered sooner and never pay for the
+// watch; a slow upstream or a long poll is abandoned soon after its client
+// went away.
 const watchDelay = 100 * time.Millisecond
 
 // aLongTimeAgo, as a read deadline, ends a blocked read at once.
@@ -22,6 +23,17 @@ func (c *serverConn) armWatch() {
 		return
 	}
 	c.watchArmed = true
+	// The timer is not reset for every request nor stopped after it: a
+	// timer already running fires, sees that the watch was armed again
+	// since, and waits one more period. A busy connection changes its timer
+	// once per watchDelay instead of twice per request, and a request is
+	// watched after 100 to 200 ms in the handler.
+	c.armings++
+	if c.timerSet {
+		return
+	}
+	c.armingsSeen = c.armings
+	c.timerSet = true
 	if c.watchTimer == nil {
 		c.watchTimer = time.AfterFunc(watchDelay, c.startWatch)
 	} else {
@@ -34,6 +46,14 @@ func (c *serverConn) armWatch() {
 // start of a pipelined request, kept for the next read.
 func (c *serverConn) startWatch() {
 	c.watchMu.Lock()
+	c.timerSet = false
+	if c.watchArmed && c.armings != c.armingsSeen {
+		c.armingsSeen = c.armings // armed again since the timer was set
+		c.watchTimer.Reset(watchDelay)
+		c.timerSet = true
+		c.watchMu.Unlock()
+		return
+	}
 	if !c.watchArmed || c.br == nil || c.br.Buffered() > 0 {
 		// Disarmed meanwhile, or a pipelined request is already buffered:
 		// the client is there.
@@ -75,10 +95,7 @@ func (c *serverConn) startWatch() {
 // waits for it, so that the connection's reader is the loop's again.
 func (c *serverConn) stopWatch() {
 	c.watchMu.Lock()
-	if c.watchArmed {
-		c.watchArmed = false
-		c.watchTimer.Stop()
-	}
+	c.watchArmed = false // a timer still set finds it disarmed
 	if !c.watching {
 		c.watchMu.Unlock()
 		return
@@ -89,6 +106,7 @@ func (c *serverConn) stopWatch() {
 
 	c.rwc.SetReadDeadline(aLongTimeAgo)
 	<-done
+	c.src.deadlineChanged() // the watch cleared it, and this ended it
 	c.watchMu.Lock()
 	c.watching = false
 	c.watchDone = nil

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/guan-gateway/guan/h1wire"
+	"github.com/guan-gateway/guan/headerpool"
 	"github.com/guan-gateway/guan/sockio"
 	"golang.org/x/net/http/httpguts"
 )
@@ -608,7 +609,7 @@ func (pc *conn) gotInterim(req *http.Request, code, lines int) error {
 			return nil
 		}
 	}
-	h := make(http.Header, lines)
+	h := headerpool.Get() // a proxy puts it back once the response is copied
 	if lines > 0 {
 		if err := parseFields(string(pc.hdr), lines, h); err != nil {
 			return err
@@ -659,7 +660,7 @@ func (pc *conn) readHeader(req *http.Request, res *http.Response) (mode int8, le
 		}
 	}
 
-	h := make(http.Header, lines)
+	h := headerpool.Get() // a proxy puts it back once the response is copied
 	if lines > 0 {
 		if err := parseFields(string(pc.hdr), lines, h); err != nil {
 			return 0, 0, err

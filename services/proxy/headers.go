@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"golang.org/x/net/http/httpguts"
+
+	"github.com/guan-gateway/guan/headerpool"
 )
 
 // isHopHeader reports whether k (canonical) applies to one connection only
@@ -38,7 +40,7 @@ func outboundHeader(r *http.Request, upType string) http.Header {
 	for _, vv := range in {
 		total += len(vv)
 	}
-	out := make(http.Header, len(in)+2)
+	out := headerpool.Get()
 	vals := make([]string, 0, total)
 	for k, vv := range in {
 		if isHopHeader(k) || k == "X-Forwarded-For" {

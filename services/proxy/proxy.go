@@ -25,6 +25,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/guan-gateway/guan/headerpool"
 	"github.com/guan-gateway/guan/reqinfo"
 	"github.com/guan-gateway/guan/services/attempt"
 	"github.com/guan-gateway/guan/services/h1transport"
@@ -160,8 +161,15 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	var res *http.Response
 	var err error
+	// The header maps of a request h1transport sends go back to the pool:
+	// nothing else holds them once the exchange is done.
+	pooled := p.interimRT != nil && p.interimRT.Handles(out)
 	if p.interimRT != nil {
 		res, err = p.interimRT.RoundTripInterim(out, ob)
+		if pooled {
+			headerpool.Put(out.Header)
+			out.Header = nil
+		}
 	} else {
 		res, err = p.rt.RoundTrip(out.WithContext(httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
 			Got1xxResponse: func(code int, h textproto.MIMEHeader) error { return ob.Interim(code, http.Header(h)) },
@@ -182,6 +190,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n := p.copyResponse(w, r, res)
+	if pooled {
+		headerpool.Put(res.Header) // copyResponse shared its value slices, not the map
+		res.Header = nil
+	}
 	if info != nil {
 		info.OriginSize = n
 		info.OriginDuration = time.Since(start)
@@ -486,7 +498,10 @@ func (b *bodyTracker) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
 	b.n.Add(int64(n))
 	if err != nil && err != io.EOF && !b.closed.Load() {
-		b.err.Store(&err) // the client's body failed, not our reading of it
+		// The client's body failed, not our reading of it. Stored as a copy:
+		// taking err's address would move it to the heap on every read.
+		failed := err
+		b.err.Store(&failed)
 	}
 	return n, err
 }
@@ -553,6 +568,10 @@ type outbound struct {
 // given with the request (h1transport) rather than through httptrace.
 type interimRoundTripper interface {
 	RoundTripInterim(*http.Request, h1transport.Interim) (*http.Response, error)
+	// Handles reports whether the request is sent by the transport's own
+	// HTTP/1.1 client, which keeps no reference to the request's header
+	// or to the response's once they are read.
+	Handles(*http.Request) bool
 }
 
 // Interim implements h1transport.Interim.
