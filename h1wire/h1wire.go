@@ -9,9 +9,9 @@ import (
 	"strings"
 )
 
-// commonKeys maps header names as peers commonly spell them (canonical
-// and all lower case) to their canonical form, so that parsing them costs
-// no allocation and the key strings are shared by all messages.
+// commonKeys maps common header names, spelled all in lower case as some
+// peers send them, to their canonical form: canonicalizing them costs no
+// allocation. (Names already canonical are returned as they are.)
 var commonKeys = func() map[string]string {
 	names := []string{
 		"Accept-Ranges", "Access-Control-Allow-Credentials", "Access-Control-Allow-Headers",
@@ -33,9 +33,8 @@ var commonKeys = func() map[string]string {
 		"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Port", "X-Forwarded-Proto",
 		"X-Real-Ip", "X-Requested-With",
 	}
-	m := make(map[string]string, 2*len(names))
+	m := make(map[string]string, len(names))
 	for _, n := range names {
-		m[n] = n
 		m[strings.ToLower(n)] = n
 	}
 	return m
@@ -43,11 +42,13 @@ var commonKeys = func() map[string]string {
 
 // CanonicalKey returns the canonical form of a valid header name.
 func CanonicalKey(k string) string {
-	if c, ok := commonKeys[k]; ok {
-		return c
-	}
+	// Most clients send canonical names: a scan of the name costs less
+	// than hashing it for the table, which serves the lower-case ones.
 	if isCanonical(k) {
 		return k
+	}
+	if c, ok := commonKeys[k]; ok {
+		return c
 	}
 	return http.CanonicalHeaderKey(k)
 }

@@ -138,6 +138,12 @@ func (t *Transport) RoundTripInterim(req *http.Request, hook Interim) (*http.Res
 		}
 		return t.fallback.RoundTrip(req)
 	}
+	return t.RoundTripHandled(req, hook)
+}
+
+// RoundTripHandled is RoundTripInterim for a request Handles accepted: a
+// caller that had to ask Handles anyway does not pay for the check twice.
+func (t *Transport) RoundTripHandled(req *http.Request, hook Interim) (*http.Response, error) {
 	body := req.Body
 	if body == http.NoBody {
 		body = nil

@@ -164,13 +164,14 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The header maps of a request h1transport sends go back to the pool:
 	// nothing else holds them once the exchange is done.
 	pooled := p.interimRT != nil && p.interimRT.Handles(out)
-	if p.interimRT != nil {
+	switch {
+	case pooled:
+		res, err = p.interimRT.RoundTripHandled(out, ob)
+		headerpool.Put(out.Header)
+		out.Header = nil
+	case p.interimRT != nil:
 		res, err = p.interimRT.RoundTripInterim(out, ob)
-		if pooled {
-			headerpool.Put(out.Header)
-			out.Header = nil
-		}
-	} else {
+	default:
 		res, err = p.rt.RoundTrip(out.WithContext(httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
 			Got1xxResponse: func(code int, h textproto.MIMEHeader) error { return ob.Interim(code, http.Header(h)) },
 		})))
@@ -572,6 +573,7 @@ type interimRoundTripper interface {
 	// HTTP/1.1 client, which keeps no reference to the request's header
 	// or to the response's once they are read.
 	Handles(*http.Request) bool
+	RoundTripHandled(*http.Request, h1transport.Interim) (*http.Response, error)
 }
 
 // Interim implements h1transport.Interim.
