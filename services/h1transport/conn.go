@@ -24,14 +24,24 @@ import (
 	"golang.org/x/net/http/httpguts"
 )
 
-const bufSize = 32 << 10
+// connBufSize is the size of each pooled connection's read and write
+// buffers. They hold a message head and a small body; they live as long as
+// the connection, and a gateway in front of busy upstreams keeps hundreds
+// of connections, so they are kept small (nginx's proxy buffer is a page
+// or two). Large bodies do not go through them: reads into a large slice
+// bypass the read buffer, and bodies are written from copyBufSize chunks.
+const connBufSize = 8 << 10
+
+// copyBufSize is the chunk a request body is copied in, from a pool: only
+// exchanges that send a body hold one, and only while they send it.
+const copyBufSize = 32 << 10
 
 // Connections are long-lived; their buffers go back to these pools when
 // they close so that churn (server restarts, Connection: close) is cheap.
 var (
 	readerPool  sync.Pool
 	writerPool  sync.Pool
-	scratchPool = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}
+	scratchPool = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return &b }}
 )
 
 // aLongTimeAgo is a deadline that makes blocked reads and writes return.
@@ -109,13 +119,13 @@ func newConn(hp *hostPool, nc net.Conn) *conn {
 		pc.br = v.(*bufio.Reader)
 		pc.br.Reset(pc)
 	} else {
-		pc.br = bufio.NewReaderSize(pc, bufSize)
+		pc.br = bufio.NewReaderSize(pc, connBufSize)
 	}
 	if v := writerPool.Get(); v != nil {
 		pc.bw = v.(*bufio.Writer)
 		pc.bw.Reset(pc)
 	} else {
-		pc.bw = bufio.NewWriterSize(pc, bufSize)
+		pc.bw = bufio.NewWriterSize(pc, connBufSize)
 	}
 	pc.cancelFn = pc.onCancel
 	pc.setupPeek()
@@ -348,8 +358,9 @@ const (
 )
 
 // maxInlineBody is the largest body written before the response is read.
-// It fits the write buffer and the socket's: writing it cannot wait on a
-// server that is busy sending its response instead of reading.
+// It fits the sockets' buffers (the peer's receive window alone is larger):
+// writing it cannot wait on a server that is busy sending its response
+// instead of reading.
 const maxInlineBody = 16 << 10
 
 // startUpload sends a streamed or large body from a goroutine while the
@@ -478,7 +489,13 @@ func validURIPart(s string) bool {
 // intermediate buffer: bufio reads straight into its own).
 func (pc *conn) writeSized(body io.Reader, n int64) error {
 	pc.lr = io.LimitedReader{R: body, N: n}
-	copied, err := pc.bw.ReadFrom(&pc.lr)
+	var copied int64
+	var err error
+	if n <= int64(pc.bw.Available()) {
+		copied, err = pc.bw.ReadFrom(&pc.lr) // fits: one write with the head
+	} else {
+		copied, err = pc.copyLarge(&pc.lr)
+	}
 	pc.lr.R = nil
 	if err != nil {
 		return requestBodyErr(pc, err)
@@ -490,6 +507,32 @@ func (pc *conn) writeSized(body io.Reader, n int64) error {
 		return fmt.Errorf("h1transport: request body is longer than its Content-Length %d", n)
 	}
 	return nil
+}
+
+// copyLarge copies a body larger than the write buffer's free space in
+// copyBufSize chunks: the buffered writer sends a chunk that does not fit
+// its buffer straight to the socket, so the body goes in large writes
+// rather than buffer-sized ones.
+func (pc *conn) copyLarge(r io.Reader) (int64, error) {
+	bufp := scratchPool.Get().(*[]byte)
+	defer scratchPool.Put(bufp)
+	buf := *bufp
+	var total int64
+	for {
+		n, rerr := r.Read(buf)
+		if n > 0 {
+			if _, err := pc.bw.Write(buf[:n]); err != nil {
+				return total, err
+			}
+			total += int64(n)
+		}
+		if rerr == io.EOF {
+			return total, nil
+		}
+		if rerr != nil {
+			return total, rerr
+		}
+	}
 }
 
 // writeChunked sends a body of unknown length, one chunk per read, each

@@ -92,6 +92,10 @@ func TestDifferential(t *testing.T) {
 			r, _ := http.NewRequest("POST", u+"/p?q=1", strings.NewReader(big))
 			return r
 		}},
+		{name: "POST sized body larger than the write buffer, sent inline", handler: echo, req: func(u string) *http.Request {
+			r, _ := http.NewRequest("POST", u, strings.NewReader(big[:12<<10]))
+			return r
+		}},
 		{name: "POST empty", handler: echo, req: func(u string) *http.Request {
 			r, _ := http.NewRequest("POST", u, nil)
 			return r
