@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/guan-gateway/guan/cancelhook"
 	"github.com/guan-gateway/guan/config/dynamic"
 	"github.com/guan-gateway/guan/config/static"
 	"github.com/guan-gateway/guan/pipeline"
@@ -110,10 +111,11 @@ func BenchmarkProxiedGET(b *testing.B) {
 	if p := snap.Problems(); len(p) > 0 {
 		b.Fatal(p)
 	}
-	// A cancellable context, as a server's request has: the upstream
-	// client must watch it, which costs allocations a background context
-	// would hide.
-	ctx, cancel := context.WithCancel(context.Background())
+	// A cancellable context, as the HTTP/1.x server's request has (its
+	// connection's, with a slot for the upstream exchange's cancel hook):
+	// the upstream client must watch it, which a background context would
+	// spare it.
+	ctx, cancel := cancelhook.WithCancel(context.Background())
 	defer cancel()
 	req := httptest.NewRequest("GET", "http://bench.test/api/items", nil).WithContext(ctx)
 	req.RemoteAddr = "127.0.0.1:40000"

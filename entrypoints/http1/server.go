@@ -35,6 +35,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/guan-gateway/guan/cancelhook"
 )
 
 // Server serves HTTP/1.x connections given to ServeConn.
@@ -107,7 +109,7 @@ func (s *Server) ServeConn(c net.Conn, tlsState *tls.ConnectionState) {
 	if s.ConnContext != nil {
 		ctx = s.ConnContext(ctx, c)
 	}
-	sc.ctx, sc.cancel = context.WithCancel(ctx)
+	sc.ctx, sc.cancel = cancelhook.WithCancel(ctx) // the upstream exchange watches it through the slot
 	defer sc.cancel()
 	if !s.track(sc, true) {
 		c.Close()

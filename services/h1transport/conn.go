@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/guan-gateway/guan/cancelhook"
 	"github.com/guan-gateway/guan/h1wire"
 	"github.com/guan-gateway/guan/headerpool"
 	"github.com/guan-gateway/guan/sockio"
@@ -79,7 +80,8 @@ type conn struct {
 	upErr       atomic.Pointer[error] // why a failed upload ended the exchange
 	closeAfter  bool                  // the connection cannot carry another exchange
 	ctx         context.Context
-	stopCtx     func() bool
+	stopCtx     func() bool      // stops the AfterFunc watching the request context
+	slot        *cancelhook.Slot // or the slot of the client connection's context
 	cancelFn    func()
 	canceled    atomic.Bool
 	interim     Interim // nil: the request context's httptrace hook
@@ -163,6 +165,21 @@ func (pc *conn) Write(p []byte) (int, error) {
 
 // onCancel runs when the request context ends: it unblocks any read or
 // write in progress. The connection is then never reused.
+// stopCancelWatch stops watching the request context; false when the
+// cancel hook has already run.
+func (pc *conn) stopCancelWatch() bool {
+	stopped := true
+	switch {
+	case pc.slot != nil:
+		stopped = pc.slot.Unregister()
+		pc.slot = nil
+	case pc.stopCtx != nil:
+		stopped = pc.stopCtx()
+		pc.stopCtx = nil
+	}
+	return stopped
+}
+
 func (pc *conn) onCancel() {
 	pc.canceled.Store(true)
 	pc.nc.SetDeadline(aLongTimeAgo)
@@ -208,11 +225,8 @@ func (pc *conn) expire() {
 // finish ends an exchange: the connection goes back to the pool when reuse
 // is true and nothing forbids it, otherwise it is closed.
 func (pc *conn) finish(reuse bool) {
-	if pc.stopCtx != nil {
-		if !pc.stopCtx() {
-			reuse = false // the cancel hook ran: a deadline is set
-		}
-		pc.stopCtx = nil
+	if !pc.stopCancelWatch() {
+		reuse = false // the cancel hook ran: a deadline is set
 	}
 	pc.ctx = nil
 	pc.res = nil
@@ -261,10 +275,13 @@ func (pc *conn) roundTrip(ctx context.Context, req *http.Request, body io.ReadCl
 	pc.nread, pc.nwritten, pc.werr, pc.bodyTouched, pc.closeAfter = 0, 0, nil, false, false
 	pc.upErr.Store(nil)
 	if ctx.Done() != nil {
-		// Allocates, but only for cancelable contexts; a blocked exchange
-		// has no other way to learn about a cancellation.
+		// A blocked exchange has no other way to learn about a
+		// cancellation. A client connection's context has a slot for it;
+		// any other cancelable context costs an AfterFunc.
 		pc.ctx = ctx
-		pc.stopCtx = context.AfterFunc(ctx, pc.cancelFn)
+		if pc.slot = cancelhook.Register(ctx, pc.cancelFn); pc.slot == nil {
+			pc.stopCtx = context.AfterFunc(ctx, pc.cancelFn)
+		}
 	}
 	closeReq := req.Close || pc.hp.t.maxIdle < 0 || httpguts.HeaderValuesContainsToken(req.Header["Connection"], "close")
 	if err := pc.writeRequest(req, body, closeReq); err != nil {
@@ -610,10 +627,10 @@ func (pc *conn) readResponse(req *http.Request, closeReq bool) (*http.Response, 
 
 	switch {
 	case res.StatusCode == http.StatusSwitchingProtocols:
-		if pc.stopCtx != nil && !pc.stopCtx() {
+		if !pc.stopCancelWatch() {
 			return nil, pc.fail(context.Canceled)
 		}
-		pc.stopCtx, pc.ctx = nil, nil
+		pc.ctx = nil
 		res.ContentLength = -1
 		res.Body = &upgradedBody{pc: pc}
 		return res, nil
