@@ -163,8 +163,6 @@ func (pc *conn) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// onCancel runs when the request context ends: it unblocks any read or
-// write in progress. The connection is then never reused.
 // stopCancelWatch stops watching the request context; false when the
 // cancel hook has already run.
 func (pc *conn) stopCancelWatch() bool {
@@ -180,6 +178,8 @@ func (pc *conn) stopCancelWatch() bool {
 	return stopped
 }
 
+// onCancel runs when the request context ends: it unblocks any read or
+// write in progress. The connection is then never reused.
 func (pc *conn) onCancel() {
 	pc.canceled.Store(true)
 	pc.nc.SetDeadline(aLongTimeAgo)
@@ -669,7 +669,7 @@ func (pc *conn) gotInterim(req *http.Request, code, lines int) error {
 			return nil
 		}
 	}
-	h := headerpool.Get() // a proxy puts it back once the response is copied
+	h := make(http.Header, lines)
 	if lines > 0 {
 		if err := parseFields(string(pc.hdr), lines, h); err != nil {
 			return err
