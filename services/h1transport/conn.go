@@ -529,27 +529,12 @@ func (pc *conn) writeSized(body io.Reader, n int64) error {
 // copyLarge copies a body larger than the write buffer's free space in
 // copyBufSize chunks: the buffered writer sends a chunk that does not fit
 // its buffer straight to the socket, so the body goes in large writes
-// rather than buffer-sized ones.
+// rather than buffer-sized ones. (The writer is wrapped so that io.Copy
+// does not hand the copy to its ReadFrom, which fills the buffer instead.)
 func (pc *conn) copyLarge(r io.Reader) (int64, error) {
 	bufp := scratchPool.Get().(*[]byte)
 	defer scratchPool.Put(bufp)
-	buf := *bufp
-	var total int64
-	for {
-		n, rerr := r.Read(buf)
-		if n > 0 {
-			if _, err := pc.bw.Write(buf[:n]); err != nil {
-				return total, err
-			}
-			total += int64(n)
-		}
-		if rerr == io.EOF {
-			return total, nil
-		}
-		if rerr != nil {
-			return total, rerr
-		}
-	}
+	return io.CopyBuffer(struct{ io.Writer }{pc.bw}, r, *bufp)
 }
 
 // writeChunked sends a body of unknown length, one chunk per read, each
