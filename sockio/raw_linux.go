@@ -47,3 +47,17 @@ func (c *Conn) writeOnce(fd uintptr) bool {
 	}
 	return true
 }
+
+// writeThenRead is WriteRead's step under the fd's read lock: first the
+// write, then "wait until readable" without a read (see WriteRead), then
+// the read.
+func (c *Conn) writeThenRead(fd uintptr) bool {
+	if c.wn < len(c.wbuf) {
+		if !c.writeOnce(fd) {
+			c.wfull = true // the rest waits for writability, outside
+			return true
+		}
+		return c.werr != 0 // written whole: wait for the answer
+	}
+	return c.readOnce(fd)
+}

@@ -162,3 +162,174 @@ func TestOnlyTCP(t *testing.T) {
 		t.Fatal("a net.Pipe end was wrapped; only TCP sockets can be")
 	}
 }
+
+// echoPeer answers every 4-byte request with the same 4 bytes, after
+// delay, until the connection closes.
+func echoPeer(peer net.Conn, delay time.Duration) {
+	req := make([]byte, 4)
+	for {
+		if _, err := io.ReadFull(peer, req); err != nil {
+			return
+		}
+		time.Sleep(delay)
+		if _, err := peer.Write(req); err != nil {
+			return
+		}
+	}
+}
+
+// Every answer wakes WriteRead, whether it is there at once or comes
+// later: waiting without a read first must never miss one.
+func TestWriteReadExchanges(t *testing.T) {
+	for _, delay := range []time.Duration{0, 200 * time.Microsecond} {
+		c, peer := pair(t)
+		go echoPeer(peer, delay)
+		c.nc.SetReadDeadline(time.Now().Add(10 * time.Second)) // a missed wake-up fails instead of hanging
+		got := make([]byte, 4)
+		for i := range 500 {
+			req := []byte{byte(i), byte(i >> 8), 'r', 'q'}
+			w, n, err := c.WriteRead(req, got)
+			if err != nil || w != 4 {
+				t.Fatalf("delay %v, exchange %d: WriteRead = %d, %d, %v", delay, i, w, n, err)
+			}
+			if n < 4 {
+				if _, err := io.ReadFull(c, got[n:]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if !bytes.Equal(got, req) {
+				t.Fatalf("delay %v, exchange %d: answer %q to %q", delay, i, got, req)
+			}
+		}
+	}
+}
+
+// readCalls is the process' count of read(2)-family system calls.
+func readCalls(t *testing.T) int {
+	b, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		t.Skipf("no /proc/self/io to count system calls: %v", err)
+	}
+	for line := range bytes.SplitSeq(b, []byte("\n")) {
+		if v, ok := bytes.CutPrefix(line, []byte("syscr: ")); ok {
+			var n int
+			for _, d := range v {
+				n = n*10 + int(d-'0')
+			}
+			return n
+		}
+	}
+	t.Skip("/proc/self/io has no syscr line")
+	return 0
+}
+
+// The point of WriteRead: against a server that takes a moment to answer,
+// Write then Read makes a read that finds nothing before it waits;
+// WriteRead does not.
+func TestWriteReadSavesARead(t *testing.T) {
+	const exchanges = 200
+	count := func(exchange func(c *Conn, req, got []byte) error) int {
+		c, peer := pair(t)
+		go echoPeer(peer, 300*time.Microsecond)
+		got := make([]byte, 4)
+		before := readCalls(t)
+		for i := range exchanges {
+			if err := exchange(c, []byte{byte(i), 0, 0, 0}, got); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return readCalls(t) - before
+	}
+	separate := count(func(c *Conn, req, got []byte) error {
+		if _, err := c.Write(req); err != nil {
+			return err
+		}
+		_, err := io.ReadFull(c, got)
+		return err
+	})
+	together := count(func(c *Conn, req, got []byte) error {
+		_, n, err := c.WriteRead(req, got)
+		if err == nil && n < len(got) {
+			_, err = io.ReadFull(c, got[n:])
+		}
+		return err
+	})
+	// Both counts include the peer's reads, the same in both runs.
+	t.Logf("read calls for %d exchanges: Write+Read %d, WriteRead %d", exchanges, separate, together)
+	if separate-together < exchanges*3/4 {
+		t.Fatalf("WriteRead made %d read calls, Write and Read %d: want about one fewer per exchange (%d)", together, separate, exchanges)
+	}
+}
+
+// A request the socket cannot take at once is finished as Write would,
+// and the answer still read.
+func TestWriteReadLargeRequest(t *testing.T) {
+	c, peer := pair(t)
+	want := make([]byte, 16<<20)
+	for i := range want {
+		want[i] = byte(i * 13)
+	}
+	go func() {
+		time.Sleep(50 * time.Millisecond) // let the socket fill up first
+		b := make([]byte, len(want))
+		if _, err := io.ReadFull(peer, b); err != nil || !bytes.Equal(b, want) {
+			peer.Write([]byte("bad!"))
+			return
+		}
+		peer.Write([]byte("good"))
+	}()
+	got := make([]byte, 4)
+	w, n, err := c.WriteRead(want, got)
+	if err != nil || w != len(want) {
+		t.Fatalf("WriteRead = %d, %d, %v; want %d written", w, n, err, len(want))
+	}
+	if _, err := io.ReadFull(c, got[n:]); err != nil || string(got) != "good" {
+		t.Fatalf("answer %q, %v", got, err)
+	}
+}
+
+func TestWriteReadErrors(t *testing.T) {
+	t.Run("peer reset", func(t *testing.T) {
+		c, peer := pair(t)
+		peer.(*net.TCPConn).SetLinger(0)
+		peer.Close()
+		var err error
+		for range 100 {
+			if _, _, err = c.WriteRead(make([]byte, 1024), make([]byte, 8)); err != nil {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+		if !errors.Is(err, syscall.ECONNRESET) && !errors.Is(err, syscall.EPIPE) {
+			t.Fatalf("WriteRead to a reset connection = %v; want ECONNRESET or EPIPE", err)
+		}
+	})
+	t.Run("peer closes after the request", func(t *testing.T) {
+		c, peer := pair(t)
+		go func() {
+			io.ReadFull(peer, make([]byte, 4))
+			peer.Close()
+		}()
+		w, n, err := c.WriteRead([]byte("ping"), make([]byte, 8))
+		if w != 4 || n != 0 || err != io.EOF {
+			t.Fatalf("WriteRead = %d, %d, %v; want 4, 0, EOF", w, n, err)
+		}
+	})
+	t.Run("deadline while waiting", func(t *testing.T) {
+		c, _ := pair(t)
+		c.nc.SetReadDeadline(time.Now().Add(30 * time.Millisecond))
+		w, _, err := c.WriteRead([]byte("ping"), make([]byte, 8))
+		var oe *net.OpError
+		if w != 4 || !errors.Is(err, os.ErrDeadlineExceeded) || !errors.As(err, &oe) || oe.Op != "read" {
+			t.Fatalf("WriteRead = %d, %v; want the request written and a read timeout", w, err)
+		}
+	})
+	t.Run("deadline already passed", func(t *testing.T) {
+		c, _ := pair(t)
+		c.nc.SetReadDeadline(time.Now().Add(-time.Second))
+		w, _, err := c.WriteRead([]byte("ping"), make([]byte, 8))
+		if w != 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("WriteRead = %d, %v; want nothing written and a timeout", w, err)
+		}
+	})
+}

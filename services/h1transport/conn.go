@@ -63,6 +63,11 @@ type conn struct {
 	peekErr error
 	peekBuf [1]byte
 
+	// The request's last bytes, written by the first read of the
+	// response (see sendAndRead); deferFlush makes Write keep them.
+	pending    []byte
+	deferFlush bool
+
 	hdr     []byte   // header block and chunk-size lines, reused
 	scratch [24]byte // number formatting
 	one     [1]byte
@@ -137,6 +142,9 @@ func newConn(hp *hostPool, nc net.Conn) *conn {
 // Read and Write count the bytes of an exchange: a request may be retried
 // only while no response byte has arrived.
 func (pc *conn) Read(p []byte) (int, error) {
+	if pc.pending != nil {
+		return pc.sendAndRead(p)
+	}
 	var n int
 	var err error
 	if pc.sock != nil {
@@ -149,6 +157,10 @@ func (pc *conn) Read(p []byte) (int, error) {
 }
 
 func (pc *conn) Write(p []byte) (int, error) {
+	if pc.deferFlush {
+		pc.pending = p // the writer's buffer: nothing is written to it before the response is read
+		return len(p), nil
+	}
 	var n int
 	var err error
 	if pc.sock != nil {
@@ -160,6 +172,32 @@ func (pc *conn) Write(p []byte) (int, error) {
 	if err != nil && pc.werr == nil {
 		pc.werr = err
 	}
+	return n, err
+}
+
+// sendAndRead writes the request's last bytes and reads the first bytes of
+// the response with one wait on the poller (sockio.WriteRead): the read
+// that would find no response yet, right after the request, is not made.
+func (pc *conn) sendAndRead(p []byte) (int, error) {
+	w := pc.pending
+	pc.pending = nil
+	written, n, err := pc.sock.WriteRead(w, p)
+	pc.nwritten += int64(written)
+	if written < len(w) {
+		if pc.werr == nil {
+			pc.werr = err
+		}
+		if written > 0 {
+			// The server may have answered before it stopped reading
+			// and closed: its response is more useful than our error.
+			if n, rerr := pc.sock.Read(p); rerr == nil {
+				pc.nread += int64(n)
+				return n, nil
+			}
+		}
+		return 0, err
+	}
+	pc.nread += int64(n)
 	return n, err
 }
 
@@ -273,6 +311,7 @@ func (pc *conn) mapErr(err error) error {
 // be touched after a successful return: it may be serving another exchange.
 func (pc *conn) roundTrip(ctx context.Context, req *http.Request, body io.ReadCloser) (res *http.Response, streamed bool, err error) {
 	pc.nread, pc.nwritten, pc.werr, pc.bodyTouched, pc.closeAfter = 0, 0, nil, false, false
+	pc.pending = nil
 	pc.upErr.Store(nil)
 	if ctx.Done() != nil {
 		// A blocked exchange has no other way to learn about a
@@ -362,6 +401,13 @@ func (pc *conn) writeRequest(req *http.Request, body io.ReadCloser, closeReq boo
 		if err := pc.writeSized(body, req.ContentLength); err != nil {
 			return err
 		}
+	}
+	if pc.sock != nil {
+		// What is buffered goes out with the first read of the response.
+		pc.deferFlush = true
+		err := bw.Flush()
+		pc.deferFlush = false
+		return err
 	}
 	return bw.Flush()
 }
