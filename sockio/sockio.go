@@ -149,10 +149,12 @@ func (c *Conn) writeResult(err error) (int, error) {
 // read, after that point: no answer to it can have arrived earlier, so the
 // first readiness the poller reports is the answer's and waiting first
 // loses nothing. The one thing this cannot see is a close by the peer that
-// arrived before the call and that the poller had already reported; a
-// closed socket answers the request with a reset, which does wake it. A
-// caller that must know that a pooled connection is still open checks
-// first (as the upstream client's liveness peek does).
+// arrived before the call and that the poller had already reported. A
+// socket closed for good answers the request with a reset, which wakes the
+// wait; one the peer only half-closed, while it goes on reading and
+// discarding, sends nothing, and the wait lasts until the deadline. So a
+// connection that has been idle is checked just before (as the upstream
+// client's liveness peek does), or read first with Write and Read.
 //
 // written is how much of w was sent. When the socket cannot take all of w
 // at once, the rest is written as Write does and the answer read as Read

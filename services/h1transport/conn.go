@@ -75,6 +75,7 @@ type conn struct {
 
 	// Per exchange.
 	reused      bool
+	peeked      bool  // reused after a liveness peek found it open (see sendAndRead)
 	nread       int64 // bytes read from the server in this exchange
 	nwritten    int64 // bytes written to the server in this exchange
 	werr        error // first write error in this exchange
@@ -178,6 +179,14 @@ func (pc *conn) Write(p []byte) (int, error) {
 // sendAndRead writes the request's last bytes and reads the first bytes of
 // the response with one wait on the poller (sockio.WriteRead): the read
 // that would find no response yet, right after the request, is not made.
+//
+// Only on a connection the liveness peek has just found open: waiting
+// without that read first cannot see a close that arrived before, and a
+// server that half-closes an idle connection and goes on reading (Apache
+// httpd's lingering close, at its keep-alive timeout or a graceful
+// restart) would then neither answer nor wake the wait. Read first, as
+// the other requests do, such a close is the EOF that sends the request
+// again on a fresh connection.
 func (pc *conn) sendAndRead(p []byte) (int, error) {
 	w := pc.pending
 	pc.pending = nil
@@ -402,7 +411,7 @@ func (pc *conn) writeRequest(req *http.Request, body io.ReadCloser, closeReq boo
 			return err
 		}
 	}
-	if pc.sock != nil {
+	if pc.sock != nil && pc.peeked {
 		// What is buffered goes out with the first read of the response.
 		pc.deferFlush = true
 		err := bw.Flush()

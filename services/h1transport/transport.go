@@ -347,8 +347,10 @@ func (t *Transport) getConn(ctx context.Context, hp *hostPool, fresh, resendable
 			}
 			// A connection idle for long is peeked at all the same: it is
 			// the one a server's idle timeout may have closed.
-			if (resendable && idleFor < recentlyIdle) || pc.alive() {
+			peek := !resendable || idleFor >= recentlyIdle
+			if !peek || pc.alive() {
 				pc.reused = true
+				pc.peeked = peek
 				return pc, nil
 			}
 			pc.close()

@@ -173,6 +173,58 @@ func TestServerClosedIdleConn(t *testing.T) {
 	}
 }
 
+// TestLingeringCloseOfIdleConn: a server that half-closes an idle
+// keep-alive connection and goes on reading, discarding what comes (Apache
+// httpd's lingering close, at its keep-alive timeout or a graceful
+// restart), never answers a request sent on it and never resets it. The
+// next request must still be answered, on a fresh connection, and must not
+// wait for an answer that cannot come.
+func TestLingeringCloseOfIdleConn(t *testing.T) {
+	for _, method := range []string{"GET", "POST"} {
+		t.Run(method, func(t *testing.T) {
+			srv := newRawServer(t, func(c net.Conn, br *bufio.Reader) {
+				if _, _, err := readReq(br); err != nil {
+					return
+				}
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+				time.Sleep(20 * time.Millisecond)
+				c.(*net.TCPConn).CloseWrite()
+				io.Copy(io.Discard, c) // lingers until the client closes
+			})
+			tr, _ := newH1(t, Options{})
+			send := func() (*http.Response, error) {
+				var body io.Reader
+				if method == "POST" {
+					body = io.NopCloser(strings.NewReader("x")) // one-shot: never resent
+				}
+				req, _ := http.NewRequest(method, srv.url(), body)
+				if body != nil {
+					req.ContentLength = 1
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				t.Cleanup(cancel)
+				return tr.RoundTrip(req.WithContext(ctx))
+			}
+			for i := range 2 {
+				res, err := send()
+				if err != nil {
+					t.Fatalf("request %d: %v", i+1, err)
+				}
+				if b, _ := io.ReadAll(res.Body); string(b) != "ok" {
+					t.Fatalf("request %d: body %q", i+1, b)
+				}
+				res.Body.Close()
+				// The connection idles in the pool (well under a second,
+				// so a GET skips the liveness peek) while the FIN arrives.
+				time.Sleep(100 * time.Millisecond)
+			}
+			if n := srv.conns.Load(); n != 2 {
+				t.Fatalf("connections: %d, want 2 (the half-closed one given up)", n)
+			}
+		})
+	}
+}
+
 // TestCancelMidBody: canceling the request context ends a body read that
 // is waiting for the server, with the context's error.
 func TestCancelMidBody(t *testing.T) {
