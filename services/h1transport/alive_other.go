@@ -7,3 +7,5 @@ package h1transport
 func (pc *conn) setupPeek() {}
 
 func (pc *conn) alive() bool { return true }
+
+func (pc *conn) peerClosed() bool { return false }

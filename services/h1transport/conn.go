@@ -75,12 +75,13 @@ type conn struct {
 
 	// Per exchange.
 	reused      bool
-	peeked      bool  // reused after a liveness peek found it open (see sendAndRead)
-	nread       int64 // bytes read from the server in this exchange
-	nwritten    int64 // bytes written to the server in this exchange
-	werr        error // first write error in this exchange
-	bodyTouched bool  // the request body was read from
-	uploading   bool  // an upload goroutine sends the body (see startUpload)
+	peeked      bool         // reused after a liveness peek found it open (see sendAndRead)
+	waiting     atomic.Int64 // see stale.go
+	nread       int64        // bytes read from the server in this exchange
+	nwritten    int64        // bytes written to the server in this exchange
+	werr        error        // first write error in this exchange
+	bodyTouched bool         // the request body was read from
+	uploading   bool         // an upload goroutine sends the body (see startUpload)
 	upload      atomic.Int32
 	uploadDone  chan error
 	upErr       atomic.Pointer[error] // why a failed upload ended the exchange
@@ -123,6 +124,9 @@ type conn struct {
 
 func newConn(hp *hostPool, nc net.Conn) *conn {
 	pc := &conn{hp: hp, nc: nc, sock: sockio.New(nc)}
+	if pc.sock != nil {
+		watchStale(pc)
+	}
 	if v := readerPool.Get(); v != nil {
 		pc.br = v.(*bufio.Reader)
 		pc.br.Reset(pc)
@@ -180,17 +184,23 @@ func (pc *conn) Write(p []byte) (int, error) {
 // the response with one wait on the poller (sockio.WriteRead): the read
 // that would find no response yet, right after the request, is not made.
 //
-// Only on a connection the liveness peek has just found open: waiting
-// without that read first cannot see a close that arrived before, and a
-// server that half-closes an idle connection and goes on reading (Apache
-// httpd's lingering close, at its keep-alive timeout or a graceful
-// restart) would then neither answer nor wake the wait. Read first, as
-// the other requests do, such a close is the EOF that sends the request
-// again on a fresh connection.
+// Waiting without that read cannot see a close that arrived before the
+// request went out. Right after the liveness peek found the connection
+// open that is a matter of microseconds; a request sent without the peek
+// is watched instead (stale.go), because a server that half-closed an idle
+// connection and goes on reading would neither answer it nor wake the
+// wait.
 func (pc *conn) sendAndRead(p []byte) (int, error) {
 	w := pc.pending
 	pc.pending = nil
+	watched := !pc.peeked
+	if watched {
+		pc.waiting.Store(waitingUnseen)
+	}
 	written, n, err := pc.sock.WriteRead(w, p)
+	if watched {
+		n, err = pc.endWait(n, err)
+	}
 	pc.nwritten += int64(written)
 	if written < len(w) {
 		if pc.werr == nil {
@@ -237,6 +247,9 @@ func (pc *conn) onCancel() {
 func (pc *conn) close() {
 	if pc.closed.Swap(true) {
 		return
+	}
+	if pc.sock != nil {
+		unwatchStale(pc)
 	}
 	pc.nc.Close()
 	if pc.idleTimer != nil {
@@ -411,7 +424,7 @@ func (pc *conn) writeRequest(req *http.Request, body io.ReadCloser, closeReq boo
 			return err
 		}
 	}
-	if pc.sock != nil && pc.peeked {
+	if pc.sock != nil {
 		// What is buffered goes out with the first read of the response.
 		pc.deferFlush = true
 		err := bw.Flush()

@@ -206,9 +206,13 @@ func TestLingeringCloseOfIdleConn(t *testing.T) {
 				return tr.RoundTrip(req.WithContext(ctx))
 			}
 			for i := range 2 {
+				start := time.Now()
 				res, err := send()
 				if err != nil {
 					t.Fatalf("request %d: %v", i+1, err)
+				}
+				if took := time.Since(start); took > time.Second {
+					t.Fatalf("request %d took %v: the wait on the half-closed connection was not woken", i+1, took)
 				}
 				if b, _ := io.ReadAll(res.Body); string(b) != "ok" {
 					t.Fatalf("request %d: body %q", i+1, b)
@@ -222,6 +226,35 @@ func TestLingeringCloseOfIdleConn(t *testing.T) {
 				t.Fatalf("connections: %d, want 2 (the half-closed one given up)", n)
 			}
 		})
+	}
+}
+
+// TestStaleWatchLeavesSlowServer: a server that takes longer to answer
+// than the stale watch's first look is still open, and its response comes
+// on the same connection: the watch wakes only waits on closed connections.
+func TestStaleWatchLeavesSlowServer(t *testing.T) {
+	srv := newRawServer(t, func(c net.Conn, br *bufio.Reader) {
+		for {
+			if _, _, err := readReq(br); err != nil {
+				return
+			}
+			time.Sleep(4 * staleTick)
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		}
+	})
+	tr, _ := newH1(t, Options{})
+	for i := range 3 {
+		res, err := get(t, tr, srv.url())
+		if err != nil {
+			t.Fatalf("request %d: %v", i+1, err)
+		}
+		if b, _ := io.ReadAll(res.Body); string(b) != "ok" {
+			t.Fatalf("request %d: body %q", i+1, b)
+		}
+		res.Body.Close()
+	}
+	if n := srv.conns.Load(); n != 1 {
+		t.Fatalf("connections: %d, want 1", n)
 	}
 }
 
