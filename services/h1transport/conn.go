@@ -75,7 +75,6 @@ type conn struct {
 
 	// Per exchange.
 	reused      bool
-	peeked      bool         // reused after a liveness peek found it open (see sendAndRead)
 	waiting     atomic.Int64 // see stale.go
 	nread       int64        // bytes read from the server in this exchange
 	nwritten    int64        // bytes written to the server in this exchange
@@ -185,22 +184,15 @@ func (pc *conn) Write(p []byte) (int, error) {
 // that would find no response yet, right after the request, is not made.
 //
 // Waiting without that read cannot see a close that arrived before the
-// request went out. Right after the liveness peek found the connection
-// open that is a matter of microseconds; a request sent without the peek
-// is watched instead (stale.go), because a server that half-closed an idle
-// connection and goes on reading would neither answer it nor wake the
-// wait.
+// request went out: a server that half-closed an idle connection and goes
+// on reading would neither answer nor wake the wait. The stale watch
+// (stale.go) looks after such waits.
 func (pc *conn) sendAndRead(p []byte) (int, error) {
 	w := pc.pending
 	pc.pending = nil
-	watched := !pc.peeked
-	if watched {
-		pc.waiting.Store(waitingUnseen)
-	}
+	pc.waiting.Store(waitingUnseen)
 	written, n, err := pc.sock.WriteRead(w, p)
-	if watched {
-		n, err = pc.endWait(n, err)
-	}
+	n, err = pc.endWait(n, err)
 	pc.nwritten += int64(written)
 	if written < len(w) {
 		if pc.werr == nil {

@@ -6,18 +6,21 @@ import (
 	"time"
 )
 
-// The stale watch. A request sent without the liveness peek (a bodiless
-// idempotent one, on a connection idle for under a second) waits for its
-// response with sockio.WriteRead, which cannot see a close by the server
-// that arrived before the request went out. A server that closed for good
+// The stale watch. A request waits for its response with
+// sockio.WriteRead, which cannot see a close by the server that arrived
+// before the request went out: a bodiless idempotent request skips the
+// liveness peek on a connection idle for under a second, and after the peek
+// reading the client's body may take a while. A server that closed for good
 // answers the request with a reset, which wakes the wait; one that only
 // half-closed the connection and goes on reading, discarding what comes
 // (Apache httpd's lingering close, at its keep-alive timeout or in a
 // graceful restart), sends nothing at all. The watch finds such waits:
 // every staleTick it stamps the waits it has not seen yet and peeks at
 // those it stamped a tick or more before; a connection the server has
-// closed gets a deadline in the past, which wakes its exchange, and the
-// request goes again on a fresh connection. The request path pays two
+// closed gets a deadline in the past, which wakes its exchange: the
+// request goes again on a fresh connection when it may be (a reused
+// connection, nothing read yet, a request that can be resent), else it
+// fails as with any close before the response. The request path pays two
 // atomic operations; peeks are made only for waits that last.
 const staleTick = 50 * time.Millisecond
 

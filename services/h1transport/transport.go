@@ -347,10 +347,8 @@ func (t *Transport) getConn(ctx context.Context, hp *hostPool, fresh, resendable
 			}
 			// A connection idle for long is peeked at all the same: it is
 			// the one a server's idle timeout may have closed.
-			peek := !resendable || idleFor >= recentlyIdle
-			if !peek || pc.alive() {
+			if (resendable && idleFor < recentlyIdle) || pc.alive() {
 				pc.reused = true
-				pc.peeked = peek
 				return pc, nil
 			}
 			pc.close()
