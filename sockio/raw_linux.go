@@ -57,7 +57,13 @@ func (c *Conn) writeThenRead(fd uintptr) bool {
 			c.wfull = true // the rest waits for writability, outside
 			return true
 		}
-		return c.werr != 0 // written whole: wait for the answer
+		if c.werr != 0 {
+			return true
+		}
+		if c.sent != nil {
+			c.sent()
+		}
+		return false // written whole: wait for the answer
 	}
 	return c.readOnce(fd)
 }

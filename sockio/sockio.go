@@ -41,7 +41,8 @@ type Conn struct {
 	werr  syscall.Errno
 	write func(fd uintptr) bool
 
-	wfull     bool // WriteRead: the socket took only part of wbuf
+	wfull     bool   // WriteRead: the socket took only part of wbuf
+	sent      func() // WriteRead's: called when the wait begins
 	writeRead func(fd uintptr) bool
 }
 
@@ -148,18 +149,21 @@ func (c *Conn) writeResult(err error) (int, error) {
 // that first read finds nothing. Here the request is written inside the
 // read, after that point: no answer to it can have arrived earlier, so the
 // first readiness the poller reports is the answer's and waiting first
-// loses nothing. The one thing this cannot see is a close by the peer that
-// arrived before the call and that the poller had already reported. A
-// socket closed for good answers the request with a reset, which wakes the
-// wait; one the peer only half-closed, while it goes on reading and
-// discarding, sends nothing, and the wait lasts until the deadline. So a
-// connection that has been idle is checked just before (as the upstream
-// client's liveness peek does), or read first with Write and Read.
+// loses nothing. The one thing this cannot see is what the peer sent
+// before the call (bytes, or its close) when the poller had already
+// reported it: that wakes nothing. A socket closed for good answers the
+// request with a reset, which does wake the wait; one the peer only
+// half-closed, while it goes on reading and discarding, sends nothing. So
+// sent, when not nil, is called once w is written whole and the wait
+// begins: from then on, anything that arrives wakes it, and anything
+// readable that did not is what arrived before. A caller that cannot rule
+// that out checks for it (h1transport's stale watch does, with a peek) and
+// ends the wait with a deadline.
 //
 // written is how much of w was sent. When the socket cannot take all of w
 // at once, the rest is written as Write does and the answer read as Read
-// does.
-func (c *Conn) WriteRead(w, p []byte) (written, n int, err error) {
+// does, trying the socket first (sent is not called).
+func (c *Conn) WriteRead(w, p []byte, sent func()) (written, n int, err error) {
 	if len(w) == 0 {
 		n, err = c.Read(p)
 		return 0, n, err
@@ -170,10 +174,11 @@ func (c *Conn) WriteRead(w, p []byte) (written, n int, err error) {
 	}
 	c.wmu.Lock()
 	c.rmu.Lock()
-	c.wbuf, c.wn, c.werr, c.wfull = w, 0, 0, false
+	c.wbuf, c.wn, c.werr, c.wfull, c.sent = w, 0, 0, false, sent
 	c.rbuf, c.rn, c.rerr = p, 0, 0
 	rerr := c.rc.Read(c.writeRead)
 	full := c.wfull
+	c.sent = nil
 	switch {
 	case rerr != nil && c.wn < len(w):
 		// The deadline passed or the connection closed before the

@@ -186,9 +186,11 @@ func TestWriteReadExchanges(t *testing.T) {
 		go echoPeer(peer, delay)
 		c.nc.SetReadDeadline(time.Now().Add(10 * time.Second)) // a missed wake-up fails instead of hanging
 		got := make([]byte, 4)
+		waits := 0
+		sent := func() { waits++ }
 		for i := range 500 {
 			req := []byte{byte(i), byte(i >> 8), 'r', 'q'}
-			w, n, err := c.WriteRead(req, got)
+			w, n, err := c.WriteRead(req, got, sent)
 			if err != nil || w != 4 {
 				t.Fatalf("delay %v, exchange %d: WriteRead = %d, %d, %v", delay, i, w, n, err)
 			}
@@ -200,6 +202,9 @@ func TestWriteReadExchanges(t *testing.T) {
 			if !bytes.Equal(got, req) {
 				t.Fatalf("delay %v, exchange %d: answer %q to %q", delay, i, got, req)
 			}
+		}
+		if waits != 500 {
+			t.Fatalf("delay %v: sent was called %d times for 500 requests", delay, waits)
 		}
 	}
 }
@@ -248,7 +253,7 @@ func TestWriteReadSavesARead(t *testing.T) {
 		return err
 	})
 	together := count(func(c *Conn, req, got []byte) error {
-		_, n, err := c.WriteRead(req, got)
+		_, n, err := c.WriteRead(req, got, nil)
 		if err == nil && n < len(got) {
 			_, err = io.ReadFull(c, got[n:])
 		}
@@ -256,7 +261,9 @@ func TestWriteReadSavesARead(t *testing.T) {
 	})
 	// Both counts include the peer's reads, the same in both runs.
 	t.Logf("read calls for %d exchanges: Write+Read %d, WriteRead %d", exchanges, separate, together)
-	if separate-together < exchanges*3/4 {
+	// The process' own other reads (the runtime's eventfd) add noise: a
+	// margin of half an exchange each.
+	if separate-together < exchanges/2 {
 		t.Fatalf("WriteRead made %d read calls, Write and Read %d: want about one fewer per exchange (%d)", together, separate, exchanges)
 	}
 }
@@ -279,9 +286,13 @@ func TestWriteReadLargeRequest(t *testing.T) {
 		peer.Write([]byte("good"))
 	}()
 	got := make([]byte, 4)
-	w, n, err := c.WriteRead(want, got)
+	waited := false
+	w, n, err := c.WriteRead(want, got, func() { waited = true })
 	if err != nil || w != len(want) {
 		t.Fatalf("WriteRead = %d, %d, %v; want %d written", w, n, err, len(want))
+	}
+	if waited {
+		t.Fatal("sent was called, but the answer was read as Read reads it (trying first)")
 	}
 	if _, err := io.ReadFull(c, got[n:]); err != nil || string(got) != "good" {
 		t.Fatalf("answer %q, %v", got, err)
@@ -295,7 +306,7 @@ func TestWriteReadErrors(t *testing.T) {
 		peer.Close()
 		var err error
 		for range 100 {
-			if _, _, err = c.WriteRead(make([]byte, 1024), make([]byte, 8)); err != nil {
+			if _, _, err = c.WriteRead(make([]byte, 1024), make([]byte, 8), nil); err != nil {
 				break
 			}
 			time.Sleep(time.Millisecond)
@@ -310,7 +321,7 @@ func TestWriteReadErrors(t *testing.T) {
 			io.ReadFull(peer, make([]byte, 4))
 			peer.Close()
 		}()
-		w, n, err := c.WriteRead([]byte("ping"), make([]byte, 8))
+		w, n, err := c.WriteRead([]byte("ping"), make([]byte, 8), nil)
 		if w != 4 || n != 0 || err != io.EOF {
 			t.Fatalf("WriteRead = %d, %d, %v; want 4, 0, EOF", w, n, err)
 		}
@@ -318,7 +329,7 @@ func TestWriteReadErrors(t *testing.T) {
 	t.Run("deadline while waiting", func(t *testing.T) {
 		c, _ := pair(t)
 		c.nc.SetReadDeadline(time.Now().Add(30 * time.Millisecond))
-		w, _, err := c.WriteRead([]byte("ping"), make([]byte, 8))
+		w, _, err := c.WriteRead([]byte("ping"), make([]byte, 8), nil)
 		var oe *net.OpError
 		if w != 4 || !errors.Is(err, os.ErrDeadlineExceeded) || !errors.As(err, &oe) || oe.Op != "read" {
 			t.Fatalf("WriteRead = %d, %v; want the request written and a read timeout", w, err)
@@ -327,7 +338,7 @@ func TestWriteReadErrors(t *testing.T) {
 	t.Run("deadline already passed", func(t *testing.T) {
 		c, _ := pair(t)
 		c.nc.SetReadDeadline(time.Now().Add(-time.Second))
-		w, _, err := c.WriteRead([]byte("ping"), make([]byte, 8))
+		w, _, err := c.WriteRead([]byte("ping"), make([]byte, 8), nil)
 		if w != 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
 			t.Fatalf("WriteRead = %d, %v; want nothing written and a timeout", w, err)
 		}

@@ -8,4 +8,4 @@ func (pc *conn) setupPeek() {}
 
 func (pc *conn) alive() bool { return true }
 
-func (pc *conn) peerClosed() bool { return false }
+func (pc *conn) readable() bool { return false }

@@ -39,20 +39,19 @@ func (pc *conn) alive() bool {
 	return false // EOF (0 bytes, no error), stray bytes, or a socket error
 }
 
-// peerClosed reports that the server has closed its side and nothing is
-// left to read. It may run while another goroutine waits to read: it
-// does not take the connection's read lock.
-func (pc *conn) peerClosed() bool {
+// readable reports that the connection has something to read: bytes, the
+// server's close or an error. It may run while another goroutine waits to
+// read: it does not take the connection's read lock.
+func (pc *conn) readable() bool {
 	if pc.raw == nil {
 		return false
 	}
-	var n int
 	var err error
 	var b [1]byte
 	if pc.raw.Control(func(fd uintptr) {
-		n, _, err = syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		_, _, err = syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
 	}) != nil {
 		return false // closed by us: its reader wakes anyway
 	}
-	return n == 0 && err == nil
+	return err != syscall.EAGAIN && err != syscall.EINTR
 }

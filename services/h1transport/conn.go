@@ -76,6 +76,7 @@ type conn struct {
 	// Per exchange.
 	reused      bool
 	waiting     atomic.Int64 // see stale.go
+	sentFn      func()       // pc.waitBegins, bound once
 	nread       int64        // bytes read from the server in this exchange
 	nwritten    int64        // bytes written to the server in this exchange
 	werr        error        // first write error in this exchange
@@ -139,6 +140,7 @@ func newConn(hp *hostPool, nc net.Conn) *conn {
 		pc.bw = bufio.NewWriterSize(pc, connBufSize)
 	}
 	pc.cancelFn = pc.onCancel
+	pc.sentFn = pc.waitBegins
 	pc.setupPeek()
 	return pc
 }
@@ -190,9 +192,8 @@ func (pc *conn) Write(p []byte) (int, error) {
 func (pc *conn) sendAndRead(p []byte) (int, error) {
 	w := pc.pending
 	pc.pending = nil
-	pc.waiting.Store(waitingUnseen)
-	written, n, err := pc.sock.WriteRead(w, p)
-	n, err = pc.endWait(n, err)
+	written, n, err := pc.sock.WriteRead(w, p, pc.sentFn)
+	n, err = pc.endWait(p, n, err)
 	pc.nwritten += int64(written)
 	if written < len(w) {
 		if pc.werr == nil {

@@ -1,35 +1,41 @@
 package h1transport
 
 import (
-	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // The stale watch. A request waits for its response with
-// sockio.WriteRead, which cannot see a close by the server that arrived
-// before the request went out: a bodiless idempotent request skips the
-// liveness peek on a connection idle for under a second, and after the peek
-// reading the client's body may take a while. A server that closed for good
-// answers the request with a reset, which wakes the wait; one that only
-// half-closed the connection and goes on reading, discarding what comes
-// (Apache httpd's lingering close, at its keep-alive timeout or in a
-// graceful restart), sends nothing at all. The watch finds such waits:
-// every staleTick it stamps the waits it has not seen yet and peeks at
-// those it stamped a tick or more before; a connection the server has
-// closed gets a deadline in the past, which wakes its exchange: the
-// request goes again on a fresh connection when it may be (a reused
-// connection, nothing read yet, a request that can be resent), else it
-// fails as with any close before the response. The request path pays two
-// atomic operations; peeks are made only for waits that last.
+// sockio.WriteRead, which cannot see what the server sent before the
+// request went out (its close, or bytes it sent unasked while the
+// connection idled) once the poller has reported it: that wakes nothing.
+// A bodiless idempotent request skips the liveness peek on a connection
+// idle for under a second, and after the peek, reading the client's body
+// may take a while. A server that closed for good answers the request
+// with a reset, which does wake the wait; one that only half-closed the
+// connection and goes on reading, discarding what comes (Apache httpd's
+// lingering close, at its keep-alive timeout or in a graceful restart),
+// sends nothing at all.
+//
+// The watch finds such waits. Every staleTick it stamps the waits that
+// began since the tick before, and peeks once at those it stamped then:
+// anything that arrives after a wait began wakes it, so bytes or a close
+// that are there to read while it still waits arrived before, and the
+// watch wakes it with a deadline in the past. The exchange then reads as
+// Read does, trying the socket first, and sees the close or the bytes. A
+// wait with nothing to read is not looked at again. The request path pays
+// two atomic operations; a peek is made only for a wait that lasts a tick.
 const staleTick = 50 * time.Millisecond
 
-// conn.waiting values.
+// conn.waiting values; a stamp (the tick that first saw a wait) is
+// firstStamp or more.
 const (
+	staleClaimed  = -1 // the watch set a deadline in the past
 	notWaiting    = 0
-	waitingUnseen = 1  // since a moment the watch has not stamped yet
-	staleClaimed  = -1 // the watch found the server gone and set the deadline
-	// Anything else: the number of the tick that first saw the wait.
+	waitingUnseen = 1 // since after the last tick
+	waitingClean  = 2 // peeked at: nothing had been missed
+	firstStamp    = 3
 )
 
 var stale struct {
@@ -38,6 +44,9 @@ var stale struct {
 	running bool
 	tick    int64
 }
+
+// Counted for tests: peeks made, and waits woken.
+var stalePeeks, staleWakes atomic.Int64
 
 // watchStale registers a connection for its life.
 func watchStale(pc *conn) {
@@ -72,57 +81,66 @@ func staleLoop() {
 			return
 		}
 		stale.tick++
-		tick := stale.tick + 1 // never waitingUnseen
+		tick := stale.tick + firstStamp
 		due = due[:0]
 		for pc := range stale.conns {
 			switch v := pc.waiting.Load(); {
 			case v == waitingUnseen:
 				pc.waiting.CompareAndSwap(waitingUnseen, tick)
-			case v > waitingUnseen && tick-v >= 2:
+			case v >= firstStamp && v < tick:
 				due = append(due, pc)
 			}
 		}
 		stale.mu.Unlock()
 		for _, pc := range due {
-			pc.wakeIfClosed()
+			pc.checkWait()
 		}
 		clear(due)
 	}
 }
 
-// wakeIfClosed ends a wait the server cannot answer any more.
-func (pc *conn) wakeIfClosed() {
+// waitBegins is WriteRead's sent hook: the request is out, and the wait
+// for its response begins.
+func (pc *conn) waitBegins() { pc.waiting.Store(waitingUnseen) }
+
+// checkWait wakes a wait that missed what it should have seen.
+func (pc *conn) checkWait() {
 	v := pc.waiting.Load()
-	if v <= waitingUnseen || !pc.peerClosed() {
+	if v < firstStamp {
+		return
+	}
+	stalePeeks.Add(1)
+	if !pc.readable() {
+		pc.waiting.CompareAndSwap(v, waitingClean)
 		return
 	}
 	pc.dlMu.Lock()
 	if pc.waiting.CompareAndSwap(v, staleClaimed) {
+		staleWakes.Add(1)
 		pc.nc.SetReadDeadline(aLongTimeAgo)
 	}
 	pc.dlMu.Unlock()
 }
 
-// endWait ends a wait that the watch may have claimed. n is what the wait
-// read: after a claim it is normally nothing, and the exchange reports the
-// server's close, so that the request is sent again. A response read in the
-// instant before the claim is kept, and the deadline undone.
-func (pc *conn) endWait(n int, err error) (int, error) {
+// endWait ends a wait and, when the watch woke it, puts back the deadline
+// the exchange had and reads again, trying the socket first; what it read
+// before the wake-up, if anything, is kept.
+func (pc *conn) endWait(p []byte, n int, err error) (int, error) {
 	if pc.waiting.Swap(notWaiting) != staleClaimed {
 		return n, err
 	}
-	pc.closeAfter = true
-	if n == 0 {
-		return 0, io.EOF
-	}
 	pc.dlMu.Lock()
-	switch {
-	case pc.canceled.Load():
-	case pc.hdrWaiting:
-		pc.setHeaderDeadline()
-	default:
+	if pc.hdrWaiting {
+		pc.setHeaderDeadline() // the header timeout starts again
+	} else {
 		pc.nc.SetReadDeadline(time.Time{})
 	}
+	if pc.canceled.Load() {
+		pc.nc.SetReadDeadline(aLongTimeAgo) // a cancellation meanwhile must win
+	}
 	pc.dlMu.Unlock()
-	return n, nil
+	if n > 0 {
+		return n, nil
+	}
+	return pc.sock.Read(p)
 }

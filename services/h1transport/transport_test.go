@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/guan-gateway/guan/sockio"
 )
 
 func get(t testing.TB, rt http.RoundTripper, url string) (*http.Response, error) {
@@ -229,6 +231,126 @@ func TestLingeringCloseOfIdleConn(t *testing.T) {
 	}
 }
 
+// lingerAfter serves one request with resp, then after a pause sends
+// unasked (may be empty), half-closes and reads on, discarding.
+func lingerAfter(resp, unasked string) func(net.Conn, *bufio.Reader) {
+	return func(c net.Conn, br *bufio.Reader) {
+		if _, _, err := readReq(br); err != nil {
+			return
+		}
+		io.WriteString(c, resp)
+		time.Sleep(20 * time.Millisecond)
+		io.WriteString(c, unasked)
+		c.(*net.TCPConn).CloseWrite()
+		io.Copy(io.Discard, c)
+	}
+}
+
+// rawSockets reports whether connections are read through sockio (and so
+// with WriteRead and the stale watch): not in race-detector builds.
+func rawSockets(t *testing.T) bool {
+	a, b := tcpPair(t)
+	defer a.Close()
+	defer b.Close()
+	return sockio.New(a) != nil
+}
+
+func tcpPair(t *testing.T) (net.Conn, net.Conn) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	a, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a, b
+}
+
+// TestStaleWatchWakes: the waits the stale watch exists for end promptly.
+func TestStaleWatchWakes(t *testing.T) {
+	if !rawSockets(t) {
+		t.Skip("race-detector builds read sockets through net, without sockio.WriteRead and the stale watch; the run without -race covers them")
+	}
+	const ok = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+	first := func(t *testing.T, tr *Transport, url string) {
+		res, err := get(t, tr, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.ReadAll(res.Body)
+		res.Body.Close()
+	}
+	within := func(t *testing.T, d time.Duration, what string, f func()) {
+		t.Helper()
+		wakes := staleWakes.Load()
+		start := time.Now()
+		f()
+		if took := time.Since(start); took > d {
+			t.Fatalf("%s took %v", what, took)
+		}
+		if staleWakes.Load() == wakes {
+			t.Fatalf("%s: the stale watch woke no wait", what)
+		}
+	}
+	t.Run("bytes sent unasked, then a lingering close", func(t *testing.T) {
+		// What the server sent while the connection idled is read as the
+		// answer, as a request that reads first would read it: the point
+		// is that the wait ends.
+		srv := newRawServer(t, lingerAfter(ok, "HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
+		tr, _ := newH1(t, Options{})
+		first(t, tr, srv.url())
+		time.Sleep(100 * time.Millisecond)
+		within(t, time.Second, "the GET after the unasked response", func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			defer cancel()
+			req, _ := http.NewRequestWithContext(ctx, "GET", srv.url(), nil)
+			res, err := tr.RoundTrip(req)
+			if err == nil {
+				res.Body.Close()
+			}
+		})
+	})
+	t.Run("close while the client's body is read after the peek", func(t *testing.T) {
+		srv := newRawServer(t, lingerAfter(ok, ""))
+		tr, _ := newH1(t, Options{})
+		first(t, tr, srv.url())
+		time.Sleep(5 * time.Millisecond) // the peek finds the connection open
+		within(t, 2*time.Second, "the POST", func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			defer cancel()
+			req, _ := http.NewRequestWithContext(ctx, "POST", srv.url(), io.NopCloser(&slowReader{data: "x", delay: 150 * time.Millisecond}))
+			req.ContentLength = 1
+			res, err := tr.RoundTrip(req)
+			if err == nil {
+				res.Body.Close()
+				t.Fatal("a POST went down a connection the server had closed, and got an answer")
+			}
+		})
+	})
+}
+
+// slowReader returns data after delay: a client whose body comes late.
+type slowReader struct {
+	data  string
+	delay time.Duration
+	done  bool
+}
+
+func (r *slowReader) Read(p []byte) (int, error) {
+	if r.done {
+		return 0, io.EOF
+	}
+	time.Sleep(r.delay)
+	r.done = true
+	return copy(p, r.data), nil
+}
+
 // TestStaleWatchLeavesSlowServer: a server that takes longer to answer
 // than the stale watch's first look is still open, and its response comes
 // on the same connection: the watch wakes only waits on closed connections.
@@ -243,6 +365,7 @@ func TestStaleWatchLeavesSlowServer(t *testing.T) {
 		}
 	})
 	tr, _ := newH1(t, Options{})
+	peeks, wakes := stalePeeks.Load(), staleWakes.Load()
 	for i := range 3 {
 		res, err := get(t, tr, srv.url())
 		if err != nil {
@@ -255,6 +378,12 @@ func TestStaleWatchLeavesSlowServer(t *testing.T) {
 	}
 	if n := srv.conns.Load(); n != 1 {
 		t.Fatalf("connections: %d, want 1", n)
+	}
+	if rawSockets(t) && stalePeeks.Load() == peeks {
+		t.Fatal("the stale watch never looked at the long waits")
+	}
+	if staleWakes.Load() != wakes {
+		t.Fatal("the stale watch woke a wait on a server that was still there")
 	}
 }
 
