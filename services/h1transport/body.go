@@ -286,7 +286,9 @@ func (u *upgradedBody) Write(p []byte) (int, error) { return u.pc.nc.Write(p) }
 // Close closes the connection but leaves the buffers to the garbage
 // collector: another goroutine may still be in Read.
 func (u *upgradedBody) Close() error {
-	u.pc.closed.Store(true)
+	if !u.pc.closed.Swap(true) && u.pc.sock != nil {
+		unwatchStale(u.pc)
+	}
 	return u.pc.nc.Close()
 }
 

@@ -387,6 +387,42 @@ func TestStaleWatchLeavesSlowServer(t *testing.T) {
 	}
 }
 
+// TestUpgradedConnLeavesStaleWatch: a connection handed over as switched
+// protocols (upgrade requests go to the fallback; a server may still answer
+// 101 to another) is no longer the stale watch's once it is closed;
+// otherwise each would stay in memory.
+func TestUpgradedConnLeavesStaleWatch(t *testing.T) {
+	srv := newRawServer(t, func(c net.Conn, br *bufio.Reader) {
+		if _, _, err := readReq(br); err != nil {
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: Upgrade\r\n\r\n")
+		io.Copy(io.Discard, c)
+	})
+	tr, _ := newH1(t, Options{})
+	res, err := get(t, tr, srv.url())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ub, ok := res.Body.(*upgradedBody)
+	if !ok {
+		t.Fatalf("body %T, want the upgraded connection", res.Body)
+	}
+	watched := func() bool {
+		stale.mu.Lock()
+		defer stale.mu.Unlock()
+		_, ok := stale.conns[ub.pc]
+		return ok
+	}
+	if rawSockets(t) && !watched() {
+		t.Fatal("the connection was never watched: this test checks nothing")
+	}
+	res.Body.Close()
+	if watched() {
+		t.Fatal("the closed upgraded connection is still in the stale watch")
+	}
+}
+
 // TestCancelMidBody: canceling the request context ends a body read that
 // is waiting for the server, with the context's error.
 func TestCancelMidBody(t *testing.T) {
