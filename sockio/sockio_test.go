@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -217,9 +218,9 @@ func readCalls(t *testing.T) int {
 	}
 	for line := range bytes.SplitSeq(b, []byte("\n")) {
 		if v, ok := bytes.CutPrefix(line, []byte("syscr: ")); ok {
-			var n int
-			for _, d := range v {
-				n = n*10 + int(d-'0')
+			n, err := strconv.Atoi(string(v))
+			if err != nil {
+				t.Fatalf("/proc/self/io: %q: %v", line, err)
 			}
 			return n
 		}

@@ -255,8 +255,7 @@ func (s *source) requestDeadline(d time.Duration) {
 
 // setDeadline sets a read deadline on the connection now.
 func (s *source) setDeadline(t time.Time) error {
-	s.duePending = false
-	s.holdUntil = time.Time{}
+	s.deadlineChanged()
 	return s.conn.SetReadDeadline(t)
 }
 

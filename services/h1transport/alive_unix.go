@@ -19,9 +19,19 @@ func (pc *conn) setupPeek() {
 }
 
 func (pc *conn) peek(fd uintptr) bool {
-	pc.peekN, _, pc.peekErr = syscall.Recvfrom(int(fd), pc.peekBuf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	pc.peekN, pc.peekErr = peekAt(fd, pc.peekBuf[:])
 	return true
 }
+
+// peekAt is the non-blocking one-byte peek of both checks: no error means
+// bytes to read, or the server's close when n is 0.
+func peekAt(fd uintptr, b []byte) (int, error) {
+	n, _, err := syscall.Recvfrom(int(fd), b, syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	return n, err
+}
+
+// nothingToRead reports a peek that found the socket empty and open.
+func nothingToRead(err error) bool { return err == syscall.EAGAIN || err == syscall.EINTR }
 
 // alive reports whether an idle connection can carry a request: the server
 // has neither closed it nor sent anything unasked.
@@ -32,11 +42,8 @@ func (pc *conn) alive() bool {
 	if err := pc.raw.Read(pc.peekFn); err != nil {
 		return false
 	}
-	switch pc.peekErr {
-	case syscall.EAGAIN, syscall.EINTR:
-		return true
-	}
-	return false // EOF (0 bytes, no error), stray bytes, or a socket error
+	// Not alive: EOF (0 bytes, no error), stray bytes, or a socket error.
+	return nothingToRead(pc.peekErr)
 }
 
 // readable reports that the connection has something to read: bytes, the
@@ -49,9 +56,9 @@ func (pc *conn) readable() bool {
 	var err error
 	var b [1]byte
 	if pc.raw.Control(func(fd uintptr) {
-		_, _, err = syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		_, err = peekAt(fd, b[:])
 	}) != nil {
 		return false // closed by us: its reader wakes anyway
 	}
-	return err != syscall.EAGAIN && err != syscall.EINTR
+	return !nothingToRead(err)
 }

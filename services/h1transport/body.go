@@ -286,7 +286,7 @@ func (u *upgradedBody) Write(p []byte) (int, error) { return u.pc.nc.Write(p) }
 // Close closes the connection but leaves the buffers to the garbage
 // collector: another goroutine may still be in Read.
 func (u *upgradedBody) Close() error {
-	if !u.pc.closed.Swap(true) && u.pc.sock != nil {
+	if !u.pc.closed.Swap(true) {
 		unwatchStale(u.pc)
 	}
 	return u.pc.nc.Close()

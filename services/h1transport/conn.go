@@ -241,9 +241,7 @@ func (pc *conn) close() {
 	if pc.closed.Swap(true) {
 		return
 	}
-	if pc.sock != nil {
-		unwatchStale(pc)
-	}
+	unwatchStale(pc)
 	pc.nc.Close()
 	if pc.idleTimer != nil {
 		pc.idleTimer.Stop()

@@ -62,6 +62,8 @@ func watchStale(pc *conn) {
 	stale.mu.Unlock()
 }
 
+// unwatchStale ends it; a connection never watched (no raw socket) is not
+// there, which is fine.
 func unwatchStale(pc *conn) {
 	stale.mu.Lock()
 	delete(stale.conns, pc)
