@@ -2,7 +2,13 @@
 
 package h1transport
 
-import "syscall"
+import (
+	"sync/atomic"
+	"syscall"
+)
+
+// livenessPeeks counts the peeks before reuse, for tests.
+var livenessPeeks atomic.Int64
 
 // setupPeek prepares the liveness check. Without a reader goroutine per
 // connection nothing notices that the server closed an idle connection;
@@ -39,6 +45,7 @@ func (pc *conn) alive() bool {
 	if pc.raw == nil {
 		return true
 	}
+	livenessPeeks.Add(1)
 	if err := pc.raw.Read(pc.peekFn); err != nil {
 		return false
 	}

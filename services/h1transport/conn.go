@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/guan-gateway/guan/cancelhook"
+	"github.com/guan-gateway/guan/closewatch"
 	"github.com/guan-gateway/guan/h1wire"
 	"github.com/guan-gateway/guan/headerpool"
 	"github.com/guan-gateway/guan/sockio"
@@ -57,7 +58,8 @@ type conn struct {
 	br   *bufio.Reader // reads through conn.Read
 	bw   *bufio.Writer // writes through conn.Write
 
-	raw     syscall.RawConn // for the liveness check of a pooled connection
+	raw     syscall.RawConn   // for the liveness check of a pooled connection
+	hup     *closewatch.Entry // nil: not watched (see reusable)
 	peekFn  func(uintptr) bool
 	peekN   int
 	peekErr error
@@ -142,6 +144,9 @@ func newConn(hp *hostPool, nc net.Conn) *conn {
 	pc.cancelFn = pc.onCancel
 	pc.sentFn = pc.waitBegins
 	pc.setupPeek()
+	if pc.raw != nil {
+		pc.hup, _ = closewatch.Watch(pc.raw) // on failure, peeks instead
+	}
 	return pc
 }
 
@@ -242,6 +247,9 @@ func (pc *conn) close() {
 		return
 	}
 	unwatchStale(pc)
+	if pc.hup != nil {
+		pc.hup.Stop()
+	}
 	pc.nc.Close()
 	if pc.idleTimer != nil {
 		pc.idleTimer.Stop()

@@ -10,13 +10,15 @@ import (
 // sockio.WriteRead, which cannot see what the server sent before the
 // request went out (its close, or bytes it sent unasked while the
 // connection idled) once the poller has reported it: that wakes nothing.
-// A bodiless idempotent request skips the liveness peek on a connection
-// idle for under a second, and after the peek, reading the client's body
-// may take a while. A server that closed for good answers the request
-// with a reset, which does wake the wait; one that only half-closed the
-// connection and goes on reading, discarding what comes (Apache httpd's
-// lingering close, at its keep-alive timeout or in a graceful restart),
-// sends nothing at all.
+// A connection idle for under a second is handed out on the word of the
+// close watch (closewatch), which comes a scheduling delay after the close
+// and knows nothing of bytes sent unasked; where there is no close watch, a
+// bodiless idempotent request takes it unchecked. After that check,
+// reading the client's body may take a while. A server that closed for
+// good answers the request with a reset, which does wake the wait; one
+// that only half-closed the connection and goes on reading, discarding
+// what comes (Apache httpd's lingering close, at its keep-alive timeout or
+// in a graceful restart), sends nothing at all.
 //
 // The watch finds such waits. Every staleTick it stamps the waits that
 // began since the tick before, and peeks once at those it stamped then:

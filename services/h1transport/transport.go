@@ -345,9 +345,7 @@ func (t *Transport) getConn(ctx context.Context, hp *hostPool, fresh, resendable
 			if pc == nil {
 				break
 			}
-			// A connection idle for long is peeked at all the same: it is
-			// the one a server's idle timeout may have closed.
-			if (resendable && idleFor < recentlyIdle) || pc.alive() {
+			if pc.reusable(idleFor, resendable) {
 				pc.reused = true
 				return pc, nil
 			}
@@ -367,6 +365,27 @@ func (t *Transport) getConn(ctx context.Context, hp *hostPool, fresh, resendable
 // recentlyIdle bounds the idle time of a connection handed out without a
 // liveness peek (see resendable in RoundTripInterim).
 const recentlyIdle = time.Second
+
+// reusable decides whether a pooled connection may carry the request.
+func (pc *conn) reusable(idleFor time.Duration, resendable bool) bool {
+	switch {
+	case idleFor >= recentlyIdle:
+		// Peeked at all the same: it is the one a server's idle timeout
+		// may have closed, and the peek also finds bytes sent unasked.
+		return pc.alive()
+	case pc.hup != nil:
+		// The close watch has seen any close or reset that arrived: no
+		// system call. What it cannot see, bytes sent unasked on a
+		// connection left open, HTTP/1.1 servers send only before they
+		// close (a 408), and the close follows them at once.
+		return !pc.hup.Closed()
+	case resendable:
+		// A failure before any response byte resends it.
+		return true
+	default:
+		return pc.alive()
+	}
+}
 
 // take pops the most recently used idle connection that has not expired,
 // with how long it was idle.

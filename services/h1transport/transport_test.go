@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -155,14 +156,14 @@ func TestDeadPooledConnRetried(t *testing.T) {
 }
 
 // TestServerClosedIdleConn: a pooled connection the server closed while
-// idle is noticed before use, even for a POST that may not be retried.
+// idle is noticed before use, even for a POST that may not be retried. On
+// Linux the close watch notices it, with no peek.
 func TestServerClosedIdleConn(t *testing.T) {
 	srv := newRawServer(t, respondOnce("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))
 	tr, _ := newH1(t, Options{})
+	peeks := livenessPeeks.Load()
 	for i := range 3 {
-		req, _ := http.NewRequest("POST", srv.url(), io.NopCloser(strings.NewReader("x")))
-		req.ContentLength = 1
-		res, err := tr.RoundTrip(req)
+		res, err := postOnce(tr, srv.url())
 		if err != nil {
 			t.Fatalf("request %d: %v", i, err)
 		}
@@ -172,6 +173,68 @@ func TestServerClosedIdleConn(t *testing.T) {
 		// connection sees the FIN.
 		waitFor(t, "server close", func() bool { return int(srv.conns.Load()) == i+1 })
 		time.Sleep(5 * time.Millisecond)
+		waitFor(t, "the close watch", tr.closesNoticed)
+	}
+	if closeWatched && livenessPeeks.Load() != peeks {
+		t.Fatalf("%d liveness peeks: the close watch should have spared them", livenessPeeks.Load()-peeks)
+	}
+}
+
+// postOnce sends a POST whose one-byte body cannot be sent again.
+func postOnce(tr *Transport, url string) (*http.Response, error) {
+	req, _ := http.NewRequest("POST", url, io.NopCloser(strings.NewReader("x")))
+	req.ContentLength = 1
+	return tr.RoundTrip(req)
+}
+
+// closeWatched: connections are watched for the server's close (Linux).
+const closeWatched = runtime.GOOS == "linux"
+
+// closesNoticed reports that the close watch has seen the close of every
+// pooled connection whose server closed it; without a watch, at once.
+func (t *Transport) closesNoticed() bool {
+	for _, hp := range *t.hosts.Load() {
+		hp.mu.Lock()
+		for _, pc := range hp.idle {
+			if pc.hup != nil && !pc.hup.Closed() && pc.readable() {
+				hp.mu.Unlock()
+				return false // closed, and not noticed yet
+			}
+		}
+		hp.mu.Unlock()
+	}
+	return true
+}
+
+// TestPooledPostNotPeeked: on a kept-alive connection, requests with a
+// body go out with no system call to check the connection first.
+func TestPooledPostNotPeeked(t *testing.T) {
+	if !closeWatched {
+		t.Skip("the close watch uses epoll, which is Linux-only; elsewhere a pooled connection is peeked at before a POST")
+	}
+	srv := newRawServer(t, func(c net.Conn, br *bufio.Reader) {
+		for {
+			if _, _, err := readReq(br); err != nil {
+				return
+			}
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		}
+	})
+	tr, _ := newH1(t, Options{})
+	peeks := livenessPeeks.Load()
+	for i := range 5 {
+		res, err := postOnce(tr, srv.url())
+		if err != nil {
+			t.Fatalf("request %d: %v", i+1, err)
+		}
+		io.ReadAll(res.Body)
+		res.Body.Close()
+	}
+	if n := srv.conns.Load(); n != 1 {
+		t.Fatalf("connections: %d, want 1", n)
+	}
+	if n := livenessPeeks.Load() - peeks; n != 0 {
+		t.Fatalf("%d liveness peeks on a watched connection", n)
 	}
 }
 
@@ -232,8 +295,8 @@ func TestLingeringCloseOfIdleConn(t *testing.T) {
 }
 
 // lingerAfter serves one request with resp, then after a pause sends
-// unasked (may be empty), half-closes and reads on, discarding.
-func lingerAfter(resp, unasked string) func(net.Conn, *bufio.Reader) {
+// unasked (may be empty), half-closes if told to and reads on, discarding.
+func lingerAfter(resp, unasked string, halfClose bool) func(net.Conn, *bufio.Reader) {
 	return func(c net.Conn, br *bufio.Reader) {
 		if _, _, err := readReq(br); err != nil {
 			return
@@ -241,7 +304,9 @@ func lingerAfter(resp, unasked string) func(net.Conn, *bufio.Reader) {
 		io.WriteString(c, resp)
 		time.Sleep(20 * time.Millisecond)
 		io.WriteString(c, unasked)
-		c.(*net.TCPConn).CloseWrite()
+		if halfClose {
+			c.(*net.TCPConn).CloseWrite()
+		}
 		io.Copy(io.Discard, c)
 	}
 }
@@ -298,11 +363,12 @@ func TestStaleWatchWakes(t *testing.T) {
 			t.Fatalf("%s: the stale watch woke no wait", what)
 		}
 	}
-	t.Run("bytes sent unasked, then a lingering close", func(t *testing.T) {
+	t.Run("bytes sent unasked on a connection left open", func(t *testing.T) {
 		// What the server sent while the connection idled is read as the
 		// answer, as a request that reads first would read it: the point
-		// is that the wait ends.
-		srv := newRawServer(t, lingerAfter(ok, "HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
+		// is that the wait ends. (With a close after the bytes, the close
+		// watch drops the connection before use.)
+		srv := newRawServer(t, lingerAfter(ok, "HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", false))
 		tr, _ := newH1(t, Options{})
 		first(t, tr, srv.url())
 		time.Sleep(100 * time.Millisecond)
@@ -316,11 +382,11 @@ func TestStaleWatchWakes(t *testing.T) {
 			}
 		})
 	})
-	t.Run("close while the client's body is read after the peek", func(t *testing.T) {
-		srv := newRawServer(t, lingerAfter(ok, ""))
+	t.Run("close while the client's body is read after the check", func(t *testing.T) {
+		srv := newRawServer(t, lingerAfter(ok, "", true))
 		tr, _ := newH1(t, Options{})
 		first(t, tr, srv.url())
-		time.Sleep(5 * time.Millisecond) // the peek finds the connection open
+		time.Sleep(5 * time.Millisecond) // the check finds the connection open
 		within(t, 2*time.Second, "the POST", func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 			defer cancel()

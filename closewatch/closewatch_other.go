@@ -1,0 +1,18 @@
+//go:build !linux
+
+package closewatch
+
+import (
+	"errors"
+	"syscall"
+)
+
+// Watch is Linux-only: elsewhere the caller keeps its own check.
+func Watch(rc syscall.RawConn) (*Entry, error) {
+	return nil, errors.ErrUnsupported
+}
+
+// Stop does nothing: no entry exists here.
+func (e *Entry) Stop() {}
+
+func watched() int { return 0 }
