@@ -104,8 +104,14 @@ func staleLoop() {
 }
 
 // waitBegins is WriteRead's sent hook: the request is out, and the wait
-// for its response begins.
-func (pc *conn) waitBegins() { pc.waiting.Store(waitingUnseen) }
+// for its response begins. A close the close watch has seen already came
+// before the request: the wait is woken at once, not a tick later.
+func (pc *conn) waitBegins() {
+	pc.waiting.Store(waitingUnseen)
+	if pc.hup != nil && pc.hup.Closed() {
+		pc.claim(waitingUnseen)
+	}
+}
 
 // checkWait wakes a wait that missed what it should have seen.
 func (pc *conn) checkWait() {
@@ -118,6 +124,11 @@ func (pc *conn) checkWait() {
 		pc.waiting.CompareAndSwap(v, waitingClean)
 		return
 	}
+	pc.claim(v)
+}
+
+// claim wakes the wait, still in state v, with a deadline in the past.
+func (pc *conn) claim(v int64) {
 	pc.dlMu.Lock()
 	if pc.waiting.CompareAndSwap(v, staleClaimed) {
 		staleWakes.Add(1)

@@ -283,8 +283,9 @@ func TestLingeringCloseOfIdleConn(t *testing.T) {
 					t.Fatalf("request %d: body %q", i+1, b)
 				}
 				res.Body.Close()
-				// The connection idles in the pool (well under a second,
-				// so a GET skips the liveness peek) while the FIN arrives.
+				// The connection idles in the pool (well under a second:
+				// no liveness peek) while the FIN arrives; the close
+				// watch, or where there is none the stale watch, notices.
 				time.Sleep(100 * time.Millisecond)
 			}
 			if n := srv.conns.Load(); n != 2 {
@@ -387,6 +388,7 @@ func TestStaleWatchWakes(t *testing.T) {
 		tr, _ := newH1(t, Options{})
 		first(t, tr, srv.url())
 		time.Sleep(5 * time.Millisecond) // the check finds the connection open
+		peeks := stalePeeks.Load()
 		within(t, 2*time.Second, "the POST", func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 			defer cancel()
@@ -398,6 +400,12 @@ func TestStaleWatchWakes(t *testing.T) {
 				t.Fatal("a POST went down a connection the server had closed, and got an answer")
 			}
 		})
+		// The close arrived 130 ms before the request went out: the close
+		// watch had seen it, and the wait was woken as it began, with no
+		// peek a tick later.
+		if closeWatched && stalePeeks.Load() != peeks {
+			t.Fatal("the wait was found by the stale watch's peek, not at once")
+		}
 	})
 }
 
