@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -21,6 +22,9 @@ type Rule struct {
 	only   bool
 	paths  []string // literal path prefixes, for the table's path index
 	pathOK bool
+	// hostsOnly: the rule is Host matchers joined by ||, nothing else, so
+	// a request with one of hosts matches it.
+	hostsOnly bool
 }
 
 type httpKind uint8
@@ -60,7 +64,20 @@ func ParseHTTP(rule, syntax string) (*Rule, error) {
 	r := &Rule{src: rule, syntax: syntax, t: t}
 	r.hosts, r.only = requiredSet(t, leafHosts, intersect)
 	r.paths, r.pathOK = requiredSet(t, leafPaths, longerPrefixes)
+	r.hostsOnly = onlyHostMatchers(t)
 	return r, nil
+}
+
+// onlyHostMatchers reports a tree of Host matchers (none naming the empty
+// host) joined by ||.
+func onlyHostMatchers(t *tree[httpLeaf]) bool {
+	switch t.op {
+	case opLeaf:
+		return t.leaf.kind == mHost && !slices.Contains(t.leaf.s, "")
+	case opOr:
+		return onlyHostMatchers(t.x) && onlyHostMatchers(t.y)
+	}
+	return false
 }
 
 // String returns the rule as written.

@@ -18,6 +18,12 @@ type Route struct {
 	// the entrypoint's for its requests.
 	OwnObservability       bool
 	NoAccessLog, NoMetrics bool
+
+	// hostImplied: the rule is Host matchers only, so finding the route
+	// in the bucket of the request's host is its match; the rule is not
+	// evaluated (with 10k such routers, evaluating it took most of a
+	// lookup's time in a loaded gateway: its memory is cold).
+	hostImplied bool
 }
 
 // Table picks the router for a request: the highest-priority route whose rule
@@ -64,6 +70,7 @@ func NewTable(routes []Route) *Table {
 			r.Handler = http.NotFoundHandler()
 		}
 		r.Priority = r.EffectivePriority()
+		r.hostImplied = r.Rule.hostsOnly
 		t.routes = append(t.routes, r)
 	}
 	sortRoutes(t.routes, func(r *Route) (int, string) { return r.Priority, r.Name })
@@ -160,7 +167,8 @@ func (t *Table) Lookup(r *http.Request) *Route {
 				lists[i] = l[1:]
 			}
 		}
-		if rt := &t.routes[bestIdx]; rt.Rule.match(&q) {
+		// A host-implied route is only ever in the bucket of its hosts.
+		if rt := &t.routes[bestIdx]; rt.hostImplied || rt.Rule.match(&q) {
 			return rt
 		}
 	}

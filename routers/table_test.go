@@ -242,6 +242,31 @@ func BenchmarkLookup(b *testing.B) {
 			}
 		})
 	}
+	// The side-by-side benchmark's scenario 6: 10k routers of one host
+	// each, requests spread over 1k of the hosts.
+	b.Run("host-only=10000/spread=1000", func(b *testing.B) {
+		routes := make([]Route, 10000)
+		for i := range routes {
+			routes[i] = Route{Name: fmt.Sprintf("h%d", i), Rule: must(ParseHTTP(fmt.Sprintf("Host(`h%d.bench.local`)", i), ""))}
+		}
+		table := NewTable(routes)
+		reqs := make([]*http.Request, 1000)
+		for i := range reqs {
+			reqs[i] = req("GET", fmt.Sprintf("http://h%d.bench.local/0", i*10))
+			if got := table.Lookup(reqs[i]); got == nil || got.Name != fmt.Sprintf("h%d", i*10) {
+				b.Fatalf("got %s", routeName(got))
+			}
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		i := 0
+		for b.Loop() {
+			table.Lookup(reqs[i])
+			if i++; i == len(reqs) {
+				i = 0
+			}
+		}
+	})
 	b.Run("same-host-prefixes=10000", func(b *testing.B) {
 		routes := make([]Route, 0, 10001)
 		for i := 0; i < 10000; i++ {

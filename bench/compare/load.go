@@ -34,12 +34,16 @@ type load struct {
 	conns   int
 	streams int // h2load: concurrent streams per connection
 	tls     bool
-	post    bool    // 1 KB request body
-	path    string  // /0 or /1k (optionally under /api)
-	close   bool    // Connection: close on every request
-	hosts   int     // spread requests over this many hosts (0: bench.local)
-	auth    bool    // send the basicAuth credentials
-	rate    float64 // fixed total rate for "rate"
+	post    bool   // 1 KB request body
+	path    string // /0 or /1k (optionally under /api)
+	close   bool   // Connection: close on every request
+	hosts   int    // spread requests over this many hosts (0: bench.local)
+	// prepared: wrk hands out this many requests prepared by its Lua
+	// script, one per request() call, spread over hosts (set for (6) and
+	// for its control, whose requests all go to bench.local).
+	prepared int
+	auth     bool    // send the basicAuth credentials
+	rate     float64 // fixed total rate for "rate"
 }
 
 // wrkScript ends every wrk run: it prints the summary in a form this
@@ -78,16 +82,20 @@ func (r runner) wrk(l load, addr string, d time.Duration) (measurement, error) {
 	for k, v := range headers {
 		fmt.Fprintf(&script, "wrk.headers[%q] = %q\n", k, v)
 	}
-	if l.hosts > 0 {
+	if l.prepared > 0 {
 		// Requests are formatted once per thread; per request wrk only
 		// hands out the next prepared string.
+		host := fmt.Sprintf("%q", benchHost)
+		if l.hosts > 0 {
+			host = fmt.Sprintf(`"h" .. ((i %% %d) * %d) .. ".%s"`, l.hosts, manyRoutes/l.hosts, benchHost)
+		}
 		fmt.Fprintf(&script, `local reqs = {}
 local n = 0
 init = function(args)
   for i = 0, %d do
     local h = {}
     for k, v in pairs(wrk.headers) do h[k] = v end
-    h["Host"] = "h" .. (i * %d) .. ".%s"
+    h["Host"] = %s
     reqs[i + 1] = wrk.format(nil, nil, h)
   end
 end
@@ -96,7 +104,7 @@ request = function()
   if n > #reqs then n = 1 end
   return reqs[n]
 end
-`, l.hosts-1, manyRoutes/l.hosts, benchHost)
+`, l.prepared-1, host)
 	}
 	script.WriteString(wrkDone)
 	path := filepath.Join(r.dir, "wrk.lua")
