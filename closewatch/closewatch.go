@@ -9,7 +9,9 @@
 // in epoll_wait learn of every close at no cost per request: the kernel
 // drops a wake-up whose events the set did not ask for, so the arrival of
 // data never wakes the watch. Registration costs one epoll_ctl per
-// connection; closing the socket takes it out of the set.
+// connection; closing the socket takes it out of the set (once no other
+// descriptor refers to it: entries are named by ids, so one that stays a
+// while after Stop reports to no one).
 package closewatch
 
 import "sync/atomic"

@@ -8,37 +8,34 @@ import (
 )
 
 var watch struct {
-	once sync.Once
-	epfd int
-
 	mu      sync.Mutex
-	err     error // set when the set cannot be made or waited on
+	started bool  // the epoll set exists and its goroutine runs
+	epfd    int   // valid once started
+	err     error // set when waiting on the set failed: no new watch
 	entries map[uint64]*Entry
 	next    uint64
-}
-
-func start() {
-	fd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
-	watch.mu.Lock()
-	defer watch.mu.Unlock()
-	if err != nil {
-		watch.err = err
-		return
-	}
-	watch.epfd = fd
-	watch.entries = make(map[uint64]*Entry)
-	go loop(fd)
 }
 
 // Watch registers the socket behind rc. An error means this connection is
 // not watched (the caller keeps its own check); Stop ends the watch.
 func Watch(rc syscall.RawConn) (*Entry, error) {
-	watch.once.Do(start)
 	watch.mu.Lock()
 	if watch.err != nil {
 		err := watch.err
 		watch.mu.Unlock()
 		return nil, err
+	}
+	if !watch.started {
+		// Made with the first connection; a failure (out of file
+		// descriptors, say) is tried again with the next one.
+		fd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+		if err != nil {
+			watch.mu.Unlock()
+			return nil, err
+		}
+		watch.started, watch.epfd = true, fd
+		watch.entries = make(map[uint64]*Entry)
+		go loop(fd)
 	}
 	watch.next++
 	e := &Entry{id: watch.next}
@@ -104,8 +101,9 @@ func loop(epfd int) {
 	}
 }
 
-// watched is the number of registered entries, for tests.
-func watched() int {
+// Watched is the number of sockets being watched: registered and not
+// stopped.
+func Watched() int {
 	watch.mu.Lock()
 	defer watch.mu.Unlock()
 	return len(watch.entries)

@@ -1,8 +1,9 @@
+//go:build linux
+
 package closewatch
 
 import (
 	"net"
-	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -50,12 +51,6 @@ func watchConn(t *testing.T, c *net.TCPConn) *Entry {
 	return e
 }
 
-func needEpoll(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("the close watch uses epoll, which is Linux-only; elsewhere callers peek")
-	}
-}
-
 func waitClosed(t *testing.T, e *Entry) {
 	t.Helper()
 	deadline := time.Now().Add(3 * time.Second)
@@ -68,7 +63,6 @@ func waitClosed(t *testing.T, e *Entry) {
 }
 
 func TestReportsClose(t *testing.T) {
-	needEpoll(t)
 	for _, tc := range []struct {
 		name  string
 		close func(s *net.TCPConn)
@@ -92,7 +86,6 @@ func TestReportsClose(t *testing.T) {
 // TestDataDoesNotWake: responses on a watched connection cost nothing:
 // the watch is not woken by data, only by the close.
 func TestDataDoesNotWake(t *testing.T) {
-	needEpoll(t)
 	c, s, e := pair(t)
 	time.Sleep(20 * time.Millisecond) // let earlier tests' events drain
 	before := wakes.Load()
@@ -128,7 +121,6 @@ func TestDataDoesNotWake(t *testing.T) {
 // TestCloseBeforeWatch: a close that arrived before the registration is
 // reported by it.
 func TestCloseBeforeWatch(t *testing.T) {
-	needEpoll(t)
 	c, s := tcpPair(t)
 	s.Close()
 	// Read the EOF through a peek so the FIN has surely arrived.
@@ -154,15 +146,14 @@ func TestCloseBeforeWatch(t *testing.T) {
 // TestStop: a stopped entry leaves the registry, and its socket's later
 // close is not reported to it.
 func TestStop(t *testing.T) {
-	needEpoll(t)
-	n0 := watched()
+	n0 := Watched()
 	_, s, e := pair(t)
-	if watched() != n0+1 {
-		t.Fatalf("registered: %d, want %d", watched(), n0+1)
+	if Watched() != n0+1 {
+		t.Fatalf("registered: %d, want %d", Watched(), n0+1)
 	}
 	e.Stop()
-	if watched() != n0 {
-		t.Fatalf("after Stop: %d, want %d", watched(), n0)
+	if Watched() != n0 {
+		t.Fatalf("after Stop: %d, want %d", Watched(), n0)
 	}
 	s.Close()
 	time.Sleep(50 * time.Millisecond)
@@ -171,9 +162,27 @@ func TestStop(t *testing.T) {
 	}
 }
 
+// TestWatchFails: a socket that cannot be registered (here, closed
+// already) gives an error and leaves nothing registered.
+func TestWatchFails(t *testing.T) {
+	c, _ := tcpPair(t)
+	rc, err := c.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	n0 := Watched()
+	if e, err := Watch(rc); err == nil {
+		e.Stop()
+		t.Fatal("a closed socket was registered")
+	}
+	if Watched() != n0 {
+		t.Fatalf("registered after a failure: %d, want %d", Watched(), n0)
+	}
+}
+
 // TestManyConnections: each close is reported to its own entry only.
 func TestManyConnections(t *testing.T) {
-	needEpoll(t)
 	const n = 200
 	servers := make([]*net.TCPConn, n)
 	entries := make([]*Entry, n)

@@ -111,7 +111,7 @@ func TestTableServeHTTP(t *testing.T) {
 // in priority order over random rule sets and requests.
 func TestTableMatchesLinearScan(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	hosts := []string{"a.com", "b.com", "c.com", "A.com.", "xn--d.com"}
+	hosts := []string{"a.com", "b.com", "c.com", "A.com.", "xn--d.com", ".", "::1", "[::1]"}
 	paths := []string{"/", "/api", "/api/", "/api/v1", "/apix", "/b", "/b/c", "/a%2Fb", "/ü"}
 	leaf := func() string {
 		switch rng.IntN(9) {
@@ -143,7 +143,7 @@ func TestTableMatchesLinearScan(t *testing.T) {
 			return "(" + gen(depth+1) + ") && " + gen(depth+1)
 		}
 	}
-	reqHosts := []string{"a.com", "B.COM", "c.com.", "a.com:8080", "d.com", "", "xn--d.com", "bz.com"}
+	reqHosts := []string{"a.com", "B.COM", "c.com.", "a.com:8080", "d.com", "", ".", "xn--d.com", "bz.com", "[::1]:8080", "[::1]"}
 	reqPaths := []string{"/", "/api", "/api/v1/x", "/apix", "/b/c/d", "/a%2Fb", "/a/b", "/%C3%BC", "/zzz"}
 
 	for round := 0; round < 40; round++ {

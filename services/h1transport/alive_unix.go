@@ -2,13 +2,7 @@
 
 package h1transport
 
-import (
-	"sync/atomic"
-	"syscall"
-)
-
-// livenessPeeks counts the peeks before reuse, for tests.
-var livenessPeeks atomic.Int64
+import "syscall"
 
 // setupPeek prepares the liveness check. Without a reader goroutine per
 // connection nothing notices that the server closed an idle connection;

@@ -287,7 +287,7 @@ func (u *upgradedBody) Write(p []byte) (int, error) { return u.pc.nc.Write(p) }
 // collector: another goroutine may still be in Read.
 func (u *upgradedBody) Close() error {
 	if !u.pc.closed.Swap(true) {
-		unwatchStale(u.pc)
+		u.pc.unwatch()
 	}
 	return u.pc.nc.Close()
 }

@@ -246,10 +246,7 @@ func (pc *conn) close() {
 	if pc.closed.Swap(true) {
 		return
 	}
-	unwatchStale(pc)
-	if pc.hup != nil {
-		pc.hup.Stop()
-	}
+	pc.unwatch()
 	pc.nc.Close()
 	if pc.idleTimer != nil {
 		pc.idleTimer.Stop()
@@ -259,6 +256,15 @@ func (pc *conn) close() {
 	pc.bw.Reset(nil)
 	writerPool.Put(pc.bw)
 	pc.br, pc.bw, pc.hdr = nil, nil, nil
+}
+
+// unwatch takes a connection being closed out of the stale watch and the
+// close watch: both keep it in a registry until then.
+func (pc *conn) unwatch() {
+	unwatchStale(pc)
+	if pc.hup != nil {
+		pc.hup.Stop()
+	}
 }
 
 // expire closes the connection when it has been idle for idleConnTimeout.

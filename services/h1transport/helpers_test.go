@@ -98,6 +98,18 @@ func respondOnce(resp string) func(net.Conn, *bufio.Reader) {
 	}
 }
 
+// respondAlways answers every request on the connection with resp.
+func respondAlways(resp string) func(net.Conn, *bufio.Reader) {
+	return func(c net.Conn, br *bufio.Reader) {
+		for {
+			if _, _, err := readReq(br); err != nil {
+				return
+			}
+			io.WriteString(c, resp)
+		}
+	}
+}
+
 // countingServer is an httptest server that counts new connections.
 func countingServer(t testing.TB, h http.Handler) (*httptest.Server, *atomic.Int32) {
 	t.Helper()

@@ -366,6 +366,9 @@ func (t *Transport) getConn(ctx context.Context, hp *hostPool, fresh, resendable
 // liveness peek (see resendable in RoundTripInterim).
 const recentlyIdle = time.Second
 
+// livenessPeeks counts the peeks before reuse (alive), for tests.
+var livenessPeeks atomic.Int64
+
 // reusable decides whether a pooled connection may carry the request.
 func (pc *conn) reusable(idleFor time.Duration, resendable bool) bool {
 	switch {
@@ -374,10 +377,14 @@ func (pc *conn) reusable(idleFor time.Duration, resendable bool) bool {
 		// may have closed, and the peek also finds bytes sent unasked.
 		return pc.alive()
 	case pc.hup != nil:
-		// The close watch has seen any close or reset that arrived: no
-		// system call. What it cannot see, bytes sent unasked on a
-		// connection left open, HTTP/1.1 servers send only before they
-		// close (a 408), and the close follows them at once.
+		// The close watch has seen any close or reset that arrived more
+		// than a scheduling delay ago: no system call. A close in that
+		// delay is the race a peek has too, over a shorter time: a
+		// server closing its idle connections in a graceful restart
+		// failed about as many POSTs either way (docs/performance.md).
+		// What the watch cannot see, bytes sent unasked on a connection
+		// left open, HTTP/1.1 servers send only before they close (a
+		// 408), and the close follows them at once.
 		return !pc.hup.Closed()
 	case resendable:
 		// A failure before any response byte resends it.

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/guan-gateway/guan/closewatch"
 	"github.com/guan-gateway/guan/sockio"
 )
 
@@ -212,14 +213,7 @@ func TestPooledPostNotPeeked(t *testing.T) {
 	if !closeWatched {
 		t.Skip("the close watch uses epoll, which is Linux-only; elsewhere a pooled connection is peeked at before a POST")
 	}
-	srv := newRawServer(t, func(c net.Conn, br *bufio.Reader) {
-		for {
-			if _, _, err := readReq(br); err != nil {
-				return
-			}
-			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-		}
-	})
+	srv := newRawServer(t, respondAlways("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))
 	tr, _ := newH1(t, Options{})
 	peeks := livenessPeeks.Load()
 	for i := range 5 {
@@ -463,9 +457,10 @@ func TestStaleWatchLeavesSlowServer(t *testing.T) {
 
 // TestUpgradedConnLeavesStaleWatch: a connection handed over as switched
 // protocols (upgrade requests go to the fallback; a server may still answer
-// 101 to another) is no longer the stale watch's once it is closed;
-// otherwise each would stay in memory.
+// 101 to another) is no longer the stale watch's, nor the close watch's,
+// once it is closed; otherwise each would stay in memory.
 func TestUpgradedConnLeavesStaleWatch(t *testing.T) {
+	hups := closewatch.Watched()
 	srv := newRawServer(t, func(c net.Conn, br *bufio.Reader) {
 		if _, _, err := readReq(br); err != nil {
 			return
@@ -491,10 +486,42 @@ func TestUpgradedConnLeavesStaleWatch(t *testing.T) {
 	if rawSockets(t) && !watched() {
 		t.Fatal("the connection was never watched: this test checks nothing")
 	}
+	if closeWatched && closewatch.Watched() != hups+1 {
+		t.Fatalf("close watch: %d sockets, want %d", closewatch.Watched(), hups+1)
+	}
 	res.Body.Close()
 	if watched() {
 		t.Fatal("the closed upgraded connection is still in the stale watch")
 	}
+	if n := closewatch.Watched(); n != hups {
+		t.Fatalf("the closed upgraded connection is still in the close watch: %d sockets, want %d", n, hups)
+	}
+}
+
+// TestClosedConnsLeaveCloseWatch: every upstream connection is in the close
+// watch while it is open, and out of it once closed, whichever way it ends.
+func TestClosedConnsLeaveCloseWatch(t *testing.T) {
+	hups := closewatch.Watched()
+	srv := newRawServer(t, respondAlways("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))
+	tr, _ := newH1(t, Options{})
+	var held []*http.Response
+	for range 4 { // bodies left unread: four connections at once
+		res, err := get(t, tr, srv.url())
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, res)
+	}
+	if closeWatched && closewatch.Watched() != hups+4 {
+		t.Fatalf("close watch: %d sockets, want %d", closewatch.Watched(), hups+4)
+	}
+	held[0].Body.Close() // abandoned before its end: closed
+	for _, res := range held[1:] {
+		io.ReadAll(res.Body) // read to the end: pooled
+		res.Body.Close()
+	}
+	tr.Close() // closes the pooled ones
+	waitFor(t, "connections to leave the close watch", func() bool { return closewatch.Watched() == hups })
 }
 
 // TestCancelMidBody: canceling the request context ends a body read that
