@@ -144,7 +144,9 @@ func newConn(hp *hostPool, nc net.Conn) *conn {
 	pc.cancelFn = pc.onCancel
 	pc.sentFn = pc.waitBegins
 	pc.setupPeek()
-	if pc.raw != nil {
+	// Only a connection that may be pooled is checked before reuse; without
+	// keep-alive the watch would cost an epoll_ctl per request for nothing.
+	if pc.raw != nil && hp.t.maxIdle >= 0 {
 		pc.hup, _ = closewatch.Watch(pc.raw) // on failure, peeks instead
 	}
 	return pc
