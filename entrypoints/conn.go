@@ -78,6 +78,32 @@ func (c *conn) Write(p []byte) (int, error) {
 	return c.Conn.Write(p)
 }
 
+// WaitsFirst reports whether WriteRead can wait for the answer without a
+// read first (a plain TCP socket read and written directly); the HTTP/1.x
+// server then writes the end of a response and waits for the next request
+// in one step.
+func (c *conn) WaitsFirst() bool { return c.sock != nil }
+
+// WriteRead writes w and reads what comes next into p (sockio.WriteRead);
+// bytes still held from peeking come first, without a wait.
+func (c *conn) WriteRead(w, p []byte, sent func()) (written, n int, err error) {
+	if c.sock != nil && len(c.pending) == 0 {
+		return c.sock.WriteRead(w, p, sent)
+	}
+	if written, err = c.Write(w); err != nil {
+		return written, 0, err
+	}
+	if sent != nil {
+		sent()
+	}
+	n, err = c.Read(p)
+	return written, n, err
+}
+
+// Readable reports bytes or a close waiting on the socket, without the
+// read lock (sockio.Conn.Readable); false when it cannot tell.
+func (c *conn) Readable() bool { return c.sock != nil && c.sock.Readable() }
+
 // WriteTo lets io.Copy(dst, conn) use the socket directly (splice on Linux)
 // once the peeked bytes are written.
 func (c *conn) WriteTo(w io.Writer) (int64, error) {

@@ -67,3 +67,14 @@ func (c *Conn) writeThenRead(fd uintptr) bool {
 	}
 	return c.readOnce(fd)
 }
+
+// peekOne is a non-blocking one-byte peek: nil when there are bytes to
+// read or the peer closed (0 bytes), else the errno.
+func peekOne(fd uintptr) error {
+	var b [1]byte
+	_, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1, syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
+	if e != 0 {
+		return e
+	}
+	return nil
+}

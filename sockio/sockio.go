@@ -162,7 +162,9 @@ func (c *Conn) writeResult(err error) (int, error) {
 //
 // written is how much of w was sent. When the socket cannot take all of w
 // at once, the rest is written as Write does and the answer read as Read
-// does, trying the socket first (sent is not called).
+// does, trying the socket first; sent is called between the two, so that
+// it always means "w is out and the answer awaited". From then on w is
+// not looked at again: its buffer may be reused.
 func (c *Conn) WriteRead(w, p []byte, sent func()) (written, n int, err error) {
 	if len(w) == 0 {
 		n, err = c.Read(p)
@@ -196,6 +198,9 @@ func (c *Conn) WriteRead(w, p []byte, sent func()) (written, n int, err error) {
 		m, err = c.writeLocked(w[first:])
 		written = first + m
 		if err == nil {
+			if sent != nil {
+				sent()
+			}
 			n, err = c.readLocked(p)
 		}
 	default:
@@ -206,6 +211,17 @@ func (c *Conn) WriteRead(w, p []byte, sent func()) (written, n int, err error) {
 	c.rmu.Unlock()
 	c.wmu.Unlock()
 	return written, n, err
+}
+
+// Readable reports that the socket has something to read: bytes, the
+// peer's close or an error. It peeks without the connection's read lock,
+// so it may run while another goroutine waits in Read or WriteRead.
+func (c *Conn) Readable() bool {
+	var err error
+	if c.rc.Control(func(fd uintptr) { err = peekOne(fd) }) != nil {
+		return false // closed here: its reader wakes anyway
+	}
+	return err != syscall.EAGAIN && err != syscall.EINTR
 }
 
 // opError reports err as net does for a read or write on the connection.

@@ -287,13 +287,13 @@ func TestWriteReadLargeRequest(t *testing.T) {
 		peer.Write([]byte("good"))
 	}()
 	got := make([]byte, 4)
-	waited := false
-	w, n, err := c.WriteRead(want, got, func() { waited = true })
+	waits := 0
+	w, n, err := c.WriteRead(want, got, func() { waits++ })
 	if err != nil || w != len(want) {
 		t.Fatalf("WriteRead = %d, %d, %v; want %d written", w, n, err, len(want))
 	}
-	if waited {
-		t.Fatal("sent was called, but the answer was read as Read reads it (trying first)")
+	if waits != 1 {
+		t.Fatalf("sent was called %d times; want once, when the request was out", waits)
 	}
 	if _, err := io.ReadFull(c, got[n:]); err != nil || string(got) != "good" {
 		t.Fatalf("answer %q, %v", got, err)
@@ -344,4 +344,48 @@ func TestWriteReadErrors(t *testing.T) {
 			t.Fatalf("WriteRead = %d, %v; want nothing written and a timeout", w, err)
 		}
 	})
+}
+
+// Readable sees bytes and a close while another goroutine waits to read
+// (it must not need the read lock), and nothing on a quiet socket.
+func TestReadable(t *testing.T) {
+	c, peer := pair(t)
+	if c.Readable() {
+		t.Fatal("a quiet socket reported readable")
+	}
+	got := make(chan error, 1)
+	c.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	go func() {
+		b := make([]byte, 1)
+		_, err := c.Read(b)
+		got <- err
+	}()
+	time.Sleep(20 * time.Millisecond) // let the read wait
+	if c.Readable() {
+		t.Fatal("readable before anything was sent")
+	}
+	peer.Write([]byte("x"))
+	if err := <-got; err != nil {
+		t.Fatal(err)
+	}
+	peer.Write([]byte("y"))
+	waitFor(t, c.Readable, "a byte")
+	b := make([]byte, 1)
+	c.Read(b)
+	peer.Close()
+	waitFor(t, c.Readable, "the peer's close")
+	c.nc.Close()
+	if c.Readable() {
+		t.Fatal("a connection closed here reported readable")
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool, what string) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("Readable never saw %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }

@@ -20,18 +20,12 @@ func BenchmarkServeGET(b *testing.B) {
 		w.Write(ok)
 	})
 	b.Run("http1", func(b *testing.B) {
-		l := listen(b)
-		srv := &Server{Handler: h}
-		go func() {
-			for {
-				c, err := l.Accept()
-				if err != nil {
-					return
-				}
-				go srv.ServeConn(c, nil)
-			}
-		}()
-		benchGET(b, l.Addr().String())
+		benchGET(b, serveAll(b, &Server{Handler: h}, func(c net.Conn) net.Conn { return c }))
+	})
+	// As the entrypoints serve plain TCP: through sockio, the end of each
+	// response written inside the wait for the next request.
+	b.Run("http1-waitfirst", func(b *testing.B) {
+		benchGET(b, serveAll(b, &Server{Handler: h}, waitFirst))
 	})
 	b.Run("net-http", func(b *testing.B) {
 		l := listen(b)
@@ -40,6 +34,22 @@ func BenchmarkServeGET(b *testing.B) {
 		defer srv.Close()
 		benchGET(b, l.Addr().String())
 	})
+}
+
+// serveAll serves every connection to a new listener, as wrap makes it;
+// it returns the listener's address.
+func serveAll(b *testing.B, srv *Server, wrap func(net.Conn) net.Conn) string {
+	l := listen(b)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go srv.ServeConn(wrap(c), nil)
+		}
+	}()
+	return l.Addr().String()
 }
 
 func listen(b *testing.B) net.Listener {

@@ -100,6 +100,10 @@ var (
 func (s *Server) ServeConn(c net.Conn, tlsState *tls.ConnectionState) {
 	sc := &serverConn{srv: s, rwc: c, tls: tlsState, remoteAddr: c.RemoteAddr().String()}
 	sc.src.conn = c
+	if wf, ok := c.(waitFirstConn); ok && wf.WaitsFirst() {
+		sc.src.wf = wf
+		sc.src.sent = sc.waitBegins
+	}
 	sc.br = readerPool.Get().(*bufio.Reader)
 	sc.br.Reset(&sc.src)
 	sc.resp.c = sc
@@ -116,6 +120,7 @@ func (s *Server) ServeConn(c net.Conn, tlsState *tls.ConnectionState) {
 		return
 	}
 	handedOff := sc.serve()
+	sc.flushFinal()
 	s.track(sc, false)
 	sc.stopWatch()
 	if sc.watchTimer != nil {
@@ -227,6 +232,23 @@ type source struct {
 	due        time.Time // the request's read deadline (zero: none)
 	duePending bool      // due is still to be set on conn
 	holdUntil  time.Time // the idle-hold deadline set on conn; zero when another replaced it
+	deadline   time.Time // the read deadline last set on conn through source
+
+	// Held response ends (waitfirst.go): wf is the connection when it
+	// can wait first, final the end of the last response, still to be
+	// written by the next read, in finalBuf (back to its pool once
+	// written).
+	wf       waitFirstConn
+	sent     func() // the serverConn's waitBegins, bound once
+	holding  bool   // the response buffer's next write is held
+	final    []byte
+	finalBuf *bufio.Writer
+
+	// The wait for the next request, for the stale watch (waitfirst.go):
+	// notWaiting, a wait's number, or staleClaimed.
+	waitState atomic.Int64
+	waits     int64
+	dlMu      sync.Mutex // orders the watch's deadline against the restore
 }
 
 func (s *source) Read(p []byte) (int, error) {
@@ -238,7 +260,11 @@ func (s *source) Read(p []byte) (int, error) {
 	if s.duePending {
 		s.duePending = false
 		s.conn.SetReadDeadline(s.due)
+		s.deadline = s.due
 		s.holdUntil = time.Time{}
+	}
+	if s.final != nil {
+		return s.writeAndRead(p)
 	}
 	return s.conn.Read(p)
 }
@@ -256,6 +282,7 @@ func (s *source) requestDeadline(d time.Duration) {
 // setDeadline sets a read deadline on the connection now.
 func (s *source) setDeadline(t time.Time) error {
 	s.deadlineChanged()
+	s.deadline = t
 	return s.conn.SetReadDeadline(t)
 }
 
@@ -280,7 +307,9 @@ func (c *serverConn) serve() (handedOff bool) {
 		if !c.awaitRequest(wait) {
 			return false // closed, timed out or reset while idle
 		}
-		if !c.state.CompareAndSwap(stateIdle, stateActive) {
+		// Idle, or still active when a pipelined request followed the
+		// last response at once.
+		if c.state.Swap(stateActive) == stateClosed {
 			return false // Shutdown closed it
 		}
 		c.src.requestDeadline(s.ReadTimeout)
@@ -305,6 +334,9 @@ func (c *serverConn) serve() (handedOff bool) {
 			// its buffers for good (a gateway may hold many idle ones).
 			c.raw, c.norm = nil, nil
 		}
+		if c.src.final != nil {
+			continue // idle once the response is out (waitBegins)
+		}
 		c.state.Store(stateIdle)
 		if s.draining.Load() && c.state.CompareAndSwap(stateIdle, stateClosed) {
 			return false
@@ -322,6 +354,7 @@ const idleHold = 2 * time.Second
 func (c *serverConn) awaitRequest(wait time.Duration) bool {
 	c.src.duePending = false // the last request's, unused
 	if c.br.Buffered() > 0 || c.src.hasByte {
+		c.flushFinal()
 		return true // pipelined
 	}
 	start := time.Now()
@@ -343,7 +376,7 @@ func (c *serverConn) awaitRequest(wait time.Duration) bool {
 	if err == nil {
 		return true
 	}
-	if !isTimeout(err) || hold == wait {
+	if !isTimeout(err) || hold == wait || c.state.Load() == stateClosed {
 		return false
 	}
 	// Quiet for a while: the buffer goes back to the pool until the client
@@ -381,7 +414,7 @@ func (c *serverConn) serveRequest(req *http.Request) (keep bool) {
 	w := &c.resp
 	w.reset(req)
 	c.bw = writerPool.Get().(*bufio.Writer)
-	c.bw.Reset(c.rwc)
+	c.bw.Reset((*connWriter)(c))
 	if req.ContentLength == 0 {
 		c.armWatch()
 	}
@@ -397,19 +430,30 @@ func (c *serverConn) serveRequest(req *http.Request) (keep bool) {
 	c.stopWatch()
 	if !panicked {
 		w.finish()
+		c.src.holding = c.src.wf != nil && !w.closeAfter
 		if err := c.bw.Flush(); err != nil && w.err == nil {
 			w.err = err
 		}
+		c.src.holding = false
 	}
-	c.bw.Reset(nil)
-	writerPool.Put(c.bw)
+	if c.src.final != nil {
+		c.src.finalBuf = c.bw // final lives in it
+	} else {
+		c.bw.Reset(nil)
+		writerPool.Put(c.bw)
+	}
 	c.bw = nil
 	if panicked || w.err != nil || w.closeAfter || c.gone || bodyFailed || unread > maxDiscard {
-		return false
+		return false // ServeConn writes what is held
 	}
 	// What the handler left of the body is read and dropped, within
-	// reason, so that the next request starts where it should.
+	// reason, so that the next request starts where it should. It may be
+	// there already: the response goes out first, as a plain write, and
+	// the rest of the body is read trying the socket first.
 	if unread > 0 {
+		if !c.flushFinal() {
+			return false
+		}
 		c.setReadDeadline(c.srv.ReadTimeout)
 		if _, err := c.br.Discard(int(unread)); err != nil {
 			return false
@@ -463,6 +507,7 @@ func (c *serverConn) handOff() bool {
 		pending = append(pending, b...)
 	}
 	c.src.setDeadline(time.Time{})
+	c.flushFinal()
 	c.srv.Fallback(c.rwc, pending, c.tls)
 	return true
 }

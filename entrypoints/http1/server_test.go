@@ -50,7 +50,7 @@ func serve(t *testing.T, h http.Handler, mod func(*Server)) *served {
 				return
 			}
 			wg.Add(1)
-			go func() { defer wg.Done(); s.srv.ServeConn(c, nil) }()
+			go func() { defer wg.Done(); s.srv.ServeConn(waitFirst(c), nil) }()
 		}
 	}()
 	t.Cleanup(func() { l.Close(); s.srv.Shutdown(); wg.Wait() })
