@@ -354,8 +354,7 @@ const idleHold = 2 * time.Second
 func (c *serverConn) awaitRequest(wait time.Duration) bool {
 	c.src.duePending = false // the last request's, unused
 	if c.br.Buffered() > 0 || c.src.hasByte {
-		c.flushFinal()
-		return true // pipelined
+		return c.flushFinal() // pipelined; not after a failed response
 	}
 	start := time.Now()
 	hold := idleHold

@@ -1,6 +1,7 @@
 package http1
 
 import (
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -57,11 +58,18 @@ func (cw *connWriter) Write(p []byte) (int, error) {
 func (s *source) writeAndRead(p []byte) (int, error) {
 	final := s.final
 	s.final = nil
-	_, n, err := s.wf.WriteRead(final, p, s.sent)
+	written, n, err := s.wf.WriteRead(final, p, s.sent)
 	if s.finalBuf != nil {
 		s.releaseFinal() // the write failed before the wait
 	}
-	if s.waitState.Swap(notWaiting) != staleClaimed {
+	claimed := s.waitState.Swap(notWaiting) == staleClaimed
+	if written < len(final) {
+		// The response did not go out (a write timeout, a reset): the
+		// connection ends. Not reported as a timeout, which the caller
+		// would take for a quiet client.
+		return 0, fmt.Errorf("http1: writing the end of a response: %v", err)
+	}
+	if !claimed {
 		return n, err
 	}
 	// The stale watch woke the wait: what it saw came before it began.

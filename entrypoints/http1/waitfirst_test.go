@@ -2,11 +2,13 @@ package http1
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -150,14 +152,15 @@ func TestCloseDuringHandlerSeen(t *testing.T) {
 // Shutdown that begins once a response is committed ends the connection
 // after that response, which arrives whole.
 func TestShutdownAfterCommitWritesHeldEnd(t *testing.T) {
-	var s *served
-	s = serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	var srv atomic.Pointer[Server]
+	s := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Length", "11")
 		w.WriteHeader(200)
 		w.(http.Flusher).Flush()
-		s.srv.Shutdown()
+		srv.Load().Shutdown()
 		io.WriteString(w, "hello there")
 	}), nil)
+	srv.Store(s.srv)
 	c, err := net.Dial("tcp", s.addr)
 	if err != nil {
 		t.Fatal(err)
@@ -168,5 +171,48 @@ func TestShutdownAfterCommitWritesHeldEnd(t *testing.T) {
 	out, err := io.ReadAll(c)
 	if err != nil || !strings.HasSuffix(string(out), "\r\n\r\nhello there") {
 		t.Fatalf("response %q, %v (want it whole, then the close)", out, err)
+	}
+}
+
+type connKey struct{}
+
+// A response end that cannot be written within WriteTimeout (a client
+// that does not read) ends the connection: it is not taken for a quiet
+// client and kept until the idle timeout.
+func TestHeldEndWriteTimeoutCloses(t *testing.T) {
+	needWaitFirst(t)
+	s := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Fill the socket with non-blocking writes, down to its last
+		// bytes: not even the held end fits, and nobody reads.
+		c := r.Context().Value(connKey{}).(*sockConn)
+		rc, _ := c.Conn.(*net.TCPConn).SyscallConn()
+		rc.Control(func(fd uintptr) {
+			for _, size := range []int{64 << 10, 16} {
+				b := make([]byte, size)
+				for {
+					if _, err := syscall.Write(int(fd), b); err != nil {
+						break
+					}
+				}
+			}
+		})
+		io.WriteString(w, "the end")
+	}), func(s *Server) {
+		s.WriteTimeout = 300 * time.Millisecond
+		s.IdleTimeout = time.Minute
+		s.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
+			return context.WithValue(ctx, connKey{}, c)
+		}
+	})
+	c, err := net.Dial("tcp", s.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+	time.Sleep(time.Second) // not reading: the write times out
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.Copy(io.Discard, c); err != nil {
+		t.Fatalf("the connection was kept after its response failed: %v", err)
 	}
 }
